@@ -1,0 +1,146 @@
+#!/usr/bin/env node
+/**
+ * attention-explorer attention --model PATH.onnx [--tokenizer PATH/tokenizer.json]
+ *     (--text TEXT | --ids 5,17,42) [--layers all|0,2] [--backend wasm]
+ * Prints {"tokens":[{id,text,start,end}], "layers":[names], "attentions":[layer][head][query][key]}.
+ * Uses the same engine as the webview (onnxruntime-web's WebAssembly backend runs in Node).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-web';
+import { exposeAttention } from './engine/attention-graph';
+import { contextLength } from './engine/model-config';
+import { AttentionSession } from './engine/session';
+import { loadTokenizer, type TextTokenizer } from './engine/tokenizer';
+
+const USAGE = `usage: attention-explorer attention [--model PATH.onnx] [--tokenizer PATH/tokenizer.json]
+                           (--text TEXT | --ids 5,17,42) [--layers all|0,1,...]
+Without --model, the bundled code-prose-gpt model is used.`;
+
+interface CliArgs {
+  model: string;
+  tokenizer?: string;
+  text?: string;
+  ids?: number[];
+  layers: 'all' | number[];
+}
+
+class UsageError extends Error {}
+
+function bundledModelPath(): string {
+  // dist/cli.js → media/model/model.onnx
+  return path.join(__dirname, '..', 'media', 'model', 'model.onnx');
+}
+
+export function parseArgs(argv: string[]): CliArgs {
+  const [command, ...rest] = argv;
+  if (command !== 'attention') throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
+  const opts = new Map<string, string>();
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i];
+    if (!a.startsWith('--')) throw new UsageError(`unexpected argument "${a}"`);
+    const eq = a.indexOf('=');
+    const key = eq > 0 ? a.slice(2, eq) : a.slice(2);
+    const value = eq > 0 ? a.slice(eq + 1) : rest[++i];
+    if (value === undefined) throw new UsageError(`--${key} needs a value`);
+    if (!['model', 'tokenizer', 'text', 'ids', 'layers'].includes(key)) throw new UsageError(`unknown option --${key}`);
+    opts.set(key, value);
+  }
+  const text = opts.get('text');
+  const idsArg = opts.get('ids');
+  if ((text === undefined) === (idsArg === undefined)) throw new UsageError('give exactly one of --text and --ids');
+  let ids: number[] | undefined;
+  if (idsArg !== undefined) {
+    ids = idsArg.split(',').map((s) => Number(s.trim()));
+    if (ids.length === 0 || ids.some((n) => !Number.isInteger(n) || n < 0)) {
+      throw new UsageError(`--ids takes comma-separated non-negative integers, got "${idsArg}"`);
+    }
+  }
+  const layersArg = opts.get('layers') ?? 'all';
+  let layers: 'all' | number[] = 'all';
+  if (layersArg !== 'all') {
+    layers = layersArg.split(',').map((s) => Number(s.trim()));
+    if (layers.some((n) => !Number.isInteger(n) || n < 0)) throw new UsageError(`--layers takes "all" or comma-separated layer indices, got "${layersArg}"`);
+  }
+  return { model: opts.get('model') ?? bundledModelPath(), tokenizer: opts.get('tokenizer'), text, ids, layers };
+}
+
+function readIfExists(p: string): string | undefined {
+  return fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : undefined;
+}
+
+/** The folder holding tokenizer.json and config.json: beside the graph, or above an onnx/ folder. */
+function modelHome(modelPath: string): string {
+  const dir = path.dirname(modelPath);
+  return path.basename(dir) === 'onnx' && !fs.existsSync(path.join(dir, 'tokenizer.json')) ? path.dirname(dir) : dir;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let args: CliArgs;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`attention-explorer: ${e.message}\n${USAGE}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  ort.env.wasm.numThreads = 1;
+  if (!fs.existsSync(args.model)) throw new Error(`no model file at ${args.model}`);
+  const home = modelHome(args.model);
+  const tokenizerPath = args.tokenizer ?? path.join(home, 'tokenizer.json');
+  const tokenizerText = readIfExists(tokenizerPath);
+  let tokenizer: TextTokenizer | undefined;
+  if (tokenizerText !== undefined) tokenizer = loadTokenizer(tokenizerText, readIfExists(path.join(home, 'tokenizer_config.json')));
+  else if (args.tokenizer || args.text !== undefined) throw new Error(`no tokenizer.json at ${tokenizerPath} (give --tokenizer, or use --ids)`);
+
+  const graph = exposeAttention(new Uint8Array(fs.readFileSync(args.model)));
+  const externalData = graph.externalDataFiles.map((f) => {
+    const p = path.join(path.dirname(args.model), f);
+    if (!fs.existsSync(p)) throw new Error(`the model's external data file ${f} is missing (looked for ${p})`);
+    return { path: f, data: new Uint8Array(fs.readFileSync(p)) };
+  });
+  const context = contextLength(readIfExists(path.join(home, 'config.json')), readIfExists(path.join(home, 'tokenizer_config.json')));
+
+  type CliToken = { id: number; text: string | null; start: number | null; end: number | null };
+  let tokens: CliToken[];
+  if (args.text !== undefined) {
+    tokens = tokenizer!.encode(args.text).map((t) => ({ id: t.id, text: t.text, start: t.start, end: t.end }));
+  } else {
+    tokens = args.ids!.map((id) => ({ id, text: tokenizer ? tokenizer.idToText(id) : null, start: null, end: null }));
+  }
+  if (tokens.length === 0) throw new Error('the text gives no tokens');
+  if (tokens.length > context) {
+    process.stderr.write(`attention-explorer: input cut to the model's context: ${context} of ${tokens.length} tokens analysed\n`);
+    tokens = tokens.slice(0, context);
+  }
+
+  const layerIdx = args.layers === 'all' ? graph.attention.map((_, i) => i) : args.layers;
+  for (const l of layerIdx) {
+    if (l >= graph.attention.length) throw new Error(`layer ${l} does not exist: the model has ${graph.attention.length} layers (0-${graph.attention.length - 1})`);
+  }
+  const session = await AttentionSession.create(graph, externalData, 'wasm');
+  const out = await session.run(tokens.map((t) => t.id));
+  const t = tokens.length;
+  const attentions = layerIdx.map((l) => {
+    const data = out.layers[l];
+    return Array.from({ length: out.heads }, (_, h) =>
+      Array.from({ length: t }, (_, q) => Array.from(data.subarray((h * t + q) * t, (h * t + q + 1) * t))),
+    );
+  });
+  const json = JSON.stringify({ tokens, layers: layerIdx.map((l) => graph.attention[l].layerName), attentions });
+  await new Promise<void>((resolve) => process.stdout.write(json + '\n', () => resolve()));
+  await session.release();
+  return 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`attention-explorer: ${(e as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,29 @@
+import { AttentionStore, type AttentionWindow } from '../common/attention-store';
+import type { AttentionSession } from './session';
+import { planWindows, type WindowPlan } from './windows';
+
+export interface Analysis {
+  store: AttentionStore;
+  plan: WindowPlan;
+  runMs: number;
+}
+
+/** Runs every window of the plan and gathers the attention into one store. */
+export async function analyseIds(
+  session: AttentionSession,
+  ids: readonly number[],
+  context: number,
+  maxTokens: number,
+): Promise<Analysis> {
+  const plan = planWindows(ids.length, context, maxTokens);
+  const windows: AttentionWindow[] = [];
+  let heads = 0;
+  const t0 = performance.now();
+  for (const w of plan.windows) {
+    const out = await session.run(ids.slice(w.start, w.end));
+    heads = out.heads;
+    windows.push({ start: w.start, length: w.end - w.start, layers: out.layers });
+  }
+  const runMs = performance.now() - t0;
+  return { store: new AttentionStore(windows, session.graph.attention.length, heads), plan, runMs };
+}

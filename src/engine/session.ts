@@ -1,0 +1,140 @@
+import * as ort from 'onnxruntime-web';
+import type { Backend, BackendSetting } from '../common/protocol';
+import type { PreparedGraph } from './attention-graph';
+import { halfBitsToFloat32 } from './half';
+
+export interface ExternalDataFile {
+  path: string;
+  data: Uint8Array;
+}
+
+/** One layer's attention as returned: [heads, T, T] probabilities. */
+export interface RunOutput {
+  layers: Float32Array[];
+  heads: number;
+}
+
+const INT64 = 7;
+const INT32 = 6;
+
+function idsTensor(values: ArrayLike<number>, elemType: number, t: number): ort.Tensor {
+  if (elemType === INT32) return new ort.Tensor('int32', Int32Array.from(values), [1, t]);
+  if (elemType === INT64 || elemType === 0) {
+    const data = new BigInt64Array(values.length);
+    for (let i = 0; i < values.length; i++) data[i] = BigInt(values[i]);
+    return new ort.Tensor('int64', data, [1, t]);
+  }
+  throw new Error(`an integer input was expected, but the model declares ONNX element type ${elemType}`);
+}
+
+/** Inputs are fed by what the model declares; anything else required is an error that names it. */
+function feedsFor(graph: PreparedGraph, ids: readonly number[]): Record<string, ort.Tensor> {
+  const t = ids.length;
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const input of graph.inputs) {
+    const n = input.name;
+    if (/input_ids$/.test(n) || n === 'ids' || n === 'tokens') feeds[n] = idsTensor(ids, input.elemType, t);
+    else if (/attention_mask$/.test(n)) feeds[n] = idsTensor(new Array<number>(t).fill(1), input.elemType, t);
+    else if (/token_type_ids$/.test(n)) feeds[n] = idsTensor(new Array<number>(t).fill(0), input.elemType, t);
+    else if (/position_ids$/.test(n)) feeds[n] = idsTensor(Array.from({ length: t }, (_, i) => i), input.elemType, t);
+    else {
+      throw new Error(
+        `the model requires an input "${n}" that Attention Explorer does not know how to fill (it feeds input_ids, attention_mask, token_type_ids and position_ids)`,
+      );
+    }
+  }
+  if (!graph.inputs.some((i) => /input_ids$|^ids$|^tokens$/.test(i.name))) {
+    throw new Error(`the model declares no input_ids input (its inputs: ${graph.inputs.map((i) => i.name).join(', ') || 'none'})`);
+  }
+  return feeds;
+}
+
+function toFloat32(t: ort.Tensor): Float32Array {
+  if (t.type === 'float32') return t.data as Float32Array;
+  if (t.type === 'float16') {
+    const d = t.data as unknown;
+    if (d instanceof Uint16Array) return halfBitsToFloat32(d);
+    return Float32Array.from(d as ArrayLike<number>);
+  }
+  throw new Error(`attention output of unexpected type ${t.type}`);
+}
+
+export type WebGpuProbe = () => Promise<boolean>;
+
+/** Whether the current JS context gets a WebGPU adapter (always false under plain Node). */
+export const probeWebGpu: WebGpuProbe = async () => {
+  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator?.gpu;
+  if (!gpu) return false;
+  try {
+    return (await gpu.requestAdapter()) != null;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * An inference session over a graph whose attention was exposed, on the backend chosen by the
+ * setting: WebGPU when asked for (or `auto`) and an adapter exists, otherwise WebAssembly, with
+ * a note saying why when it is not what was asked for.
+ */
+export class AttentionSession {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly graph: PreparedGraph,
+    readonly backend: Backend,
+    readonly backendNote: string | null,
+    readonly createMs: number,
+  ) {}
+
+  static async create(
+    graph: PreparedGraph,
+    externalData: ExternalDataFile[],
+    setting: BackendSetting,
+    hasWebGpu: WebGpuProbe = probeWebGpu,
+  ): Promise<AttentionSession> {
+    const t0 = performance.now();
+    const base: ort.InferenceSession.SessionOptions = {
+      graphOptimizationLevel: 'all',
+      externalData: externalData.map((f) => ({ path: f.path, data: f.data })),
+    };
+    let note: string | null = null;
+    if (setting !== 'wasm') {
+      if (await hasWebGpu()) {
+        try {
+          const s = await ort.InferenceSession.create(graph.bytes, { ...base, executionProviders: ['webgpu'] });
+          return new AttentionSession(s, graph, 'webgpu', null, performance.now() - t0);
+        } catch (e) {
+          note = `WebGPU failed to open the model (${(e as Error).message}); running on WebAssembly instead.`;
+        }
+      } else if (setting === 'webgpu') {
+        note = 'No WebGPU adapter is available here; running on WebAssembly instead.';
+      }
+    }
+    const s = await ort.InferenceSession.create(graph.bytes, { ...base, executionProviders: ['wasm'] });
+    return new AttentionSession(s, graph, 'wasm', note, performance.now() - t0);
+  }
+
+  async run(ids: readonly number[]): Promise<RunOutput> {
+    const names = this.graph.attention.map((a) => a.output);
+    const out = await this.session.run(feedsFor(this.graph, ids), names);
+    const layers: Float32Array[] = [];
+    let heads = 0;
+    for (const name of names) {
+      const t = out[name];
+      const dims = t.dims;
+      const n = ids.length;
+      // [batch, heads, T, T]; heads come from the tensor itself, never from a config.
+      if (dims.length !== 4 || dims[2] !== n || dims[3] !== n) {
+        throw new Error(`attention output ${name} has shape [${dims.join(', ')}], expected [1, heads, ${n}, ${n}]`);
+      }
+      heads = dims[1];
+      layers.push(toFloat32(t));
+    }
+    for (const name of Object.keys(out)) if (!names.includes(name)) out[name].dispose();
+    return { layers, heads };
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { summarise, topK, isCausal } from '../../src/common/analysis';
+import { AttentionStore, assignQueries } from '../../src/common/attention-store';
+import { planWindows } from '../../src/engine/windows';
+
+/** A 1-layer, 2-head store of T tokens with rows set by `f(head, q, k)`, normalised per row. */
+function store(t: number, f: (h: number, q: number, k: number) => number): AttentionStore {
+  const data = new Float32Array(2 * t * t);
+  for (let h = 0; h < 2; h++)
+    for (let q = 0; q < t; q++) {
+      let sum = 0;
+      for (let k = 0; k < t; k++) sum += data[(h * t + q) * t + k] = f(h, q, k);
+      for (let k = 0; k < t; k++) data[(h * t + q) * t + k] /= sum;
+    }
+  return new AttentionStore([{ start: 0, length: t, layers: [data] }], 1, 2);
+}
+
+test('topK returns the largest weights first, earlier index on ties', () => {
+  assert.deepEqual(topK([0.1, 0.5, 0.2, 0.5], 3, 10), [
+    { index: 11, weight: 0.5 }, { index: 13, weight: 0.5 }, { index: 12, weight: 0.2 },
+  ]);
+  assert.deepEqual(topK([], 3), []);
+});
+
+test('mean and max over heads aggregate each row', () => {
+  // head 0 attends to the first token, head 1 to itself
+  const s = store(3, (h, q, k) => (h === 0 ? (k === 0 ? 1 : 0) : k === q ? 1 : 0));
+  assert.deepEqual(Array.from(s.row(0, 'mean', 2).weights), [0.5, 0, 0.5]);
+  assert.deepEqual(Array.from(s.row(0, 'max', 1).weights), [1, 1, 0]);
+  assert.equal(s.weight(0, 1, 2, 2), 1);
+});
+
+test('summaries list what each token attends to and what attends to it', () => {
+  const s = store(4, (h, q, k) => (k <= q ? (k === Math.max(0, q - 1) ? 8 : 1) : 0)); // previous-token heads
+  const sum = summarise(s, { layer: 0, head: 0 }, 2);
+  assert.equal(sum.length, 4);
+  assert.equal(sum[3].attends[0].index, 2);
+  assert.deepEqual(sum[2].attendedBy.map((w) => w.index), [3, 2]);
+  assert.ok(isCausal(s));
+  assert.ok(!isCausal(store(3, () => 1)));
+});
+
+test('windows are the context long, overlap by a quarter, and stop at maxTokens', () => {
+  assert.deepEqual(planWindows(100, 256, 1024), { windows: [{ start: 0, end: 100 }], analysed: 100, truncated: false });
+  const p = planWindows(600, 256, 1024);
+  assert.deepEqual(p.windows, [{ start: 0, end: 256 }, { start: 192, end: 448 }, { start: 384, end: 600 }]);
+  const cut = planWindows(5000, 256, 1024);
+  assert.equal(cut.analysed, 1024);
+  assert.equal(cut.truncated, true);
+  assert.equal(cut.windows[cut.windows.length - 1].end, 1024);
+  assert.deepEqual(planWindows(0, 256, 1024).windows, []);
+});
+
+test('each query reads its row from the window where it has most context', () => {
+  const w = (start: number, length: number) => ({ start, length, layers: [] });
+  const a = assignQueries([w(0, 8), w(6, 8)], 14);
+  assert.deepEqual(Array.from(a), [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1]);
+});

@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import * as ort from 'onnxruntime-web';
+import { analyseIds } from '../../src/engine/analyse';
+import { exposeAttention } from '../../src/engine/attention-graph';
+import { AttentionSession } from '../../src/engine/session';
+import { loadTokenizer } from '../../src/engine/tokenizer';
+import { isCausal } from '../../src/common/analysis';
+import { BUNDLED_MODEL_DIR, FIXTURES, ROOT, maxAbsDiff, readReference } from '../support/paths';
+
+ort.env.wasm.numThreads = 1;
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+
+async function runFixture(file: string, refName: string): Promise<number> {
+  const graph = exposeAttention(new Uint8Array(fs.readFileSync(path.join(FIXTURES, file))));
+  const external = graph.externalDataFiles.map((f) => ({ path: f, data: new Uint8Array(fs.readFileSync(path.join(FIXTURES, f))) }));
+  const session = await AttentionSession.create(graph, external, 'auto');
+  assert.equal(session.backend, 'wasm'); // Node has no WebGPU adapter
+  const ref = readReference(refName);
+  const out = await session.run(ref.input_ids[0]);
+  await session.release();
+  assert.equal(out.layers.length, ref.attentions.length);
+  assert.equal(out.heads, ref.attentions[0].length);
+  return maxAbsDiff(out.layers, ref.attentions);
+}
+
+for (const [file, ref] of [['bert.onnx', 'bert'], ['gpt2.onnx', 'gpt2'], ['llama-dynamo.onnx', 'llama']]) {
+  test(`${file}: the engine reproduces Hugging Face's attentions to 1e-4 (onnxruntime-web wasm in Node)`, async () => {
+    const diff = await runFixture(file, ref);
+    assert.ok(diff < 1e-4, `max |diff| = ${diff}`);
+  });
+}
+
+test('the CLI prints tokens, layer names and [layer][head][query][key] attention matching the reference', () => {
+  const ref = readReference('llama');
+  const out = execFileSync(process.execPath, [CLI, 'attention', '--model', path.join(FIXTURES, 'llama-dynamo.onnx'), '--ids', ref.input_ids[0].join(',')], { encoding: 'utf8' });
+  const json = JSON.parse(out) as { tokens: { id: number; text: null; start: null }[]; layers: string[]; attentions: number[][][][] };
+  assert.deepEqual(json.tokens.map((t) => t.id), ref.input_ids[0]);
+  assert.equal(json.tokens[0].start, null);
+  assert.equal(json.layers.length, 2);
+  let worst = 0;
+  json.attentions.forEach((l, li) => l.forEach((h, hi) => h.forEach((r, q) => r.forEach((v, k) => {
+    worst = Math.max(worst, Math.abs(v - ref.attentions[li][hi][q][k]));
+  }))));
+  assert.ok(worst < 1e-4, `max |diff| = ${worst}`);
+});
+
+test('the CLI uses the bundled model by default, with offsets, --layers, and a note when input is cut', () => {
+  const text = 'for i in range(10):\n    print(i) # 😀';
+  const out = JSON.parse(execFileSync(process.execPath, [CLI, 'attention', '--text', text, '--layers', '1,3'], { encoding: 'utf8' })) as {
+    tokens: { id: number; text: string; start: number; end: number }[]; layers: string[]; attentions: number[][][][];
+  };
+  assert.deepEqual(out.layers, ['/blocks.1/Softmax', '/blocks.3/Softmax']);
+  assert.equal(out.attentions.length, 2);
+  assert.equal(out.attentions[0].length, 8);
+  const t = out.tokens.length;
+  for (const row of out.attentions[1][7]) {
+    assert.equal(row.length, t);
+    assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-4);
+  }
+  assert.equal(out.tokens[0].text, 'for');
+  assert.equal(text.slice(out.tokens[1].start, out.tokens[1].end), ' i');
+
+  const long = 'x = 1\n'.repeat(200);
+  const r = spawnSync(process.execPath, [CLI, 'attention', '--text', long, '--layers', '0'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /cut to the model's context: 256 of \d+ tokens/);
+  assert.equal((JSON.parse(r.stdout) as { tokens: unknown[] }).tokens.length, 256);
+
+  const bad = spawnSync(process.execPath, [CLI, 'attention', '--model', path.join(FIXTURES, 'bert.onnx.missing'), '--ids', '1'], { encoding: 'utf8' });
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /no model file/);
+  const usage = spawnSync(process.execPath, [CLI, 'attention'], { encoding: 'utf8' });
+  assert.equal(usage.status, 2);
+  assert.match(usage.stderr, /usage:/);
+});
+
+/** Deterministic pseudo-random token ids (a fixed LCG), away from the special id 0. */
+function randomIds(n: number, seed: number): number[] {
+  let x = seed;
+  return Array.from({ length: n }, () => {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    return 100 + (x % 8000);
+  });
+}
+
+test('the bundled model: its layer-3 induction heads copy in context as its model card says', async () => {
+  const graph = exposeAttention(new Uint8Array(fs.readFileSync(path.join(BUNDLED_MODEL_DIR, 'model.onnx'))));
+  const session = await AttentionSession.create(graph, [], 'wasm');
+  // The card's protocol: [eos, r, r] with r 50 random tokens; induction = mean attention from a
+  // token of the second copy to the token that followed its earlier occurrence.
+  const r = randomIds(50, 7);
+  const a = await analyseIds(session, [0, ...r, ...r], 256, 1024);
+  await session.release();
+  assert.ok(isCausal(a.store));
+  const induction = (layer: number, head: number): number => {
+    let sum = 0;
+    for (let i = 0; i < 49; i++) sum += a.store.weight(layer, head, 51 + i, 2 + i);
+    return sum / 49;
+  };
+  assert.ok(induction(3, 7) > 0.5, `layer 3 head 7 induction ${induction(3, 7)}`);
+  assert.ok(induction(2, 2) < 0.1, `layer 2 head 2 induction ${induction(2, 2)}`);
+});
+
+test('the bundled model analyses long input in overlapping windows up to maxTokens, and falls back from WebGPU to wasm with a note', async () => {
+  const graph = exposeAttention(new Uint8Array(fs.readFileSync(path.join(BUNDLED_MODEL_DIR, 'model.onnx'))));
+  const session = await AttentionSession.create(graph, [], 'webgpu');
+  assert.equal(session.backend, 'wasm');
+  assert.match(session.backendNote ?? '', /No WebGPU adapter/);
+  const a = await analyseIds(session, randomIds(700, 3), 256, 600);
+  await session.release();
+  assert.deepEqual(a.plan.windows, [{ start: 0, end: 256 }, { start: 192, end: 448 }, { start: 384, end: 600 }]);
+  assert.equal(a.plan.truncated, true);
+  assert.equal(a.store.tokens, 600);
+  for (const q of [0, 200, 300, 599]) {
+    const row = a.store.row(0, 'mean', q);
+    const sum = row.weights.reduce((s, v) => s + v, 0);
+    assert.ok(Math.abs(sum - 1) < 1e-4, `row ${q} sums to ${sum}`);
+    assert.ok(q >= row.keyStart && q < row.keyStart + row.weights.length);
+  }
+});

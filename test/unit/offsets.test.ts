@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { spansFromByteLengths, alignedSpans } from '../../src/engine/offsets';
+import { loadTokenizer } from '../../src/engine/tokenizer';
+import { BUNDLED_MODEL_DIR } from '../support/paths';
+
+const tokenizer = loadTokenizer(fs.readFileSync(path.join(BUNDLED_MODEL_DIR, 'tokenizer.json'), 'utf8'));
+
+/** Non-empty spans, in order, must tile the text exactly. */
+function assertTiles(text: string, spans: { start: number; end: number }[]): void {
+  let at = 0;
+  for (const s of spans) {
+    assert.ok(s.start <= s.end, `span ${s.start}-${s.end} is reversed`);
+    if (s.end === s.start) continue;
+    assert.equal(s.start, at, `gap or overlap at ${at}`);
+    at = s.end;
+  }
+  assert.equal(at, text.length, 'spans do not reach the end of the text');
+}
+
+test('the bundled tokenizer is byte-level and its tokens carry exact offsets for ASCII code', () => {
+  const text = 'def add(a, b):\n    return a + b\n';
+  const tokens = tokenizer.encode(text);
+  assert.ok(tokenizer.byteLevel);
+  assertTiles(text, tokens);
+  for (const t of tokens) assert.equal(t.text, text.slice(t.start, t.end));
+  assert.deepEqual(tokens.slice(0, 2).map((t) => [t.text, t.start, t.end]), [['def', 0, 3], [' add', 3, 7]]);
+});
+
+test('multi-byte characters and emoji map to UTF-16 offsets; split characters go to the token that completes them', () => {
+  const text = 'naïve café — 日本語 👩‍💻 x😀y';
+  const tokens = tokenizer.encode(text);
+  assertTiles(text, tokens);
+  // The emoji is outside the 8,192-entry vocabulary, so its 4 bytes are split across tokens:
+  // only the token holding its last byte covers it, the others are empty and keep their place.
+  const emoji = text.indexOf('😀');
+  const covering = tokens.filter((t) => t.start <= emoji && t.end > emoji);
+  assert.equal(covering.length, 1);
+  assert.ok(covering[0].end >= emoji + 2, 'the token covering 😀 covers both UTF-16 units');
+  assert.ok(tokens.some((t) => t.start === t.end), 'some byte token covers no whole character');
+  for (const t of tokens) if (t.end > t.start) assert.equal(t.text, text.slice(t.start, t.end));
+});
+
+test('a special token written in the text keeps its literal span', () => {
+  const text = 'one<|endoftext|>two';
+  const tokens = tokenizer.encode(text);
+  const eot = tokens.find((t) => t.id === 0);
+  assert.ok(eot);
+  assert.equal(eot.special, true);
+  assert.deepEqual([eot.start, eot.end], [3, 16]);
+  assertTiles(text, tokens);
+});
+
+test('byte lengths that do not add up to the text are refused, not guessed', () => {
+  assert.equal(spansFromByteLengths('abc', [1, 1]), undefined);
+  assert.equal(spansFromByteLengths('abc', [2, 2]), undefined);
+  assert.deepEqual(spansFromByteLengths('é', [1, 1]), [{ start: 0, end: 0 }, { start: 0, end: 1 }]);
+});
+
+test('alignment puts normalised pieces (lower-cased, accent-stripped) back onto the original text', () => {
+  const text = 'Héllo  WORLD';
+  assert.deepEqual(alignedSpans(text, ['hello', 'world']), [{ start: 0, end: 5 }, { start: 7, end: 12 }]);
+  assert.deepEqual(alignedSpans(text, ['', 'hel', 'lo', 'zzz']), [
+    { start: 0, end: 0 }, { start: 0, end: 3 }, { start: 3, end: 5 }, { start: 5, end: 5 },
+  ]);
+});
+
+test('empty text gives no tokens', () => {
+  assert.deepEqual(tokenizer.encode(''), []);
+});

@@ -1,0 +1,91 @@
+// One esbuild script builds every target: the extension host, the webview, the CLI, the tests
+// and the benchmark. It also copies the bundled model from ../shared into media/model (ignored
+// by git: the 21 MB graph is shipped in the .vsix, not kept twice in the repository).
+import * as esbuild from 'esbuild';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const production = process.argv.includes('--production');
+const dist = path.join(root, 'dist');
+
+function copyModel() {
+  const target = path.join(root, 'media', 'model');
+  const source = process.env.ATTENTION_EXPLORER_MODEL_DIR ?? path.join(root, '..', 'shared', 'models', 'code-prose-gpt');
+  fs.mkdirSync(target, { recursive: true });
+  for (const f of ['model.onnx', 'tokenizer.json', 'README.md']) {
+    const from = path.join(source, f);
+    const to = path.join(target, f);
+    if (!fs.existsSync(from)) {
+      if (fs.existsSync(to)) continue;
+      throw new Error(`the bundled model's ${f} was not found at ${from}; set ATTENTION_EXPLORER_MODEL_DIR to the code-prose-gpt folder`);
+    }
+    const a = fs.statSync(from);
+    if (!fs.existsSync(to) || fs.statSync(to).size !== a.size) fs.copyFileSync(from, to);
+  }
+  fs.copyFileSync(path.join(root, 'media', 'model-config.json'), path.join(target, 'config.json'));
+}
+
+function copyOrtWasm() {
+  const from = path.join(root, 'node_modules', 'onnxruntime-web', 'dist');
+  const to = path.join(dist, 'webview', 'ort');
+  fs.mkdirSync(to, { recursive: true });
+  // The default bundle runs WebGPU through the JSEP build; wasm alone uses the same binary.
+  for (const f of ['ort-wasm-simd-threaded.jsep.wasm']) {
+    const src = path.join(from, f);
+    const dst = path.join(to, f);
+    if (!fs.existsSync(dst) || fs.statSync(dst).size !== fs.statSync(src).size) fs.copyFileSync(src, dst);
+  }
+}
+
+function listTests(dir) {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith('.test.ts'))
+    .map((f) => path.join(dir, f));
+}
+
+const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', target: 'es2022' };
+
+copyModel();
+await Promise.all([
+  esbuild.build({
+    ...common,
+    entryPoints: { extension: 'src/extension.ts' },
+    outdir: dist,
+    platform: 'node',
+    format: 'cjs',
+    external: ['vscode'],
+  }),
+  esbuild.build({
+    ...common,
+    entryPoints: { cli: 'src/cli.ts' },
+    outdir: dist,
+    platform: 'node',
+    format: 'cjs',
+    external: ['onnxruntime-web'],
+  }),
+  esbuild.build({
+    ...common,
+    entryPoints: { main: 'webview/main.ts' },
+    outdir: path.join(dist, 'webview'),
+    platform: 'browser',
+    format: 'esm',
+    loader: { '.css': 'text' },
+  }),
+  esbuild.build({
+    ...common,
+    sourcemap: true,
+    minify: false,
+    entryPoints: [...listTests(path.join(root, 'test')), ...(fs.existsSync('tools/bench.ts') ? ['tools/bench.ts'] : [])],
+    outbase: root,
+    outdir: dist,
+    platform: 'node',
+    format: 'cjs',
+    external: ['vscode', 'onnxruntime-web', 'onnxruntime-node', 'playwright-core', 'esbuild'],
+  }),
+]);
+copyOrtWasm();
+fs.chmodSync(path.join(dist, 'cli.js'), 0o755);
