@@ -31,8 +31,8 @@ function copyOrtWasm() {
   const from = path.join(root, 'node_modules', 'onnxruntime-web', 'dist');
   const to = path.join(dist, 'webview', 'ort');
   fs.mkdirSync(to, { recursive: true });
-  // The default bundle runs WebGPU through the JSEP build; wasm alone uses the same binary.
-  for (const f of ['ort-wasm-simd-threaded.jsep.wasm']) {
+  // onnxruntime-web runs WebGPU through its JSEP build (loader .mjs + .wasm); wasm alone uses the same binary.
+  for (const f of ['ort-wasm-simd-threaded.jsep.wasm', 'ort-wasm-simd-threaded.jsep.mjs']) {
     const src = path.join(from, f);
     const dst = path.join(to, f);
     if (!fs.existsSync(dst) || fs.statSync(dst).size !== fs.statSync(src).size) fs.copyFileSync(src, dst);
@@ -86,6 +86,17 @@ await Promise.all([
     format: 'cjs',
     external: ['vscode', 'onnxruntime-web', 'onnxruntime-node', 'playwright-core', 'esbuild'],
   }),
+  // Pages the engine tests open in Chromium: the same engine code, bundled for the browser.
+  esbuild.build({
+    ...common,
+    sourcemap: true,
+    minify: false,
+    entryPoints: { 'fixture-harness': 'test/engine/fixture-harness.ts' },
+    outdir: path.join(dist, 'test-browser'),
+    platform: 'browser',
+    format: 'esm',
+  }),
 ]);
 copyOrtWasm();
+fs.copyFileSync(path.join(root, 'webview', 'style.css'), path.join(dist, 'webview', 'style.css'));
 fs.chmodSync(path.join(dist, 'cli.js'), 0o755);

@@ -1,11 +1,15 @@
 import type { AttentionStore } from './attention-store';
 import type { AttentionView, TokenSummary, Weighted } from './protocol';
 
-/** The k largest entries of `weights` (ties: the earlier index first), as global indices. */
+/**
+ * The k largest positive entries of `weights` (ties: the earlier index first), as global
+ * indices. Zero weights (masked keys, such as a causal model's future) are never listed.
+ */
 export function topK(weights: ArrayLike<number>, k: number, offset = 0): Weighted[] {
   const best: Weighted[] = [];
   for (let i = 0; i < weights.length; i++) {
     const w = weights[i];
+    if (!(w > 0)) continue;
     if (best.length === k && w <= best[best.length - 1].weight) continue;
     let at = best.length;
     while (at > 0 && best[at - 1].weight < w) at--;

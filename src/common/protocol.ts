@@ -203,3 +203,15 @@ export function parseWebviewMessage(v: unknown): Parsed<WebviewToHost> {
 export function headLabel(head: HeadChoice): string {
   return head === 'mean' ? 'all heads (mean)' : head === 'max' ? 'all heads (max)' : `head ${head}`;
 }
+
+/** What the host puts into the panel's page: where the model, tokenizer and runtime files are. */
+export interface WebviewConfig {
+  modelName: string;
+  modelUrl: string;
+  tokenizerUrl: string;
+  configUrl: string;
+  /** URL prefix (ending in '/') of onnxruntime-web's .wasm files. */
+  ortBase: string;
+  /** The backend setting at page load, to create the session before the first request. */
+  backend: BackendSetting;
+}

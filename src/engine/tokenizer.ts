@@ -1,4 +1,5 @@
 import { Tokenizer } from '@huggingface/tokenizers';
+import { byteLevelTokenToBytes } from './byte-level';
 import { alignedSpans, byteLevelSpans, type CharSpan } from './offsets';
 import type { TokenInfo } from '../common/protocol';
 
@@ -63,6 +64,19 @@ export function loadTokenizer(jsonText: string, configJsonText?: string): TextTo
     return tok.decode([id], { skip_special_tokens: false, clean_up_tokenization_spaces: false });
   };
 
+  /**
+   * What a token that covers no whole character shows: its bytes in hex for a byte-level piece
+   * of a split character (decoding it alone would give only U+FFFD), else its vocabulary text.
+   */
+  const emptySpanText = (id: number, isSpecial: boolean): string => {
+    const piece = tok.id_to_token(id);
+    if (!isSpecial && byteLevel && piece !== undefined) {
+      const bytes = byteLevelTokenToBytes(piece);
+      if (bytes && bytes.length > 0) return Array.from(bytes, (b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`).join('');
+    }
+    return idToText(id);
+  };
+
   const encode = (text: string): TokenInfo[] => {
     // Offsets come from the text's own tokens; special tokens the post-processor adds around
     // them ([CLS], [SEP], <s>) are located afterwards and get empty spans at the edges.
@@ -86,7 +100,7 @@ export function loadTokenizer(jsonText: string, configJsonText?: string): TextTo
       const inCore = c >= 0 && c < core.ids.length;
       const span = inCore ? spans[c] : c < 0 ? { start: 0, end: 0 } : { start: text.length, end: text.length };
       const isSpecial = special.has(ids[i]);
-      const shown = span.end > span.start ? text.slice(span.start, span.end) : idToText(ids[i]);
+      const shown = span.end > span.start ? text.slice(span.start, span.end) : emptySpanText(ids[i], isSpecial);
       tokens.push({ id: ids[i], text: shown, start: span.start, end: span.end, special: isSpecial });
     }
     return tokens;

@@ -70,3 +70,28 @@ test('alignment puts normalised pieces (lower-cased, accent-stripped) back onto 
 test('empty text gives no tokens', () => {
   assert.deepEqual(tokenizer.encode(''), []);
 });
+
+test('a 2 MB selection is tokenized only as far as maxTokens needs, and said to be cut', async () => {
+  const { fitText } = await import('../../src/engine/fit');
+  const line = 'const value = compute(input, options); // 😀 naïve\n';
+  const big = line.repeat(Math.ceil((2 * 1024 * 1024) / line.length));
+  const t0 = performance.now();
+  const fit = fitText(big, tokenizer, 1024);
+  const ms = performance.now() - t0;
+  assert.equal(fit.tokens.length, 1024);
+  assert.equal(fit.truncated, true);
+  assert.equal(fit.analysedEnd, fit.tokens[1023].end);
+  assert.ok(ms < 5000, `fitting took ${ms} ms`);
+  // The kept tokens are exactly those of tokenizing the analysed part alone.
+  assert.deepEqual(tokenizer.encode(big.slice(0, fit.analysedEnd)).map((t) => t.id), fit.tokens.map((t) => t.id));
+  const small = fitText('short text', tokenizer, 1024);
+  assert.equal(small.truncated, false);
+  assert.equal(small.analysedEnd, 10);
+});
+
+test('a byte token that covers no whole character shows its bytes', () => {
+  const tokens = tokenizer.encode('x😀');
+  const empty = tokens.filter((t) => t.start === t.end);
+  assert.ok(empty.length > 0);
+  for (const t of empty) assert.match(t.text, /^(<0x[0-9A-F]{2}>)+$/);
+});

@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../support/chromium';
+import { FIXTURES, ROOT, maxAbsDiff, outputDir, readReference } from '../support/paths';
+import { serve } from '../support/static-server';
+import { installVsCodeStub, panelPage, sendToWebview, sentByWebview, waitForMessage } from '../support/webview-page';
+
+let browser: Browser;
+let server: Awaited<ReturnType<typeof serve>>;
+const shots = outputDir('engine');
+
+before(async () => {
+  const truncated = path.join(outputDir('engine-models'), 'truncated.onnx');
+  const whole = fs.readFileSync(path.join(ROOT, 'media', 'model', 'model.onnx'));
+  fs.writeFileSync(truncated, whole.subarray(0, Math.floor(whole.length / 2)));
+  server = await serve(
+    { '/dist/': path.join(ROOT, 'dist'), '/media/': path.join(ROOT, 'media'), '/fixtures/': FIXTURES, '/bad/': path.dirname(truncated) },
+    {},
+  );
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function harness(): Promise<Page> {
+  const page = await browser.newPage();
+  const html = `<!DOCTYPE html><html><body><script type="module" src="/dist/test-browser/fixture-harness.js"></script></body></html>`;
+  await page.route('**/harness.html', (r) => r.fulfill({ body: html, contentType: 'text/html' }));
+  await page.goto(`${server.url}/harness.html`);
+  await page.waitForFunction(() => document.title === 'harness ready');
+  return page;
+}
+
+for (const backend of ['wasm', 'webgpu'] as const) {
+  for (const [file, refName, data] of [['bert.onnx', 'bert', []], ['gpt2.onnx', 'gpt2', []], ['llama-dynamo.onnx', 'llama', ['llama-dynamo.onnx.data']]] as const) {
+    test(`Chromium, ${backend}: ${file} matches Hugging Face's attentions to 1e-4`, async () => {
+      const page = await harness();
+      const ref = readReference(refName);
+      const out = await page.evaluate(
+        ([url, files, ids, b]) => (window as unknown as { runFixture: (...a: unknown[]) => Promise<{ backend: string; layers: number[][]; heads: number }> }).runFixture(url, files, ids, b),
+        [`${server.url}/fixtures/${file}`, [...data], ref.input_ids[0], backend] as const,
+      );
+      await page.close();
+      assert.equal(out.backend, backend, 'the backend asked for is the one that ran');
+      assert.equal(out.heads, ref.attentions[0].length);
+      const diff = maxAbsDiff(out.layers, ref.attentions);
+      assert.ok(diff < 1e-4, `max |diff| = ${diff}`);
+    });
+  }
+}
+
+async function panel(opts: Parameters<typeof panelPage>[1] = {}, pageName = 'panel.html'): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 1000 } });
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+  await installVsCodeStub(page);
+  const html = panelPage(server.url, opts);
+  await page.route(`**/${pageName}`, (r) => r.fulfill({ body: html, contentType: 'text/html' }));
+  await page.goto(`${server.url}/${pageName}`);
+  await waitForMessage(page, 'ready');
+  return page;
+}
+
+const CODE = `function fibonacci(n) {
+  if (n < 2) return n;
+  return fibonacci(n - 1) + fibonacci(n - 2);
+}
+// naïve recursion 😀
+`;
+
+test('the panel page runs the bundled model, draws the head view and the matrix, and answers hovers', async () => {
+  const page = await panel();
+  await sendToWebview(page, { type: 'analyze', requestId: 1, text: CODE, source: 'fib.js', settings: { backend: 'auto', maxTokens: 1024, topK: 5 } });
+  const result = await waitForMessage(page, 'result', 1);
+  assert.equal(result.backend, 'webgpu', 'auto picks WebGPU where an adapter exists');
+  assert.equal(result.model.layers, 4);
+  assert.equal(result.model.heads, 8);
+  assert.equal(result.model.causal, true);
+  assert.equal(result.tokens[0].text, 'function');
+  assert.equal(result.summaries.length, result.tokens.length);
+  assert.equal(result.analysed.end, CODE.length);
+  assert.match(await page.locator('.run-header').innerText(), /code-prose-gpt · WebGPU · \d+ ms · \d+ tokens · 4 layers × 8 heads · causal/);
+
+  // The head view's canvas has lines on it.
+  const inked = await page.evaluate(() => {
+    const c = document.querySelector('.head-view canvas') as HTMLCanvasElement;
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+    return n;
+  });
+  assert.ok(inked > 5000, `head view painted ${inked} pixels`);
+  await page.screenshot({ path: path.join(shots, 'panel-head-view.png'), fullPage: true });
+
+  // Hover the second "return": the details list what it attends to.
+  const chips = page.locator('.token-strip .token');
+  const fibs = await chips.evaluateAll((els) => els.map((e, i) => [e.textContent, i] as const).filter(([t]) => t?.includes('return')).map(([, i]) => i));
+  assert.ok(fibs.length >= 2);
+  await chips.nth(fibs[1]).hover();
+  await page.waitForSelector('.details-title');
+  assert.match(await page.locator('.details-title').innerText(), /token \d+\) — layer 0, all heads \(mean\)/);
+  assert.equal(await page.locator('.details-list').first().locator('.details-item').count(), 5);
+  const focusMsg = (await sentByWebview(page)).filter((m) => m.type === 'focusToken').pop();
+  assert.deepEqual(focusMsg, { type: 'focusToken', requestId: 1, index: fibs[1] });
+  await chips.nth(fibs[1]).click();
+  await page.screenshot({ path: path.join(shots, 'panel-pinned.png'), fullPage: true });
+
+  // The host picks layer 3, head 7 (the induction head): the panel follows and sends a summary.
+  await sendToWebview(page, { type: 'setView', view: { layer: 3, head: 7 } });
+  const summary = await waitForMessage(page, 'summary', 1);
+  assert.deepEqual(summary.view, { layer: 3, head: 7 });
+  assert.match(await page.locator('.details-title').innerText(), /layer 3, head 7/);
+
+  // Matrix tab.
+  await page.locator('vscode-tab-header', { hasText: 'Matrix' }).click();
+  await page.waitForSelector('.matrix-view canvas');
+  const cells = await page.evaluate(() => {
+    const c = document.querySelector('.matrix-view canvas') as HTMLCanvasElement;
+    return c.width > 100 && c.height > 100;
+  });
+  assert.ok(cells);
+  await page.screenshot({ path: path.join(shots, 'panel-matrix.png'), fullPage: true });
+
+  // A malformed message is ignored and the panel keeps working.
+  await sendToWebview(page, { type: 'setView', view: { layer: 'x' } });
+  await sendToWebview(page, { type: 'bogus' });
+  await sendToWebview(page, { type: 'setView', view: { layer: 1, head: 'max' } });
+  await page.waitForFunction(() => document.querySelector('.details-title')?.textContent?.includes('layer 1, all heads (max)'));
+  await page.close();
+});
+
+test('the panel: no WebGPU adapter falls back to WebAssembly and says so; long text is windowed and cut at maxTokens', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+  const p = await ctx.newPage();
+  // No adapter for this page: WebGPU's entry point is gone, as on a machine without a GPU.
+  await p.addInitScript(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined }));
+  await installVsCodeStub(p);
+  const html = panelPage(server.url, { backend: 'webgpu' });
+  await p.route('**/nogpu.html', (r) => r.fulfill({ body: html, contentType: 'text/html' }));
+  await p.goto(`${server.url}/nogpu.html`);
+  await waitForMessage(p, 'ready');
+  const long = 'The quick brown fox jumps over the lazy dog. '.repeat(120);
+  await sendToWebview(p, { type: 'analyze', requestId: 7, text: long, source: 'fox.txt', settings: { backend: 'webgpu', maxTokens: 400, topK: 3 } });
+  const r = await waitForMessage(p, 'result', 7);
+  assert.equal(r.backend, 'wasm');
+  assert.match(r.backendNote ?? '', /No WebGPU adapter/);
+  assert.equal(r.tokens.length, 400);
+  assert.equal(r.truncated, true);
+  assert.equal(r.windows, 2);
+  assert.ok(r.analysed.end < long.length);
+  assert.equal(r.summaries[0].attends.length, 1); // the first token of a causal model sees only itself
+  assert.equal(r.summaries[10].attends.length, 3);
+  const text = await p.locator('.notices').innerText();
+  assert.match(text, /No WebGPU adapter/);
+  assert.match(text, /Only the first 400 tokens were analysed/);
+  assert.match(text, /2 windows/);
+  assert.match(await p.locator('.run-header').innerText(), /WebAssembly/);
+  await p.screenshot({ path: path.join(shots, 'panel-wasm-fallback.png') });
+  await ctx.close();
+});
+
+test('the panel: a truncated model file gives a clear error and the page keeps answering', async () => {
+  const page = await panel({ modelUrl: `${server.url}/bad/truncated.onnx` }, 'panel-bad.html');
+  await sendToWebview(page, { type: 'analyze', requestId: 3, text: 'x = 1', source: 'a.py', settings: { backend: 'wasm', maxTokens: 1024, topK: 5 } });
+  const err = await waitForMessage(page, 'error', 3);
+  assert.match(err.message, /not a valid ONNX model|truncated/);
+  assert.match(await page.locator('.notice.error').innerText(), /Could not analyse the selection: .*ONNX/);
+  await page.screenshot({ path: path.join(shots, 'panel-bad-model.png') });
+  // Still answers: an empty selection gets its own message.
+  await sendToWebview(page, { type: 'analyze', requestId: 4, text: '', source: 'a.py', settings: { backend: 'wasm', maxTokens: 1024, topK: 5 } });
+  const err2 = await waitForMessage(page, 'error', 4);
+  assert.ok(err2.message.length > 0);
+  await page.close();
+});

@@ -1,0 +1,64 @@
+import type { Page } from 'playwright-core';
+import type { BackendSetting, HostToWebview, WebviewConfig, WebviewToHost } from '../../src/common/protocol';
+import { webviewHtml } from '../../src/host/webview-html';
+
+/** VS Code's Dark Modern colours, as a webview receives them, so the page looks as in VS Code. */
+export const DARK_THEME_CSS = `:root {
+  --vscode-foreground: #cccccc; --vscode-editor-foreground: #cccccc; --vscode-editor-background: #1f1f1f;
+  --vscode-descriptionForeground: #9d9d9d; --vscode-focusBorder: #0078d4; --vscode-charts-blue: #3794ff;
+  --vscode-font-family: system-ui, sans-serif; --vscode-font-size: 13px; --vscode-editor-font-family: 'DejaVu Sans Mono', monospace;
+  --vscode-editor-font-size: 13px; --vscode-badge-background: #616161; --vscode-badge-foreground: #f8f8f8;
+  --vscode-panel-border: #2b2b2b; --vscode-textLink-foreground: #4daafc; --vscode-errorForeground: #f85149;
+  --vscode-editorWarning-foreground: #cca700; --vscode-textBlockQuote-background: #2b2b2b;
+}`;
+
+/** The panel's own page (the HTML the host generates), served from 127.0.0.1 with a stand-in for the VS Code API. */
+export function panelPage(base: string, opts: { modelUrl?: string; backend?: BackendSetting } = {}): string {
+  const config: WebviewConfig = {
+    modelName: 'code-prose-gpt',
+    modelUrl: opts.modelUrl ?? `${base}/media/model/model.onnx`,
+    tokenizerUrl: `${base}/media/model/tokenizer.json`,
+    configUrl: `${base}/media/model/config.json`,
+    ortBase: `${base}/dist/webview/ort/`,
+    backend: opts.backend ?? 'auto',
+  };
+  const html = webviewHtml({ script: `${base}/dist/webview/main.js`, style: `${base}/dist/webview/style.css`, cspSource: base }, config, 'testnonce');
+  return html.replace('</head>', `<style>${DARK_THEME_CSS}</style></head>`);
+}
+
+/** Installs acquireVsCodeApi before the page's scripts: messages to the host are recorded. */
+export async function installVsCodeStub(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const w = window as unknown as { __sent: unknown[]; __state: unknown; acquireVsCodeApi: () => unknown };
+    w.__sent = [];
+    w.__state = undefined;
+    w.acquireVsCodeApi = () => ({
+      postMessage: (m: unknown) => w.__sent.push(m),
+      getState: () => w.__state,
+      setState: (s: unknown) => (w.__state = s),
+    });
+  });
+}
+
+export async function sendToWebview(page: Page, m: HostToWebview | Record<string, unknown>): Promise<void> {
+  await page.evaluate((msg) => window.postMessage(msg, '*'), m);
+}
+
+export async function sentByWebview(page: Page): Promise<WebviewToHost[]> {
+  return page.evaluate(() => (window as unknown as { __sent: WebviewToHost[] }).__sent);
+}
+
+export async function waitForMessage<T extends WebviewToHost['type']>(
+  page: Page, type: T, requestId?: number, timeout = 120_000,
+): Promise<Extract<WebviewToHost, { type: T }>> {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const sent = await sentByWebview(page);
+    const m = sent.find((x) => x.type === type && (requestId === undefined || !('requestId' in x) || x.requestId === requestId));
+    if (m) return m as Extract<WebviewToHost, { type: T }>;
+    const err = sent.find((x) => x.type === 'error' && type !== 'error');
+    if (err) throw new Error(`webview error: ${JSON.stringify(err)}`);
+    if (Date.now() > deadline) throw new Error(`no "${type}" message from the webview within ${timeout} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

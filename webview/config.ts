@@ -1,0 +1,9 @@
+import type { WebviewConfig } from '../src/common/protocol';
+
+export type { WebviewConfig };
+
+export function readConfig(): WebviewConfig {
+  const el = document.getElementById('attention-explorer-config');
+  if (!el?.textContent) throw new Error('the page has no Attention Explorer configuration');
+  return JSON.parse(el.textContent) as WebviewConfig;
+}

@@ -1,0 +1,69 @@
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import '@vscode-elements/elements/dist/vscode-tabs/index.js';
+import '@vscode-elements/elements/dist/vscode-tab-header/index.js';
+import '@vscode-elements/elements/dist/vscode-tab-panel/index.js';
+import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
+import type { VscodeCheckbox } from '@vscode-elements/elements/dist/vscode-checkbox/vscode-checkbox.js';
+import type { VscodeSingleSelect } from '@vscode-elements/elements/dist/vscode-single-select/vscode-single-select.js';
+import { headLabel, type AttentionView, type HeadChoice } from '../src/common/protocol';
+
+/** Layer and head pickers and the "colour by head" switch, built from VS Code webview elements. */
+export class Controls {
+  readonly element: HTMLDivElement;
+  private readonly layer: VscodeSingleSelect;
+  private readonly head: VscodeSingleSelect;
+  private readonly colour: VscodeCheckbox;
+  private shape = { layers: 0, heads: 0 };
+
+  constructor(onView: (view: AttentionView) => void, onColourByHead: (on: boolean) => void) {
+    this.element = document.createElement('div');
+    this.element.className = 'controls';
+    this.layer = document.createElement('vscode-single-select');
+    this.layer.id = 'layer-select';
+    this.layer.setAttribute('aria-label', 'Layer');
+    this.head = document.createElement('vscode-single-select');
+    this.head.id = 'head-select';
+    this.head.setAttribute('aria-label', 'Head');
+    this.colour = document.createElement('vscode-checkbox');
+    this.colour.id = 'colour-by-head';
+    this.colour.label = 'All heads in colour';
+    const label = (text: string, el: HTMLElement): HTMLLabelElement => {
+      const l = document.createElement('label');
+      l.className = 'control';
+      l.append(text, el);
+      return l;
+    };
+    this.element.append(label('Layer', this.layer), label('Head', this.head), this.colour);
+    const fire = (): void => onView(this.value());
+    this.layer.addEventListener('change', fire);
+    this.head.addEventListener('change', fire);
+    this.colour.addEventListener('change', () => onColourByHead(this.colour.checked));
+  }
+
+  value(): AttentionView {
+    const h = this.head.value;
+    const head: HeadChoice = h === 'mean' || h === 'max' ? h : Number(h);
+    return { layer: Number(this.layer.value), head };
+  }
+
+  /** Rebuilds the options when the model's shape changes, then shows `view`. */
+  set(layers: number, heads: number, view: AttentionView, colourByHead: boolean): void {
+    if (this.shape.layers !== layers || this.shape.heads !== heads) {
+      this.shape = { layers, heads };
+      const option = (value: string, text: string): HTMLElement => {
+        const o = document.createElement('vscode-option');
+        o.setAttribute('value', value);
+        o.textContent = text;
+        return o;
+      };
+      this.layer.replaceChildren(...Array.from({ length: layers }, (_, l) => option(String(l), `layer ${l}`)));
+      const headChoices: HeadChoice[] = ['mean', 'max', ...Array.from({ length: heads }, (_, h) => h)];
+      this.head.replaceChildren(...headChoices.map((h) => option(String(h), headLabel(h))));
+    }
+    this.layer.value = String(view.layer);
+    this.head.value = String(view.head);
+    this.colour.checked = colourByHead;
+  }
+}

@@ -1,0 +1,116 @@
+import * as ort from 'onnxruntime-web';
+import { isCausal } from '../src/common/analysis';
+import type { AttentionStore } from '../src/common/attention-store';
+import type { BackendSetting, ModelInfo, TokenInfo } from '../src/common/protocol';
+import { analyseIds } from '../src/engine/analyse';
+import { exposeAttention, type PreparedGraph } from '../src/engine/attention-graph';
+import { fitText } from '../src/engine/fit';
+import { contextLength } from '../src/engine/model-config';
+import { AttentionSession } from '../src/engine/session';
+import { loadTokenizer, type TextTokenizer } from '../src/engine/tokenizer';
+import type { WebviewConfig } from './config';
+
+export interface EngineResult {
+  tokens: TokenInfo[];
+  store: AttentionStore;
+  model: ModelInfo;
+  backend: 'webgpu' | 'wasm';
+  backendNote: string | null;
+  runMs: number;
+  analysedEnd: number;
+  truncated: boolean;
+  windows: number;
+  timings: Record<string, number>;
+}
+
+async function fetchBytes(url: string, what: string): Promise<Uint8Array> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`could not load the ${what} (${res.status} ${res.statusText})`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+async function fetchText(url: string, what: string, optional = false): Promise<string | undefined> {
+  const res = await fetch(url).catch(() => undefined);
+  if (!res?.ok) {
+    if (optional) return undefined;
+    throw new Error(`could not load the ${what}`);
+  }
+  return res.text();
+}
+
+/**
+ * The webview's side of the engine: loads the model by URL once, runs the graph surgery once,
+ * and keeps one inference session per backend setting, created ahead of the first request.
+ */
+export class EngineClient {
+  private graph?: Promise<PreparedGraph>;
+  private tokenizer?: Promise<TextTokenizer>;
+  private context?: Promise<number>;
+  private session?: { setting: BackendSetting; session: Promise<AttentionSession> };
+
+  constructor(private readonly config: WebviewConfig) {
+    ort.env.wasm.wasmPaths = config.ortBase;
+    // The webview is not cross-origin isolated, so threads are unavailable anyway.
+    ort.env.wasm.numThreads = 1;
+    ort.env.logLevel = 'error';
+  }
+
+  private load(): { graph: Promise<PreparedGraph>; tokenizer: Promise<TextTokenizer>; context: Promise<number> } {
+    this.graph ??= fetchBytes(this.config.modelUrl, 'model').then((b) => exposeAttention(b));
+    this.tokenizer ??= fetchText(this.config.tokenizerUrl, 'tokenizer').then((t) => loadTokenizer(t ?? ''));
+    this.context ??= fetchText(this.config.configUrl, 'model config', true).then((c) => contextLength(c));
+    // A failed load is not cached: the next request tries again.
+    this.graph.catch(() => (this.graph = undefined));
+    this.tokenizer.catch(() => (this.tokenizer = undefined));
+    return { graph: this.graph, tokenizer: this.tokenizer, context: this.context };
+  }
+
+  /** Creates the session for a backend setting, or returns the one already made for it. */
+  prepare(setting: BackendSetting): Promise<AttentionSession> {
+    if (this.session?.setting === setting) return this.session.session;
+    const old = this.session;
+    const session = this.load().graph.then((g) => AttentionSession.create(g, [], setting));
+    this.session = { setting, session };
+    session.catch(() => {
+      if (this.session?.session === session) this.session = undefined;
+    });
+    void old?.session.then((s) => s.release()).catch(() => undefined);
+    return session;
+  }
+
+  async analyse(text: string, setting: BackendSetting, maxTokens: number): Promise<EngineResult> {
+    const timings: Record<string, number> = {};
+    let t = performance.now();
+    const { tokenizer, context } = this.load();
+    const tok = await tokenizer;
+    const fit = fitText(text, tok, maxTokens);
+    if (fit.tokens.length === 0) throw new Error('The selection gives no tokens to analyse.');
+    timings.tokenize = performance.now() - t;
+    t = performance.now();
+    const session = await this.prepare(setting);
+    timings.session = performance.now() - t;
+    const ctx = await context;
+    const a = await analyseIds(session, fit.tokens.map((x) => x.id), ctx, maxTokens);
+    timings.run = a.runMs;
+    const graph = session.graph;
+    const model: ModelInfo = {
+      name: this.config.modelName,
+      layers: graph.attention.length,
+      heads: a.store.heads,
+      context: ctx,
+      causal: isCausal(a.store),
+      layerNames: graph.attention.map((x) => x.layerName),
+    };
+    return {
+      tokens: fit.tokens,
+      store: a.store,
+      model,
+      backend: session.backend,
+      backendNote: session.backendNote,
+      runMs: a.runMs,
+      analysedEnd: fit.analysedEnd,
+      truncated: fit.truncated,
+      windows: a.plan.windows.length,
+      timings,
+    };
+  }
+}

@@ -1,0 +1,159 @@
+import type { AttentionStore } from '../../src/common/attention-store';
+import type { AttentionView, TokenInfo } from '../../src/common/protocol';
+import type { Focus } from './focus';
+import { visibleToken } from './labels';
+import { headColour, readTheme, rgba, type Theme } from './theme';
+
+const ROW = 18;
+const GAP = 150;
+const PAD = 8;
+const MIN_WEIGHT = 0.02;
+
+export interface HeadViewState {
+  tokens: TokenInfo[];
+  store: AttentionStore;
+  view: AttentionView;
+  /** Draw every head of the layer in its own colour instead of the chosen head or aggregate. */
+  colourByHead: boolean;
+  focus: Focus | null;
+}
+
+/**
+ * bertviz's head view on one canvas: queries on the left, keys on the right, a line per
+ * (query, key) whose opacity is the weight. Lines are batched per opacity step, one path each,
+ * so a 1,024-token view paints in one pass.
+ */
+export class HeadView {
+  readonly element: HTMLDivElement;
+  private readonly canvas: HTMLCanvasElement;
+  private state?: HeadViewState;
+  private labelWidth = 80;
+
+  constructor(private readonly onFocus: (index: number, side: 'query' | 'key', click: boolean) => void, private readonly onLeave: () => void) {
+    this.element = document.createElement('div');
+    this.element.className = 'head-view';
+    this.canvas = document.createElement('canvas');
+    this.canvas.setAttribute('aria-label', 'Head view: queries on the left, keys on the right');
+    this.element.append(this.canvas);
+    this.canvas.addEventListener('mousemove', (e) => this.pointer(e, false));
+    this.canvas.addEventListener('click', (e) => this.pointer(e, true));
+    this.canvas.addEventListener('mouseleave', () => this.onLeave());
+  }
+
+  private pointer(e: MouseEvent, click: boolean): void {
+    if (!this.state) return;
+    const rect = this.canvas.getBoundingClientRect();
+    const x = e.clientX - rect.left;
+    const y = e.clientY - rect.top;
+    const i = Math.floor((y - PAD) / ROW);
+    if (i < 0 || i >= this.state.tokens.length) return;
+    const mid = PAD + this.labelWidth + GAP / 2;
+    this.onFocus(i, x < mid ? 'query' : 'key', click);
+  }
+
+  /** Scrolls so that a token's row is visible. */
+  reveal(index: number): void {
+    const top = PAD + index * ROW;
+    const box = this.element;
+    if (top < box.scrollTop || top + ROW > box.scrollTop + box.clientHeight) box.scrollTop = top - box.clientHeight / 2;
+  }
+
+  render(state: HeadViewState): void {
+    this.state = state;
+    const theme = readTheme();
+    const n = state.tokens.length;
+    const ctx0 = this.canvas.getContext('2d');
+    if (!ctx0) return;
+    ctx0.font = `12px ${getComputedStyle(document.body).getPropertyValue('--vscode-editor-font-family') || 'monospace'}`;
+    const labels = state.tokens.map((t) => truncate(visibleToken(t.text), 24));
+    this.labelWidth = Math.min(200, Math.max(40, ...labels.map((l) => ctx0.measureText(l).width))) + 8;
+    const width = PAD * 2 + this.labelWidth * 2 + GAP;
+    const height = PAD * 2 + n * ROW;
+    // Keep the backing store under the browser's canvas limit at high token counts.
+    const dpr = Math.min(window.devicePixelRatio || 1, 32000 / height);
+    this.canvas.width = Math.ceil(width * dpr);
+    this.canvas.height = Math.ceil(height * dpr);
+    this.canvas.style.width = `${width}px`;
+    this.canvas.style.height = `${height}px`;
+    const ctx = this.canvas.getContext('2d')!;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.font = ctx0.font;
+    this.drawLines(ctx, state, theme);
+    this.drawLabels(ctx, state, labels, theme);
+  }
+
+  private drawLines(ctx: CanvasRenderingContext2D, s: HeadViewState, theme: Theme): void {
+    const x0 = PAD + this.labelWidth + 2;
+    const x1 = PAD + this.labelWidth + GAP - 2;
+    const y = (i: number): number => PAD + i * ROW + ROW / 2;
+    const n = s.tokens.length;
+    const heads = s.colourByHead ? Array.from({ length: s.store.heads }, (_, h) => h) : [s.view.head];
+    const focus = s.focus;
+    for (const head of heads) {
+      const colour = s.colourByHead && typeof head === 'number' ? headColour(head) : theme.accent;
+      // Ten opacity steps, one path each.
+      const buckets: Path2D[] = Array.from({ length: 10 }, () => new Path2D());
+      const add = (q: number, k: number, w: number): void => {
+        if (w < MIN_WEIGHT) return;
+        const b = Math.min(9, Math.floor(w * 10));
+        buckets[b].moveTo(x0, y(q));
+        buckets[b].lineTo(x1, y(k));
+      };
+      const queries = focus?.side === 'query' ? [focus.index] : Array.from({ length: n }, (_, i) => i);
+      for (const q of queries) {
+        const { keyStart, weights } = s.store.row(s.view.layer, head, q);
+        for (let j = 0; j < weights.length; j++) {
+          if (focus?.side === 'key' && keyStart + j !== focus.index) continue;
+          add(q, keyStart + j, weights[j]);
+        }
+      }
+      ctx.lineWidth = focus ? 2 : 1.25;
+      buckets.forEach((p, b) => {
+        ctx.strokeStyle = rgba(colour, (s.colourByHead ? 0.75 : 1) * (0.12 + 0.88 * ((b + 0.5) / 10)));
+        ctx.stroke(p);
+      });
+    }
+  }
+
+  private drawLabels(ctx: CanvasRenderingContext2D, s: HeadViewState, labels: string[], theme: Theme): void {
+    const focus = s.focus;
+    let weights: Float32Array | undefined;
+    if (focus) {
+      weights = new Float32Array(s.tokens.length);
+      if (focus.side === 'query') {
+        const r = s.store.row(s.view.layer, s.view.head, focus.index);
+        weights.set(r.weights, r.keyStart);
+      } else {
+        for (let q = 0; q < s.tokens.length; q++) weights[q] = s.store.weight(s.view.layer, s.view.head, q, focus.index);
+      }
+    }
+    ctx.textBaseline = 'middle';
+    const leftX = PAD + this.labelWidth - 4;
+    const rightX = PAD + this.labelWidth + GAP + 4;
+    labels.forEach((label, i) => {
+      const y = PAD + i * ROW;
+      // Shade the other column by the focused token's weights.
+      if (weights && weights[i] > 0.005) {
+        ctx.fillStyle = rgba(theme.accent, 0.15 + 0.85 * weights[i]);
+        if (focus!.side === 'query') ctx.fillRect(rightX - 2, y + 1, this.labelWidth, ROW - 2);
+        else ctx.fillRect(PAD, y + 1, this.labelWidth - 2, ROW - 2);
+      }
+      ctx.fillStyle = s.tokens[i].special ? theme.muted : theme.foreground;
+      ctx.textAlign = 'right';
+      ctx.fillText(label, leftX, y + ROW / 2);
+      ctx.textAlign = 'left';
+      ctx.fillText(label, rightX, y + ROW / 2);
+    });
+    if (focus) {
+      const y = PAD + focus.index * ROW;
+      ctx.strokeStyle = theme.focus;
+      ctx.lineWidth = focus.pinned ? 2 : 1;
+      if (focus.side === 'query') ctx.strokeRect(PAD, y + 1, this.labelWidth - 2, ROW - 2);
+      else ctx.strokeRect(rightX - 2, y + 1, this.labelWidth, ROW - 2);
+    }
+  }
+}
+
+function truncate(s: string, n: number): string {
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+}

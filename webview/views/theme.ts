@@ -1,0 +1,47 @@
+/** Colours come from VS Code's theme variables, read when drawing so theme changes apply. */
+export interface Theme {
+  foreground: string;
+  muted: string;
+  background: string;
+  accent: [number, number, number];
+  focus: string;
+}
+
+function cssVar(name: string, fallback: string): string {
+  const v = getComputedStyle(document.body).getPropertyValue(name).trim();
+  return v || fallback;
+}
+
+export function parseColor(css: string): [number, number, number] {
+  const ctx = document.createElement('canvas').getContext('2d');
+  if (!ctx) return [0, 122, 204];
+  ctx.fillStyle = '#000';
+  ctx.fillStyle = css;
+  const v = String(ctx.fillStyle);
+  if (v.startsWith('#')) return [1, 3, 5].map((i) => parseInt(v.slice(i, i + 2), 16)) as [number, number, number];
+  const m = v.match(/\d+(\.\d+)?/g);
+  return m ? [Number(m[0]), Number(m[1]), Number(m[2])] : [0, 122, 204];
+}
+
+export function readTheme(): Theme {
+  return {
+    foreground: cssVar('--vscode-editor-foreground', '#cccccc'),
+    muted: cssVar('--vscode-descriptionForeground', '#999999'),
+    background: cssVar('--vscode-editor-background', '#1e1e1e'),
+    accent: parseColor(cssVar('--vscode-charts-blue', cssVar('--vscode-focusBorder', '#3794ff'))),
+    focus: cssVar('--vscode-focusBorder', '#007fd4'),
+  };
+}
+
+/** Distinct colours for heads (readable on dark and light backgrounds). */
+const HEAD_COLOURS: [number, number, number][] = [
+  [31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189], [140, 86, 75],
+  [227, 119, 194], [127, 127, 127], [188, 189, 34], [23, 190, 207], [57, 59, 121], [173, 73, 74],
+];
+export function headColour(h: number): [number, number, number] {
+  return HEAD_COLOURS[h % HEAD_COLOURS.length];
+}
+
+export function rgba([r, g, b]: [number, number, number], a: number): string {
+  return `rgba(${r}, ${g}, ${b}, ${Math.max(0, Math.min(1, a)).toFixed(3)})`;
+}

@@ -1,0 +1,57 @@
+import type { AttentionStore } from '../../src/common/attention-store';
+import type { AttentionView, TokenInfo } from '../../src/common/protocol';
+import type { Focus } from './focus';
+import { visibleToken } from './labels';
+import { readTheme, rgba } from './theme';
+
+/**
+ * The analysed text as token chips, laid out like the text. The focused token shades what it
+ * attends to (background) and underlines what attends to it.
+ */
+export class TokenStrip {
+  readonly element: HTMLDivElement;
+  private chips: HTMLSpanElement[] = [];
+
+  constructor(private readonly onFocus: (index: number, side: 'query' | 'key', click: boolean) => void, private readonly onLeave: () => void) {
+    this.element = document.createElement('div');
+    this.element.className = 'token-strip';
+    this.element.addEventListener('mouseleave', () => this.onLeave());
+  }
+
+  setTokens(tokens: TokenInfo[]): void {
+    this.element.replaceChildren();
+    this.chips = tokens.map((t, i) => {
+      const chip = document.createElement('span');
+      chip.className = t.special ? 'token special' : 'token';
+      chip.dataset.index = String(i);
+      chip.textContent = visibleToken(t.text);
+      chip.title = `token ${i} · id ${t.id}`;
+      chip.addEventListener('mouseenter', () => this.onFocus(i, 'query', false));
+      chip.addEventListener('click', () => this.onFocus(i, 'query', true));
+      this.element.append(chip);
+      if (t.text.includes('\n')) this.element.append(document.createElement('br'));
+      return chip;
+    });
+  }
+
+  render(store: AttentionStore, view: AttentionView, focus: Focus | null): void {
+    const theme = readTheme();
+    const attends = new Float32Array(this.chips.length);
+    const attendedBy = new Float32Array(this.chips.length);
+    if (focus) {
+      const r = store.row(view.layer, view.head, focus.index);
+      attends.set(r.weights, r.keyStart);
+      for (let q = 0; q < this.chips.length; q++) attendedBy[q] = store.weight(view.layer, view.head, q, focus.index);
+    }
+    this.chips.forEach((chip, i) => {
+      chip.style.background = attends[i] > 0.005 ? rgba(theme.accent, 0.1 + 0.9 * attends[i]) : '';
+      chip.style.boxShadow = attendedBy[i] > 0.02 ? `inset 0 -${Math.ceil(4 * attendedBy[i])}px 0 ${rgba([230, 140, 30], 0.4 + 0.6 * attendedBy[i])}` : '';
+      chip.classList.toggle('focused', focus?.index === i);
+      chip.classList.toggle('pinned', focus?.index === i && focus.pinned);
+    });
+  }
+
+  reveal(index: number): void {
+    this.chips[index]?.scrollIntoView({ block: 'nearest' });
+  }
+}
