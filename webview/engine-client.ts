@@ -46,6 +46,8 @@ export class EngineClient {
   private tokenizer?: Promise<TextTokenizer>;
   private context?: Promise<number>;
   private session?: { setting: BackendSetting; session: Promise<AttentionSession> };
+  /** Session creations run one after another: onnxruntime-web's runtime cannot initialise twice at once. */
+  private creating: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly config: WebviewConfig) {
     ort.env.wasm.wasmPaths = config.ortBase;
@@ -68,8 +70,15 @@ export class EngineClient {
   prepare(setting: BackendSetting): Promise<AttentionSession> {
     if (this.session?.setting === setting) return this.session.session;
     const old = this.session;
-    const session = this.load().graph.then((g) => AttentionSession.create(g, [], setting));
+    const graph = this.load().graph;
+    const session = this.creating.then(async () => {
+      const s = await AttentionSession.create(await graph, [], setting);
+      // One short run compiles the WebGPU kernels (or warms wasm) before the first request.
+      await s.run(Array.from({ length: 8 }, (_, i) => i + 1)).catch(() => undefined);
+      return s;
+    });
     this.session = { setting, session };
+    this.creating = session.catch(() => undefined);
     session.catch(() => {
       if (this.session?.session === session) this.session = undefined;
     });

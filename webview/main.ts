@@ -2,6 +2,7 @@ import { summarise, topK } from '../src/common/analysis';
 import {
   headLabel,
   parseHostMessage,
+  SUMMARY_MIN_K,
   type AttentionView,
   type HostToWebview,
   type WebviewToHost,
@@ -209,12 +210,13 @@ function setView(view: AttentionView): void {
   saved.view = { layer, head };
   save();
   render();
-  post({ type: 'summary', requestId: result.requestId, view: saved.view, summaries: summarise(result.store, saved.view, result.topK) });
+  post({ type: 'summary', requestId: result.requestId, view: saved.view, summaries: summarise(result.store, saved.view, Math.max(SUMMARY_MIN_K, result.topK)) });
 }
 
 // ---- requests ----
 async function analyze(m: AnalyzeMessage): Promise<void> {
   const mine = ++busy;
+  if (!result) notices.replaceChildren();
   setBusy('Running the model…');
   post({ type: 'progress', requestId: m.requestId, message: 'running the model' });
   try {
@@ -246,7 +248,7 @@ async function analyze(m: AnalyzeMessage): Promise<void> {
       truncated: r.truncated,
       windows: r.windows,
       view: saved.view,
-      summaries: summarise(r.store, saved.view, m.settings.topK),
+      summaries: summarise(r.store, saved.view, Math.max(SUMMARY_MIN_K, m.settings.topK)),
     });
   } catch (e) {
     if (mine !== busy) return;

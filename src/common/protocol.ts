@@ -44,6 +44,12 @@ export interface ModelInfo {
   layerNames: string[];
 }
 
+/**
+ * Summaries list at least this many tokens each way, whatever the hover's top-k: the editor's
+ * shading shows more of the row than the hover lists.
+ */
+export const SUMMARY_MIN_K = 16;
+
 export interface AnalyzeSettings {
   backend: BackendSetting;
   maxTokens: number;
@@ -57,6 +63,11 @@ export type HostToWebview =
       text: string;
       /** Where the text came from, shown in the panel's header. */
       source: string;
+      /**
+       * The document and offset the text starts at. The webview only keeps it (in its saved
+       * state) so that a restored panel lets the host map tokens back onto the document.
+       */
+      origin: { uri: string; offset: number };
       settings: AnalyzeSettings;
     }
   | { type: 'setView'; view: AttentionView }
@@ -133,8 +144,10 @@ export function parseHostMessage(v: unknown): Parsed<HostToWebview> {
     switch (v.type) {
       case 'analyze': {
         const s = v.settings;
+        const o = v.origin;
         if (
-          isInt(v.requestId) && isStr(v.text) && isStr(v.source) && isObj(s) && isBackendSetting(s.backend) &&
+          isInt(v.requestId) && isStr(v.text) && isStr(v.source) && isObj(o) && isStr(o.uri) && isInt(o.offset) &&
+          isObj(s) && isBackendSetting(s.backend) &&
           isInt(s.maxTokens, 1) && isInt(s.topK, 1)
         ) {
           return { ok: true, message: v as HostToWebview };

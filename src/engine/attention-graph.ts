@@ -117,14 +117,13 @@ export function exposeAttention(modelBytes: Uint8Array): PreparedGraph {
       `No attention found: searched for a Softmax whose output multiplies the values (Softmax → [Cast/Identity/Dropout] → MatMul) and whose input comes from a query·key MatMul; none of the graph's ${graph.node.length} nodes matched.${hint}`,
     );
   }
-  const already = new Set(graph.output.map((o) => o.name));
   const attention: AttentionOutput[] = softmaxes.map((n) => ({
     output: n.output![0],
     layerName: n.name || n.output![0],
   }));
-  for (const a of attention) {
-    if (!already.has(a.output)) graph.output.push(onnx.ValueInfoProto.create({ name: a.output }));
-  }
+  // The attention becomes the graph's only outputs: ONNX Runtime then drops what only fed the
+  // original outputs (the language-model head, the last MLP), which is most of a run's time.
+  graph.output = attention.map((a) => onnx.ValueInfoProto.create({ name: a.output }));
   const initializers = new Set(graph.initializer.map((t) => t.name));
   const inputs: ModelInput[] = graph.input
     .filter((i) => i.name && !initializers.has(i.name))

@@ -59,23 +59,37 @@ function toFloat32(t: ort.Tensor): Float32Array {
   throw new Error(`attention output of unexpected type ${t.type}`);
 }
 
-export type WebGpuProbe = () => Promise<boolean>;
+export interface WebGpuAdapter {
+  /** A software (fallback) adapter such as SwiftShader: far slower than WebAssembly. */
+  software: boolean;
+  name: string;
+}
+export type WebGpuProbe = () => Promise<WebGpuAdapter | null>;
 
-/** Whether the current JS context gets a WebGPU adapter (always false under plain Node). */
+interface GpuLike {
+  requestAdapter(): Promise<{ isFallbackAdapter?: boolean; info?: { isFallbackAdapter?: boolean; vendor?: string; architecture?: string } } | null>;
+}
+
+/** The WebGPU adapter this JS context gets, if any (never under plain Node). */
 export const probeWebGpu: WebGpuProbe = async () => {
-  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator?.gpu;
-  if (!gpu) return false;
+  const gpu = (globalThis as { navigator?: { gpu?: GpuLike } }).navigator?.gpu;
+  if (!gpu) return null;
   try {
-    return (await gpu.requestAdapter()) != null;
+    const a = await gpu.requestAdapter();
+    if (!a) return null;
+    const info = a.info ?? {};
+    const name = [info.vendor, info.architecture].filter(Boolean).join(' ') || 'unknown adapter';
+    return { software: Boolean(info.isFallbackAdapter ?? a.isFallbackAdapter) || /swiftshader/i.test(name), name };
   } catch {
-    return false;
+    return null;
   }
 };
 
 /**
  * An inference session over a graph whose attention was exposed, on the backend chosen by the
- * setting: WebGPU when asked for (or `auto`) and an adapter exists, otherwise WebAssembly, with
- * a note saying why when it is not what was asked for.
+ * setting: `webgpu` uses any adapter; `auto` uses a hardware adapter but not a software one
+ * (SwiftShader runs these graphs tens of times slower than WebAssembly); otherwise WebAssembly,
+ * with a note saying why when the run is not on what was asked for.
  */
 export class AttentionSession {
   private constructor(
@@ -99,7 +113,10 @@ export class AttentionSession {
     };
     let note: string | null = null;
     if (setting !== 'wasm') {
-      if (await hasWebGpu()) {
+      const adapter = await hasWebGpu();
+      if (adapter && setting === 'auto' && adapter.software) {
+        note = `The only WebGPU adapter here is a software renderer (${adapter.name}), slower than WebAssembly: running on WebAssembly. Set attentionExplorer.backend to "webgpu" to use it anyway.`;
+      } else if (adapter) {
         try {
           const s = await ort.InferenceSession.create(graph.bytes, { ...base, executionProviders: ['webgpu'] });
           return new AttentionSession(s, graph, 'webgpu', null, performance.now() - t0);

@@ -74,9 +74,9 @@ const CODE = `function fibonacci(n) {
 
 test('the panel page runs the bundled model, draws the head view and the matrix, and answers hovers', async () => {
   const page = await panel();
-  await sendToWebview(page, { type: 'analyze', requestId: 1, text: CODE, source: 'fib.js', settings: { backend: 'auto', maxTokens: 1024, topK: 5 } });
+  await sendToWebview(page, { type: 'analyze', requestId: 1, text: CODE, source: 'fib.js', origin: { uri: 'file:///fib.js', offset: 0 }, settings: { backend: 'webgpu', maxTokens: 1024, topK: 5 } });
   const result = await waitForMessage(page, 'result', 1);
-  assert.equal(result.backend, 'webgpu', 'auto picks WebGPU where an adapter exists');
+  assert.equal(result.backend, 'webgpu', `the webgpu setting runs on the adapter there is, software or not (${result.backendNote})`);
   assert.equal(result.model.layers, 4);
   assert.equal(result.model.heads, 8);
   assert.equal(result.model.causal, true);
@@ -125,6 +125,13 @@ test('the panel page runs the bundled model, draws the head view and the matrix,
   assert.ok(cells);
   await page.screenshot({ path: path.join(shots, 'panel-matrix.png'), fullPage: true });
 
+  // "auto" does not pick a software adapter (SwiftShader here): WebAssembly is faster, and it says so.
+  await sendToWebview(page, { type: 'analyze', requestId: 2, text: CODE, source: 'fib.js', origin: { uri: 'file:///fib.js', offset: 0 }, settings: { backend: 'auto', maxTokens: 1024, topK: 5 } });
+  const auto = await waitForMessage(page, 'result', 2);
+  assert.equal(auto.backend, 'wasm');
+  assert.match(auto.backendNote ?? '', /software renderer \(google swiftshader\)/);
+  for (let l = 0; l < 4; l++) assert.deepEqual(auto.tokens, result.tokens);
+
   // A malformed message is ignored and the panel keeps working.
   await sendToWebview(page, { type: 'setView', view: { layer: 'x' } });
   await sendToWebview(page, { type: 'bogus' });
@@ -144,7 +151,7 @@ test('the panel: no WebGPU adapter falls back to WebAssembly and says so; long t
   await p.goto(`${server.url}/nogpu.html`);
   await waitForMessage(p, 'ready');
   const long = 'The quick brown fox jumps over the lazy dog. '.repeat(120);
-  await sendToWebview(p, { type: 'analyze', requestId: 7, text: long, source: 'fox.txt', settings: { backend: 'webgpu', maxTokens: 400, topK: 3 } });
+  await sendToWebview(p, { type: 'analyze', requestId: 7, text: long, source: 'fox.txt', origin: { uri: 'file:///fox.txt', offset: 0 }, settings: { backend: 'webgpu', maxTokens: 400, topK: 3 } });
   const r = await waitForMessage(p, 'result', 7);
   assert.equal(r.backend, 'wasm');
   assert.match(r.backendNote ?? '', /No WebGPU adapter/);
@@ -153,7 +160,7 @@ test('the panel: no WebGPU adapter falls back to WebAssembly and says so; long t
   assert.equal(r.windows, 2);
   assert.ok(r.analysed.end < long.length);
   assert.equal(r.summaries[0].attends.length, 1); // the first token of a causal model sees only itself
-  assert.equal(r.summaries[10].attends.length, 3);
+  assert.equal(r.summaries[10].attends.length, 11); // at least SUMMARY_MIN_K, and token 10 sees 11 tokens
   const text = await p.locator('.notices').innerText();
   assert.match(text, /No WebGPU adapter/);
   assert.match(text, /Only the first 400 tokens were analysed/);
@@ -165,13 +172,13 @@ test('the panel: no WebGPU adapter falls back to WebAssembly and says so; long t
 
 test('the panel: a truncated model file gives a clear error and the page keeps answering', async () => {
   const page = await panel({ modelUrl: `${server.url}/bad/truncated.onnx` }, 'panel-bad.html');
-  await sendToWebview(page, { type: 'analyze', requestId: 3, text: 'x = 1', source: 'a.py', settings: { backend: 'wasm', maxTokens: 1024, topK: 5 } });
+  await sendToWebview(page, { type: 'analyze', requestId: 3, text: 'x = 1', source: 'a.py', origin: { uri: 'file:///a.py', offset: 0 }, settings: { backend: 'wasm', maxTokens: 1024, topK: 5 } });
   const err = await waitForMessage(page, 'error', 3);
   assert.match(err.message, /not a valid ONNX model|truncated/);
   assert.match(await page.locator('.notice.error').innerText(), /Could not analyse the selection: .*ONNX/);
   await page.screenshot({ path: path.join(shots, 'panel-bad-model.png') });
   // Still answers: an empty selection gets its own message.
-  await sendToWebview(page, { type: 'analyze', requestId: 4, text: '', source: 'a.py', settings: { backend: 'wasm', maxTokens: 1024, topK: 5 } });
+  await sendToWebview(page, { type: 'analyze', requestId: 4, text: '', source: 'a.py', origin: { uri: 'file:///a.py', offset: 0 }, settings: { backend: 'wasm', maxTokens: 1024, topK: 5 } });
   const err2 = await waitForMessage(page, 'error', 4);
   assert.ok(err2.message.length > 0);
   await page.close();

@@ -6,7 +6,7 @@ test('well-formed messages pass validation in both directions', () => {
   assert.ok(parseWebviewMessage({ type: 'ready' }).ok);
   assert.ok(parseWebviewMessage({ type: 'summary', requestId: 1, view: { layer: 0, head: 'mean' }, summaries: [] }).ok);
   assert.ok(parseHostMessage({ type: 'setView', view: { layer: 2, head: 3 } }).ok);
-  assert.ok(parseHostMessage({ type: 'analyze', requestId: 1, text: 'x', source: 'a.ts', settings: { backend: 'auto', maxTokens: 10, topK: 5 } }).ok);
+  assert.ok(parseHostMessage({ type: 'analyze', requestId: 1, text: 'x', source: 'a.ts', origin: { uri: 'file:///a.ts', offset: 0 }, settings: { backend: 'auto', maxTokens: 10, topK: 5 } }).ok);
 });
 
 test('malformed messages are rejected with a reason', () => {

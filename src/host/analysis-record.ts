@@ -1,0 +1,88 @@
+import type { AttentionView, ModelInfo, TokenInfo, TokenSummary, WebviewToHost } from '../common/protocol';
+
+type ResultMessage = Extract<WebviewToHost, { type: 'result' }>;
+
+/**
+ * What the host knows of one analysis: where its text lies in the document, and what the webview
+ * answered. Pure (no `vscode`): offsets are document offsets in UTF-16 units.
+ */
+export interface AnalysisRecord {
+  requestId: number;
+  uri: string;
+  /** Document offset of the analysed text's first character. */
+  baseOffset: number;
+  textLength: number;
+  result?: {
+    tokens: TokenInfo[];
+    model: ModelInfo;
+    backend: ResultMessage['backend'];
+    backendNote: string | null;
+    runMs: number;
+    analysedEnd: number;
+    truncated: boolean;
+    view: AttentionView;
+    summaries: TokenSummary[];
+  };
+  stale: boolean;
+}
+
+export function recordResult(record: AnalysisRecord, m: ResultMessage): void {
+  record.result = {
+    tokens: m.tokens,
+    model: m.model,
+    backend: m.backend,
+    backendNote: m.backendNote,
+    runMs: m.runMs,
+    analysedEnd: m.analysed.end,
+    truncated: m.truncated,
+    view: m.view,
+    summaries: m.summaries,
+  };
+}
+
+/** The token covering a document offset (the one starting there, at a boundary), if any. */
+export function tokenAtOffset(record: AnalysisRecord, docOffset: number): number | undefined {
+  const tokens = record.result?.tokens;
+  if (!tokens) return undefined;
+  const at = docOffset - record.baseOffset;
+  let lo = 0;
+  let hi = tokens.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const t = tokens[mid];
+    if (t.end <= at) lo = mid + 1;
+    else if (t.start > at) hi = mid - 1;
+    else if (t.start === t.end) lo = mid + 1; // an empty token covers nothing
+    else return mid;
+  }
+  return undefined;
+}
+
+export function tokenDocRange(record: AnalysisRecord, index: number): { start: number; end: number } {
+  const t = record.result!.tokens[index];
+  return { start: record.baseOffset + t.start, end: record.baseOffset + t.end };
+}
+
+export interface TextChange {
+  /** Offset and length of the replaced text in the document before the change. */
+  offset: number;
+  length: number;
+  insertedLength: number;
+}
+
+/**
+ * Follows an edit: an edit before the analysed text shifts it; one that touches it makes the
+ * result stale (its attention is for text that is no longer there); one after it changes nothing.
+ */
+export function applyChange(record: AnalysisRecord, change: TextChange): 'unchanged' | 'shifted' | 'stale' {
+  const start = record.baseOffset;
+  const end = start + (record.result?.analysedEnd ?? record.textLength);
+  const changeEnd = change.offset + change.length;
+  if (change.offset >= end) return 'unchanged';
+  if (changeEnd <= start) {
+    record.baseOffset += change.insertedLength - change.length;
+    return 'shifted';
+  }
+  record.stale = true;
+  return 'stale';
+}

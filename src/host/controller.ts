@@ -1,0 +1,295 @@
+import * as vscode from 'vscode';
+import { headLabel, type AttentionView, type BackendSetting, type HeadChoice, type HostToWebview, type WebviewToHost } from '../common/protocol';
+import { applyChange, recordResult, tokenAtOffset, tokenDocRange, type AnalysisRecord } from './analysis-record';
+import { AttentionDecorations } from './decorations';
+import { hoverMarkdown } from './hover-text';
+import { AttentionPanel, PANEL_VIEW_TYPE } from './panel';
+import { pickRange } from './pick-range';
+import { AttentionStatusBar } from './status-bar';
+
+const REVEAL_COMMAND = 'attentionExplorer.revealToken';
+
+interface Settings {
+  backend: BackendSetting;
+  maxTokens: number;
+  topK: number;
+  editorHighlight: boolean;
+}
+
+function settings(): Settings {
+  const c = vscode.workspace.getConfiguration('attentionExplorer');
+  const backend = c.get<string>('backend', 'auto');
+  return {
+    backend: backend === 'webgpu' || backend === 'wasm' ? backend : 'auto',
+    maxTokens: Math.max(1, Math.floor(c.get<number>('maxTokens', 1024))),
+    topK: Math.max(1, Math.min(20, Math.floor(c.get<number>('topK', 5)))),
+    editorHighlight: c.get<boolean>('editorHighlight', true),
+  };
+}
+
+/**
+ * The host's state and behaviour: which analysis is current, the panel, and the editor features
+ * resting on the token → document mapping (hover, decorations, reveal).
+ */
+export class AttentionController implements vscode.Disposable {
+  private panel?: AttentionPanel;
+  private record?: AnalysisRecord;
+  private nextId = 1;
+  private view: AttentionView = { layer: 0, head: 'mean' };
+  private readonly pending = new Map<number, (ok: boolean) => void>();
+  private readonly decorations = new AttentionDecorations();
+  private readonly status = new AttentionStatusBar();
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(private readonly context: vscode.ExtensionContext, private readonly log: vscode.LogOutputChannel) {}
+
+  register(): void {
+    const cmd = (id: string, fn: (...args: unknown[]) => unknown): vscode.Disposable => vscode.commands.registerCommand(id, fn);
+    this.disposables.push(
+      cmd('attentionExplorer.showAttention', () => this.showAttention()),
+      cmd('attentionExplorer.selectLayer', () => this.selectLayer()),
+      cmd('attentionExplorer.selectHead', () => this.selectHead()),
+      cmd('attentionExplorer.clearAttention', () => this.clear()),
+      cmd(REVEAL_COMMAND, (index: unknown) => this.revealToken(index)),
+      vscode.languages.registerHoverProvider({ scheme: '*' }, { provideHover: (doc, pos) => this.provideHover(doc, pos) }),
+      vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
+        deserializeWebviewPanel: async (panel: vscode.WebviewPanel, state: unknown) => this.revive(panel, state),
+      }),
+      vscode.window.onDidChangeTextEditorSelection((e) => this.onCursor(e.textEditor)),
+      vscode.workspace.onDidChangeTextDocument((e) => this.onEdit(e)),
+      this.decorations,
+      this.status,
+    );
+  }
+
+  // ---- the panel ----
+
+  private ensurePanel(): AttentionPanel {
+    if (!this.panel) {
+      this.panel = AttentionPanel.create(this.context.extensionUri, settings().backend, (m) => this.onMessage(m), this.log, () => this.onPanelClosed());
+    } else {
+      this.panel.reveal();
+    }
+    return this.panel;
+  }
+
+  private revive(panel: vscode.WebviewPanel, state: unknown): void {
+    this.panel?.dispose();
+    this.panel = AttentionPanel.revive(panel, this.context.extensionUri, settings().backend, (m) => this.onMessage(m), this.log, () => this.onPanelClosed());
+    // The restored page re-runs its saved request itself; take up its origin to map the result.
+    const request = (state as { request?: Extract<HostToWebview, { type: 'analyze' }> } | undefined)?.request;
+    if (request && typeof request.origin?.uri === 'string') {
+      this.record = { requestId: request.requestId, uri: request.origin.uri, baseOffset: request.origin.offset, textLength: request.text.length, stale: false };
+      this.nextId = Math.max(this.nextId, request.requestId + 1);
+    }
+  }
+
+  private onPanelClosed(): void {
+    this.panel = undefined;
+    this.decorations.clear();
+    this.status.hide();
+    for (const resolve of this.pending.values()) resolve(false);
+    this.pending.clear();
+  }
+
+  private post(m: HostToWebview): void {
+    this.panel?.post(m);
+  }
+
+  private onMessage(m: WebviewToHost): void {
+    const rec = this.record;
+    switch (m.type) {
+      case 'ready':
+      case 'progress':
+        return;
+      case 'result':
+        if (!rec || rec.requestId !== m.requestId) return;
+        recordResult(rec, m);
+        this.view = m.view;
+        this.status.show(rec);
+        this.log.info(`analysed ${m.tokens.length} tokens on ${m.backend} in ${m.runMs.toFixed(1)} ms${m.truncated ? ' (cut at maxTokens)' : ''}${m.backendNote ? `; ${m.backendNote}` : ''}`);
+        this.pending.get(m.requestId)?.(true);
+        this.pending.delete(m.requestId);
+        this.refreshDecorations();
+        return;
+      case 'summary':
+        if (rec?.result && rec.requestId === m.requestId) {
+          rec.result.view = m.view;
+          rec.result.summaries = m.summaries;
+          this.view = m.view;
+          this.refreshDecorations();
+        }
+        return;
+      case 'focusToken':
+        // The panel's hovered or pinned token shades the editor too.
+        if (rec?.result && rec.requestId === m.requestId && m.index !== null && m.index < rec.result.tokens.length) {
+          const editor = this.editorFor(rec);
+          if (editor && settings().editorHighlight) this.decorations.show(editor, rec, m.index);
+        }
+        return;
+      case 'error':
+        this.log.error(`analysis failed: ${m.message}`);
+        this.status.error(m.message);
+        if (m.requestId !== null) {
+          this.pending.get(m.requestId)?.(false);
+          this.pending.delete(m.requestId);
+        }
+        void vscode.window.showErrorMessage(`Attention Explorer: ${m.message}`);
+        return;
+    }
+  }
+
+  // ---- commands ----
+
+  async showAttention(): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) {
+      void vscode.window.showInformationMessage('Attention Explorer: open a file and select some code or prose first.');
+      return;
+    }
+    const doc = editor.document;
+    const sel = editor.selection;
+    const line = doc.lineAt(sel.active.line);
+    const visible = editor.visibleRanges[0];
+    const choice = pickRange({
+      selection: { start: doc.offsetAt(sel.start), end: doc.offsetAt(sel.end) },
+      line: { start: doc.offsetAt(line.range.start), end: doc.offsetAt(line.range.end), text: line.text },
+      visible: visible ? { start: doc.offsetAt(visible.start), end: doc.offsetAt(visible.end) } : undefined,
+    });
+    if (!choice) {
+      void vscode.window.showInformationMessage(
+        doc.getText().length === 0 ? 'Attention Explorer: the document is empty; there is nothing to analyse.' : 'Attention Explorer: nothing to analyse here; select some code or prose.',
+      );
+      return;
+    }
+    const text = doc.getText(new vscode.Range(doc.positionAt(choice.start), doc.positionAt(choice.end)));
+    const s = settings();
+    const requestId = this.nextId++;
+    this.record = { requestId, uri: doc.uri.toString(), baseOffset: choice.start, textLength: text.length, stale: false };
+    this.decorations.clear();
+    const panel = this.ensurePanel();
+    const name = vscode.workspace.asRelativePath(doc.uri);
+    panel.post({
+      type: 'analyze',
+      requestId,
+      text,
+      source: `${name}, ${choice.what}`,
+      origin: { uri: doc.uri.toString(), offset: choice.start },
+      settings: { backend: s.backend, maxTokens: s.maxTokens, topK: s.topK },
+    });
+    panel.post({ type: 'setView', view: this.view });
+    this.status.running('code-prose-gpt');
+    await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Window, title: 'Attention Explorer: running code-prose-gpt' },
+      () => new Promise<boolean>((resolve) => this.pending.set(requestId, resolve)),
+    );
+  }
+
+  private requireResult(): AnalysisRecord['result'] | undefined {
+    const r = this.record?.result;
+    if (!r || !this.panel) {
+      void vscode.window.showInformationMessage('Attention Explorer: run "Show Attention for Selection" first.');
+      return undefined;
+    }
+    return r;
+  }
+
+  async selectLayer(): Promise<void> {
+    const r = this.requireResult();
+    if (!r) return;
+    const items = r.model.layerNames.map((name, l) => ({ label: `Layer ${l}`, description: name, picked: l === this.view.layer, layer: l }));
+    const pick = await vscode.window.showQuickPick(items, { title: 'Attention Explorer: Select Layer', placeHolder: `current: layer ${this.view.layer}` });
+    if (pick) this.setView({ layer: pick.layer, head: this.view.head });
+  }
+
+  async selectHead(): Promise<void> {
+    const r = this.requireResult();
+    if (!r) return;
+    const choices: HeadChoice[] = ['mean', 'max', ...Array.from({ length: r.model.heads }, (_, h) => h)];
+    const items = choices.map((head) => ({
+      label: headLabel(head).replace(/^./, (c) => c.toUpperCase()),
+      description: head === this.view.head ? 'current' : undefined,
+      head,
+    }));
+    const pick = await vscode.window.showQuickPick(items, { title: `Attention Explorer: Select Head (layer ${this.view.layer})` });
+    if (pick) this.setView({ layer: this.view.layer, head: pick.head });
+  }
+
+  private setView(view: AttentionView): void {
+    this.view = view;
+    this.post({ type: 'setView', view });
+  }
+
+  clear(): void {
+    this.decorations.clear();
+    this.post({ type: 'clear' });
+  }
+
+  revealToken(index: unknown): void {
+    const rec = this.record;
+    if (!rec?.result || typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= rec.result.tokens.length) return;
+    this.ensurePanel();
+    this.post({ type: 'revealToken', index });
+  }
+
+  // ---- the editor ----
+
+  private editorFor(rec: AnalysisRecord): vscode.TextEditor | undefined {
+    const active = vscode.window.activeTextEditor;
+    if (active?.document.uri.toString() === rec.uri) return active;
+    return vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === rec.uri);
+  }
+
+  private onCursor(editor: vscode.TextEditor): void {
+    const rec = this.record;
+    if (!this.panel || !rec?.result || rec.stale || !settings().editorHighlight) return;
+    if (editor.document.uri.toString() !== rec.uri) return;
+    const index = tokenAtOffset(rec, editor.document.offsetAt(editor.selection.active));
+    if (index === undefined) this.decorations.clear();
+    else this.decorations.show(editor, rec, index);
+  }
+
+  private refreshDecorations(): void {
+    const rec = this.record;
+    const editor = rec && this.editorFor(rec);
+    if (editor) this.onCursor(editor);
+  }
+
+  private onEdit(e: vscode.TextDocumentChangeEvent): void {
+    const rec = this.record;
+    if (!rec || rec.stale || e.document.uri.toString() !== rec.uri || e.contentChanges.length === 0) return;
+    // Changes in one event are applied from the end of the document backwards.
+    const changes = [...e.contentChanges].sort((a, b) => b.rangeOffset - a.rangeOffset);
+    for (const c of changes) {
+      if (applyChange(rec, { offset: c.rangeOffset, length: c.rangeLength, insertedLength: c.text.length }) === 'stale') {
+        this.decorations.clear();
+        this.post({ type: 'setStale', stale: true });
+        this.status.show(rec);
+        this.log.info('the analysed text was edited: the result is marked stale');
+        return;
+      }
+    }
+  }
+
+  provideHover(doc: vscode.TextDocument, pos: vscode.Position): vscode.Hover | undefined {
+    const rec = this.record;
+    if (!rec?.result || doc.uri.toString() !== rec.uri) return undefined;
+    const index = tokenAtOffset(rec, doc.offsetAt(pos));
+    if (index === undefined) return undefined;
+    const md = new vscode.MarkdownString(
+      hoverMarkdown(rec, index, settings().topK, (o) => {
+        const p = doc.positionAt(o);
+        return { line: p.line + 1, column: p.character + 1 };
+      }, REVEAL_COMMAND),
+      true,
+    );
+    md.isTrusted = { enabledCommands: [REVEAL_COMMAND] };
+    const { start, end } = tokenDocRange(rec, index);
+    return new vscode.Hover(md, new vscode.Range(doc.positionAt(start), doc.positionAt(end)));
+  }
+
+  dispose(): void {
+    this.panel?.panel.dispose();
+    while (this.disposables.length) this.disposables.pop()?.dispose();
+  }
+}

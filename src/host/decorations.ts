@@ -1,0 +1,85 @@
+import * as vscode from 'vscode';
+import type { AnalysisRecord } from './analysis-record';
+import { tokenDocRange } from './analysis-record';
+
+const LEVELS = 8;
+
+/**
+ * Shading over the editor text: the token under the cursor shades the tokens it attends to, with
+ * a background whose strength is the weight (eight steps, one decoration type each), and an
+ * outline on the token itself. Colours follow the theme's kind.
+ */
+export class AttentionDecorations implements vscode.Disposable {
+  private levels: vscode.TextEditorDecorationType[] = [];
+  private readonly focusType = vscode.window.createTextEditorDecorationType({
+    border: '1px solid',
+    borderColor: new vscode.ThemeColor('focusBorder'),
+    borderRadius: '2px',
+  });
+  private shown?: vscode.TextEditor;
+  private readonly themeListener: vscode.Disposable;
+
+  constructor() {
+    this.makeLevels();
+    this.themeListener = vscode.window.onDidChangeActiveColorTheme(() => {
+      this.clear();
+      this.disposeLevels();
+      this.makeLevels();
+    });
+  }
+
+  private makeLevels(): void {
+    const kind = vscode.window.activeColorTheme.kind;
+    const light = kind === vscode.ColorThemeKind.Light || kind === vscode.ColorThemeKind.HighContrastLight;
+    const rgb = light ? '0, 100, 220' : '55, 148, 255';
+    this.levels = Array.from({ length: LEVELS }, (_, i) =>
+      vscode.window.createTextEditorDecorationType({
+        backgroundColor: `rgba(${rgb}, ${(0.12 + (0.6 * (i + 1)) / LEVELS).toFixed(2)})`,
+        borderRadius: '2px',
+        overviewRulerColor: i >= LEVELS / 2 ? `rgba(${rgb}, 0.8)` : undefined,
+        overviewRulerLane: vscode.OverviewRulerLane.Center,
+      }),
+    );
+  }
+
+  /** Shades what token `index` attends to, in every visible editor of the record's document. */
+  show(editor: vscode.TextEditor, record: AnalysisRecord, index: number): void {
+    const r = record.result;
+    if (!r || record.stale) return this.clear();
+    const doc = editor.document;
+    const range = (i: number): vscode.Range => {
+      const { start, end } = tokenDocRange(record, i);
+      return new vscode.Range(doc.positionAt(start), doc.positionAt(end));
+    };
+    const buckets: vscode.DecorationOptions[][] = Array.from({ length: LEVELS }, () => []);
+    for (const w of r.summaries[index].attends) {
+      if (w.weight < 0.02 || r.tokens[w.index].end === r.tokens[w.index].start) continue;
+      const level = Math.min(LEVELS - 1, Math.floor(Math.sqrt(w.weight) * LEVELS));
+      buckets[level].push({ range: range(w.index), hoverMessage: undefined });
+    }
+    if (this.shown && this.shown !== editor) this.clear();
+    this.levels.forEach((type, i) => editor.setDecorations(type, buckets[i]));
+    editor.setDecorations(this.focusType, [range(index)]);
+    this.shown = editor;
+  }
+
+  clear(): void {
+    const e = this.shown;
+    if (!e) return;
+    for (const t of this.levels) e.setDecorations(t, []);
+    e.setDecorations(this.focusType, []);
+    this.shown = undefined;
+  }
+
+  private disposeLevels(): void {
+    for (const t of this.levels) t.dispose();
+    this.levels = [];
+  }
+
+  dispose(): void {
+    this.clear();
+    this.disposeLevels();
+    this.focusType.dispose();
+    this.themeListener.dispose();
+  }
+}

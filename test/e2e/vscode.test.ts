@@ -1,0 +1,221 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Browser, FrameLocator, Page } from 'playwright-core';
+import { launchChromium } from '../support/chromium';
+import { codeServerAvailable, runCommand, startCodeServer, webviewFrame, type CodeServer } from '../support/code-server';
+import { outputDir } from '../support/paths';
+
+const SAMPLE = `def fibonacci(n):
+    if n < 2:
+        return n
+    return fibonacci(n - 1) + fibonacci(n - 2)
+
+print(fibonacci(10))
+`;
+const BIG_LINE = 'const total = items.reduce((sum, item) => sum + item.price * item.count, 0); // naïve 😀\n';
+const BIG = BIG_LINE.repeat(Math.ceil((2 * 1024 * 1024) / BIG_LINE.length));
+const BINARY = 'ELF\u0001\u0002\u0003\u0004\u001b[0m\u007f\u0005\u0006\u00ff\u00fe\u0010\u0011 header \u0012\u0013\u0014\u0015'.repeat(8);
+
+const missing = codeServerAvailable();
+const shots = outputDir('e2e');
+let server: CodeServer;
+let browser: Browser;
+let page: Page;
+let panel: FrameLocator;
+
+const shot = (name: string): Promise<Buffer> => page.screenshot({ path: path.join(shots, `${name}.png`) });
+
+/** A test in the running VS Code; on failure it keeps a screenshot and what the panel said. */
+function e2e(name: string, fn: () => Promise<void>): void {
+  test(name, { skip: missing }, async () => {
+    try {
+      await fn();
+    } catch (e) {
+      const slug = name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60);
+      await page.screenshot({ path: path.join(shots, `FAILED-${slug}.png`) }).catch(() => undefined);
+      const said = await panel.locator('body').innerText({ timeout: 2000 }).catch(() => '(no panel)');
+      throw new Error(`${(e as Error).message}\n--- the panel showed:\n${said.slice(0, 1500)}`);
+    }
+  });
+}
+
+before(async () => {
+  if (missing) return;
+  server = await startCodeServer(path.join(os.tmpdir(), `attention-explorer-e2e-${process.pid}`), {
+    'fibonacci.py': SAMPLE,
+    'empty.txt': '',
+    'big.ts': BIG,
+    'binary.txt': BINARY,
+  });
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
+  await page.goto(`${server.url}/?folder=${encodeURIComponent(server.workspace)}`);
+  await page.waitForSelector('.monaco-workbench .explorer-folders-view', { timeout: 90_000 });
+  panel = webviewFrame(page);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function openFile(name: string): Promise<void> {
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(name);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor();
+  await input.press('Enter');
+  await page.locator('.tabs-container .tab.active', { hasText: name }).waitFor();
+  await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+}
+
+/** Waits for the panel to show a finished run for `tokens` tokens (or any count). */
+async function waitForRun(expect: RegExp = / ms · \d+ tokens/): Promise<string> {
+  const header = panel.locator('.run-header');
+  await header.filter({ hasText: expect }).waitFor({ timeout: 120_000 });
+  return header.innerText();
+}
+
+/** The editor's spans of the attention decorations (our shading colour), with their opacities. */
+async function shadedSpans(): Promise<number[]> {
+  return page.evaluate(() =>
+    Array.from(document.querySelectorAll('.editor-instance .monaco-editor .view-overlays .cdr'))
+      .map((e) => getComputedStyle(e).backgroundColor)
+      .filter((c) => c.startsWith('rgba(55, 148, 255'))
+      .map((c) => Number(c.split(',')[3])),
+  );
+}
+
+e2e('Show Attention from the palette opens the panel with the bundled model, tokens and a drawn head view', async () => {
+  await openFile('fibonacci.py');
+  await page.keyboard.press('Control+A');
+  await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+  const header = await waitForRun();
+  assert.match(header, /code-prose-gpt · (WebGPU|WebAssembly) · \d+ ms · \d+ tokens · 4 layers × 8 heads · causal/);
+  const chips = await panel.locator('.token-strip .token').allInnerTexts();
+  assert.deepEqual(chips.slice(0, 4), ['def', '·f', 'ib', 'on']);
+  const painted = await panel.locator('.head-view canvas').evaluate((c: HTMLCanvasElement) => {
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+    return n;
+  });
+  assert.ok(painted > 5000, `the head view painted ${painted} pixels`);
+  const status = await page.locator('.statusbar-item', { hasText: 'code-prose-gpt' }).innerText();
+  assert.match(status, /code-prose-gpt · (WebGPU|wasm) · \d+ ms/);
+  await shot('01-panel-after-show-attention');
+});
+
+e2e('hovering a token in the editor lists its top 5 attended and attending tokens', async () => {
+  // Layer 3, head 7 is the model's strongest induction head; choose it from the palette.
+  await runCommand(page, 'Attention Explorer: Select Layer…');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Layer 3' }).first().click();
+  await runCommand(page, 'Attention Explorer: Select Head…');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: /^Head 7/ }).first().click();
+  await panel.locator('.details, .run-header').first().waitFor();
+  assert.equal(await panel.locator('#layer-select').evaluate((e) => (e as HTMLSelectElement).value), '3');
+  assert.equal(await panel.locator('#head-select').evaluate((e) => (e as HTMLSelectElement).value), '7');
+
+  // The second "fibonacci(" call on line 4: hover its "return".
+  const returns = page.locator('.editor-instance .view-line span span', { hasText: /^return$/ });
+  await returns.nth(1).hover();
+  const hover = page.locator('.monaco-hover:visible', { hasText: 'Attention Explorer' });
+  await hover.waitFor({ timeout: 15_000 });
+  const text = await hover.innerText();
+  assert.match(text, /layer 3, head 7/);
+  assert.match(text, /Attends to/);
+  assert.match(text, /Attended by/);
+  assert.match(text, /Reveal in panel/);
+  const rows = await hover.locator('table').first().locator('tbody tr').allInnerTexts();
+  assert.equal(rows.length, 5);
+  for (const r of rows) assert.match(r, /\d+:\d+\s+0\.\d{3}/);
+  await shot('02-editor-hover');
+  await page.keyboard.press('Escape');
+});
+
+e2e('the token under the cursor shades the tokens it attends to; Clear Attention removes it', async () => {
+  const fib = page.locator('.editor-instance .view-line span span', { hasText: /^\s*fibonacci$/ });
+  await fib.nth(2).click();
+  await page.waitForFunction(() => document.querySelectorAll('.editor-instance .view-overlays .cdr').length > 0);
+  let shaded: number[] = [];
+  for (let i = 0; i < 50 && shaded.length === 0; i++) {
+    shaded = await shadedSpans();
+    if (!shaded.length) await page.waitForTimeout(100);
+  }
+  assert.ok(shaded.length >= 1, 'some tokens are shaded');
+  await shot('03-editor-shading');
+  // The panel pins the same token when asked from the hover's link command.
+  await runCommand(page, 'Attention Explorer: Clear Attention');
+  await page.waitForTimeout(300);
+  assert.deepEqual(await shadedSpans(), []);
+});
+
+e2e('editing the analysed text marks the result stale in the panel and the hover', async () => {
+  await page.keyboard.press('Control+Home');
+  await page.keyboard.press('End');
+  await page.keyboard.type('  # edited');
+  await panel.locator('.notice.warning', { hasText: 'The text changed since this analysis' }).waitFor({ timeout: 10_000 });
+  await page.locator('.statusbar-item', { hasText: /code-prose-gpt · .* · stale/ }).waitFor();
+  await page.locator('.editor-instance .view-line span span', { hasText: /^\s*fibonacci$/ }).first().hover();
+  await page.locator('.monaco-hover:visible', { hasText: 'The text changed since this analysis' }).waitFor({ timeout: 15_000 });
+  await shot('04-stale');
+  await page.keyboard.press('Escape');
+});
+
+e2e('an empty document gets a message, not a panel error', async () => {
+  await openFile('empty.txt');
+  await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+  await page.locator('.notifications-toasts', { hasText: 'the document is empty' }).waitFor({ timeout: 10_000 });
+  await shot('05-empty-document');
+  await page.keyboard.press('Escape');
+});
+
+e2e('a 2 MB selection is analysed up to maxTokens in windows, and the panel says so', async () => {
+  await openFile('big.ts');
+  await page.keyboard.press('Control+A');
+  await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+  const header = await waitForRun(/ 1024 tokens/);
+  assert.match(header, /1024 tokens/);
+  await panel.locator('.notice', { hasText: 'Only the first 1024 tokens were analysed' }).waitFor();
+  await panel.locator('.notice', { hasText: /analysed in \d+ windows/ }).waitFor();
+  await shot('06-two-megabytes');
+});
+
+e2e('binary-looking text is analysed with its control characters made visible', async () => {
+  await openFile('binary.txt');
+  await page.keyboard.press('Control+A');
+  await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+  await waitForRun(/ ms · \d+ tokens/);
+  await panel.locator('.token-strip .token', { hasText: '␁' }).first().waitFor();
+  await shot('07-binary-text');
+});
+
+e2e('a truncated model file gives a clear error in the panel; the extension keeps working once it is fixed', async () => {
+  const extDir = fs.readdirSync(path.join(path.dirname(server.workspace), 'extensions')).find((d) => d.startsWith('attention-explorer.'));
+  assert.ok(extDir);
+  const modelFile = path.join(path.dirname(server.workspace), 'extensions', extDir, 'media', 'model', 'model.onnx');
+  const good = fs.readFileSync(modelFile);
+  await runCommand(page, 'View: Close All Editors');
+  fs.writeFileSync(modelFile, good.subarray(0, good.length >> 1));
+  try {
+    await openFile('fibonacci.py');
+    await page.keyboard.press('Control+A');
+    await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+    await panel.locator('.notice.error', { hasText: /not a valid ONNX model|truncated/ }).waitFor({ timeout: 60_000 });
+    await page.locator('.notifications-toasts', { hasText: 'Attention Explorer' }).first().waitFor({ timeout: 10_000 });
+    await shot('08-truncated-model');
+  } finally {
+    fs.writeFileSync(modelFile, good);
+  }
+  // Fixed file, new panel: works again.
+  await runCommand(page, 'View: Close All Editors');
+  await openFile('fibonacci.py');
+  await page.keyboard.press('Control+A');
+  await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+  await waitForRun();
+  await shot('09-recovered');
+});
