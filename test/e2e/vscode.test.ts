@@ -188,7 +188,8 @@ e2e('a 2 MB selection is analysed up to maxTokens in windows, and the panel says
 e2e('binary-looking text is analysed with its control characters made visible', async () => {
   await openFile('binary.txt');
   await page.keyboard.press('Control+A');
-  await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+  // This time from the keybinding.
+  await page.keyboard.press('Control+Alt+A');
   await waitForRun(/ ms · \d+ tokens/);
   await panel.locator('.token-strip .token', { hasText: '␁' }).first().waitFor();
   await shot('07-binary-text');
