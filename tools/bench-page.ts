@@ -1,0 +1,56 @@
+/**
+ * The benchmark's browser side: the webview's engine code on a page served from 127.0.0.1, timed
+ * stage by stage. Driven by tools/bench.ts.
+ */
+import * as ort from 'onnxruntime-web';
+import { summarise } from '../src/common/analysis';
+import { AttentionStore } from '../src/common/attention-store';
+import type { BackendSetting } from '../src/common/protocol';
+import { exposeAttention } from '../src/engine/attention-graph';
+import { AttentionSession } from '../src/engine/session';
+
+ort.env.wasm.wasmPaths = '/dist/webview/ort/';
+ort.env.wasm.numThreads = 1;
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function bench(modelUrl: string, lengths: number[], backend: BackendSetting, runs: number) {
+  const bytes = new Uint8Array(await (await fetch(modelUrl)).arrayBuffer());
+  let t = performance.now();
+  const graph = exposeAttention(bytes);
+  const surgeryMs = performance.now() - t;
+  t = performance.now();
+  const session = await AttentionSession.create(graph, [], backend);
+  const createMs = performance.now() - t;
+  const rows = [];
+  for (const n of lengths) {
+    const ids = Array.from({ length: n }, (_, i) => 100 + ((i * 7919) % 7000));
+    await session.run(ids); // warm-up
+    const times: number[] = [];
+    let out = await session.run(ids);
+    for (let r = 0; r < runs; r++) {
+      const t0 = performance.now();
+      out = await session.run(ids);
+      times.push(performance.now() - t0);
+    }
+    const store = new AttentionStore([{ start: 0, length: n, layers: out.layers }], out.layers.length, out.heads);
+    const t1 = performance.now();
+    const summary = summarise(store, { layer: 0, head: 'mean' }, 16);
+    const summariseMs = performance.now() - t1;
+    rows.push({
+      tokens: n,
+      runMs: median(times),
+      summariseMs,
+      attentionBytes: out.layers.reduce((s, l) => s + l.byteLength, 0),
+      summaryBytes: JSON.stringify(summary).length,
+    });
+  }
+  await session.release();
+  return { backend: session.backend, surgeryMs, createMs, rows };
+}
+
+(window as unknown as { bench: typeof bench }).bench = bench;
+document.title = 'bench ready';
