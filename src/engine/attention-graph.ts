@@ -1,4 +1,5 @@
 import { onnx } from 'onnx-proto';
+import type { FusedSpec } from './fused-attention';
 
 /**
  * Attention discovery ("surgery"): find each attention block's probabilities inside an ONNX
@@ -13,10 +14,16 @@ export interface ModelInput {
   elemType: number;
 }
 
+/** Where a layer's probabilities come from. */
+export type AttentionSource =
+  /** A Softmax output, fetched as it is. */
+  | { kind: 'softmax'; output: string }
+  /** A fused operator: its query and key inputs are fetched and the engine computes the softmax. */
+  | { kind: 'fused'; op: string; query: string; key: string; mask?: string; queryBias?: Float32Array; keyBias?: Float32Array; spec: FusedSpec };
+
 export interface AttentionOutput {
-  /** The tensor made a graph output. */
-  output: string;
-  /** A readable name for the layer: the Softmax node's name, or its output's. */
+  source: AttentionSource;
+  /** A readable name for the layer: the node's name, or its output's. */
   layerName: string;
 }
 
@@ -24,6 +31,8 @@ export interface PreparedGraph {
   /** The serialized graph with the attention tensors added as outputs. */
   bytes: Uint8Array;
   attention: AttentionOutput[];
+  /** Every tensor a run fetches (the graph's outputs after surgery). */
+  fetches: string[];
   inputs: ModelInput[];
   /** Files named by initializers stored outside the graph (external data), in order of first use. */
   externalDataFiles: string[];
@@ -34,6 +43,7 @@ const PASS_THROUGH = new Set(['Cast', 'Identity', 'Dropout', 'Reshape', 'Expand'
 /** Operators between Q·Kᵀ and the Softmax: scaling, masking, biases. */
 const SCORE_PATH = new Set(['Add', 'Sub', 'Mul', 'Div', 'Where', 'Cast', 'Identity', 'Reshape', 'Transpose', 'Max', 'Min', 'Clip', 'Tanh']);
 const FUSED_ATTENTION = ['Attention', 'MultiHeadAttention', 'GroupQueryAttention', 'PackedAttention', 'PackedMultiHeadAttention', 'DecoderMaskedMultiHeadAttention', 'SparseAttention'];
+const MS = 'com.microsoft';
 
 export class AttentionNotFoundError extends Error {}
 export class ModelFormatError extends Error {}
@@ -93,6 +103,70 @@ function findAttentionSoftmaxes(graph: onnx.IGraphProto): onnx.INodeProto[] {
   return nodes.filter((n) => n.opType === 'Softmax' && n.output?.[0] && n.input?.[0] && feedsPV(n.output[0], 0) && comesFromQK(n.input[0], 0));
 }
 
+function attr(n: onnx.INodeProto, name: string): number | undefined {
+  const a = n.attribute?.find((x) => x.name === name);
+  if (!a) return undefined;
+  if (a.type === onnx.AttributeProto.AttributeType.FLOAT) return a.f ?? 0;
+  return Number(a.i ?? 0);
+}
+
+function initializerFloats(graph: onnx.IGraphProto, name: string): Float32Array | undefined {
+  const t = graph.initializer?.find((x) => x.name === name);
+  if (!t || t.dataType !== onnx.TensorProto.DataType.FLOAT) return undefined;
+  if (t.floatData && t.floatData.length) return Float32Array.from(t.floatData);
+  if (t.rawData && t.rawData.length) {
+    const raw = t.rawData;
+    return new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+  }
+  return undefined;
+}
+
+const unsupported = (n: onnx.INodeProto, why: string): AttentionNotFoundError =>
+  new AttentionNotFoundError(
+    `The graph computes attention inside ${n.domain || 'ai.onnx'}.${n.opType} operators (node "${n.name ?? ''}"), which hide the probabilities, and ${why}. Use an unfused export (torch.onnx.export without attention fusion, or Optimum's export without ONNX Runtime's transformer optimisations).`,
+  );
+
+/**
+ * Fused attention operators whose query and key are graph tensors: the probabilities are
+ * recomputed from them. Operators that pack Q and K with their weights inside are refused with a
+ * message naming them.
+ */
+function fusedSource(graph: onnx.IGraphProto, n: onnx.INodeProto): AttentionSource | undefined {
+  const op = n.opType ?? '';
+  const domain = n.domain ?? '';
+  const inputs = n.input ?? [];
+  const name = `${domain || 'ai.onnx'}.${op}`;
+  if (domain === MS && op === 'MultiHeadAttention') {
+    if (!inputs[1]) throw unsupported(n, 'its query, key and value arrive packed in one tensor');
+    if (inputs[5]) throw unsupported(n, 'it adds an attention bias that is not recovered yet');
+    let queryBias: Float32Array | undefined;
+    let keyBias: Float32Array | undefined;
+    const heads = attr(n, 'num_heads') ?? 0;
+    if (inputs[3]) {
+      const bias = initializerFloats(graph, inputs[3]);
+      if (!bias || bias.length % 3 !== 0) throw unsupported(n, 'its bias is not a float initializer');
+      const hidden = bias.length / 3;
+      queryBias = bias.subarray(0, hidden);
+      keyBias = bias.subarray(hidden, 2 * hidden);
+    }
+    return { kind: 'fused', op: name, query: inputs[0], key: inputs[1], queryBias, keyBias, spec: { qHeads: heads, kvHeads: heads, scale: attr(n, 'scale') ?? 0, causal: attr(n, 'unidirectional') === 1 } };
+  }
+  if (domain === MS && op === 'GroupQueryAttention') {
+    if (!inputs[1]) throw unsupported(n, 'its query, key and value arrive packed in one tensor');
+    if (attr(n, 'do_rotary') === 1) throw unsupported(n, 'it applies rotary positions inside, after the query and key that could be exposed');
+    return { kind: 'fused', op: name, query: inputs[0], key: inputs[1], spec: { qHeads: attr(n, 'num_heads') ?? 0, kvHeads: attr(n, 'kv_num_heads') ?? 0, scale: attr(n, 'scale') ?? 0, causal: true } };
+  }
+  if (domain === '' && op === 'Attention') {
+    if (attr(n, 'softcap')) throw unsupported(n, 'it caps the scores (softcap), which is not recovered yet');
+    return {
+      kind: 'fused', op: name, query: inputs[0], key: inputs[1], mask: inputs[3] || undefined,
+      spec: { qHeads: attr(n, 'q_num_heads') ?? 0, kvHeads: attr(n, 'kv_num_heads') ?? 0, scale: attr(n, 'scale') ?? 0, causal: attr(n, 'is_causal') === 1 },
+    };
+  }
+  if (FUSED_ATTENTION.includes(op)) throw unsupported(n, 'its query and key are computed inside it from packed weights');
+  return undefined;
+}
+
 function externalFiles(graph: onnx.IGraphProto): string[] {
   const files: string[] = [];
   for (const t of graph.initializer ?? []) {
@@ -107,23 +181,31 @@ function externalFiles(graph: onnx.IGraphProto): string[] {
 export function exposeAttention(modelBytes: Uint8Array): PreparedGraph {
   const model = decodeModel(modelBytes);
   const graph = model.graph as onnx.GraphProto;
-  const softmaxes = findAttentionSoftmaxes(graph);
-  if (softmaxes.length === 0) {
-    const fused = graph.node.filter((n) => FUSED_ATTENTION.includes(n.opType ?? ''));
-    const hint = fused.length
-      ? ` The graph computes attention inside fused ${[...new Set(fused.map((n) => `${n.domain || 'ai.onnx'}.${n.opType}`))].join(', ')} operators, which hide the probabilities; use an unfused export (for example torch.onnx.export without attention fusion, or Optimum with --no-post-process).`
-      : '';
+  const softmaxes = new Set(findAttentionSoftmaxes(graph));
+  const attention: AttentionOutput[] = [];
+  // In graph order: unfused Softmaxes and fused operators alike.
+  for (const n of graph.node) {
+    const out0 = n.output?.[0] ?? '';
+    if (softmaxes.has(n)) {
+      attention.push({ source: { kind: 'softmax', output: out0 }, layerName: n.name || out0 });
+      continue;
+    }
+    const fused = fusedSource(graph, n);
+    if (fused) attention.push({ source: fused, layerName: n.name || out0 });
+  }
+  if (attention.length === 0) {
     throw new AttentionNotFoundError(
-      `No attention found: searched for a Softmax whose output multiplies the values (Softmax → [Cast/Identity/Dropout] → MatMul) and whose input comes from a query·key MatMul; none of the graph's ${graph.node.length} nodes matched.${hint}`,
+      `No attention found: searched for a Softmax whose output multiplies the values (Softmax → [Cast/Identity/Dropout] → MatMul) and whose input comes from a query·key MatMul, and for fused attention operators (${FUSED_ATTENTION.join(', ')}); none of the graph's ${graph.node.length} nodes matched.`,
     );
   }
-  const attention: AttentionOutput[] = softmaxes.map((n) => ({
-    output: n.output![0],
-    layerName: n.name || n.output![0],
-  }));
+  const fetches: string[] = [];
+  for (const a of attention) {
+    const names = a.source.kind === 'softmax' ? [a.source.output] : [a.source.query, a.source.key, ...(a.source.mask ? [a.source.mask] : [])];
+    for (const name of names) if (!fetches.includes(name)) fetches.push(name);
+  }
   // The attention becomes the graph's only outputs: ONNX Runtime then drops what only fed the
   // original outputs (the language-model head, the last MLP), which is most of a run's time.
-  graph.output = attention.map((a) => onnx.ValueInfoProto.create({ name: a.output }));
+  graph.output = fetches.map((name) => onnx.ValueInfoProto.create({ name }));
   const initializers = new Set(graph.initializer.map((t) => t.name));
   const inputs: ModelInput[] = graph.input
     .filter((i) => i.name && !initializers.has(i.name))
@@ -131,6 +213,7 @@ export function exposeAttention(modelBytes: Uint8Array): PreparedGraph {
   return {
     bytes: onnx.ModelProto.encode(model).finish(),
     attention,
+    fetches,
     inputs,
     externalDataFiles: externalFiles(graph),
   };

@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-web';
 import type { Backend, BackendSetting } from '../common/protocol';
 import type { PreparedGraph } from './attention-graph';
+import { fusedAttentionProbs } from './fused-attention';
 import { halfBitsToFloat32 } from './half';
 
 export interface ExternalDataFile {
@@ -132,22 +133,40 @@ export class AttentionSession {
   }
 
   async run(ids: readonly number[]): Promise<RunOutput> {
-    const names = this.graph.attention.map((a) => a.output);
-    const out = await this.session.run(feedsFor(this.graph, ids), names);
+    const out = await this.session.run(feedsFor(this.graph, ids), this.graph.fetches);
+    const n = ids.length;
     const layers: Float32Array[] = [];
     let heads = 0;
-    for (const name of names) {
-      const t = out[name];
-      const dims = t.dims;
-      const n = ids.length;
-      // [batch, heads, T, T]; heads come from the tensor itself, never from a config.
-      if (dims.length !== 4 || dims[2] !== n || dims[3] !== n) {
-        throw new Error(`attention output ${name} has shape [${dims.join(', ')}], expected [1, heads, ${n}, ${n}]`);
+    for (const a of this.graph.attention) {
+      const src = a.source;
+      if (src.kind === 'softmax') {
+        const t = out[src.output];
+        const dims = t.dims;
+        // [batch, heads, T, T]; heads come from the tensor itself, never from a config.
+        if (dims.length !== 4 || dims[2] !== n || dims[3] !== n) {
+          throw new Error(`attention output ${src.output} has shape [${dims.join(', ')}], expected [1, heads, ${n}, ${n}]`);
+        }
+        heads = dims[1];
+        layers.push(toFloat32(t));
+      } else {
+        const withBias = (t: ort.Tensor, bias?: Float32Array): Float32Array => {
+          const data = toFloat32(t);
+          if (!bias) return data;
+          const copy = Float32Array.from(data);
+          for (let i = 0; i < copy.length; i++) copy[i] += bias[i % bias.length];
+          return copy;
+        };
+        const q = out[src.query];
+        const k = out[src.key];
+        const m = src.mask ? out[src.mask] : undefined;
+        const mask = m
+          ? { data: m.type === 'bool' ? (m.data as Uint8Array) : toFloat32(m), dims: m.dims, boolean: m.type === 'bool' }
+          : undefined;
+        const r = fusedAttentionProbs({ data: withBias(q, src.queryBias), dims: q.dims }, { data: withBias(k, src.keyBias), dims: k.dims }, src.spec, mask);
+        heads = r.heads;
+        layers.push(r.probs);
       }
-      heads = dims[1];
-      layers.push(toFloat32(t));
     }
-    for (const name of Object.keys(out)) if (!names.includes(name)) out[name].dispose();
     return { layers, heads };
   }
 

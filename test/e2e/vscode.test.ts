@@ -134,6 +134,12 @@ e2e('hovering a token in the editor lists its top 5 attended and attending token
   assert.equal(rows.length, 5);
   for (const r of rows) assert.match(r, /\d+:\d+\s+0\.\d{3}/);
   await shot('02-editor-hover');
+  // The hover's link reveals the token in the panel, pinned.
+  const title = (await hover.locator('code').first().innerText()).trim();
+  await hover.locator('a', { hasText: 'Reveal in panel' }).click();
+  await panel.locator('.details-title', { hasText: /layer 3, head 7/ }).waitFor({ timeout: 10_000 });
+  assert.ok((await panel.locator('.details-title').innerText()).includes(title), `the panel shows ${title}`);
+  assert.equal(await panel.locator('.token-strip .token.pinned').count(), 1);
   await page.keyboard.press('Escape');
 });
 

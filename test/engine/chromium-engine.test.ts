@@ -115,6 +115,19 @@ test('the panel page runs the bundled model, draws the head view and the matrix,
   assert.deepEqual(summary.view, { layer: 3, head: 7 });
   assert.match(await page.locator('.details-title').innerText(), /layer 3, head 7/);
 
+  // Every head of the layer in its own colour.
+  await page.locator('#colour-by-head').click();
+  const hues = await page.evaluate(() => {
+    const c = document.querySelector('.head-view canvas') as HTMLCanvasElement;
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    const seen = new Set<string>();
+    for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 200 && Math.max(d[i], d[i + 1], d[i + 2]) - Math.min(d[i], d[i + 1], d[i + 2]) > 60) seen.add(`${d[i] >> 5},${d[i + 1] >> 5},${d[i + 2] >> 5}`);
+    return seen.size;
+  });
+  assert.ok(hues >= 4, `${hues} distinct line colours`);
+  await page.screenshot({ path: path.join(shots, 'panel-all-heads-in-colour.png'), fullPage: true });
+  await page.locator('#colour-by-head').click();
+
   // Matrix tab.
   await page.locator('vscode-tab-header', { hasText: 'Matrix' }).click();
   await page.waitForSelector('.matrix-view canvas');

@@ -27,8 +27,8 @@ async function runFixture(file: string, refName: string): Promise<number> {
   return maxAbsDiff(out.layers, ref.attentions);
 }
 
-for (const [file, ref] of [['bert.onnx', 'bert'], ['gpt2.onnx', 'gpt2'], ['llama-dynamo.onnx', 'llama']]) {
-  test(`${file}: the engine reproduces Hugging Face's attentions to 1e-4 (onnxruntime-web wasm in Node)`, async () => {
+for (const [file, ref] of [['bert.onnx', 'bert'], ['gpt2.onnx', 'gpt2'], ['llama-dynamo.onnx', 'llama'], ['bert-fp16.onnx', 'bert-fp16'], ['bert-int8.onnx', 'bert-int8'], ['fused-mha.onnx', 'fused-mha']]) {
+  test(`${file}: the engine reproduces the reference attentions to 1e-4 (onnxruntime-web wasm in Node)`, async () => {
     const diff = await runFixture(file, ref);
     assert.ok(diff < 1e-4, `max |diff| = ${diff}`);
   });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { onnx } from 'onnx-proto';
 import { AttentionNotFoundError, ModelFormatError, exposeAttention } from '../../src/engine/attention-graph';
 import { BUNDLED_MODEL_DIR, FIXTURES } from '../support/paths';
 
@@ -25,15 +26,44 @@ test('discovery finds one attention Softmax per layer, in graph order, in every 
   assert.deepEqual(llama.externalDataFiles, ['llama-dynamo.onnx.data']);
   const bundled = exposeAttention(read(path.join(BUNDLED_MODEL_DIR, 'model.onnx')));
   assert.deepEqual(bundled.attention.map((a) => a.layerName), ['/blocks.0/Softmax', '/blocks.1/Softmax', '/blocks.2/Softmax', '/blocks.3/Softmax']);
+  assert.deepEqual(bundled.fetches, bundled.attention.map((a) => (a.source.kind === 'softmax' ? a.source.output : '')));
 });
 
-test('a graph whose attention is fused says which operator hides it', () => {
-  assert.throws(() => exposeAttention(read(path.join(FIXTURES, 'fused-mha.onnx'))), (e: Error) => {
+test('fused MultiHeadAttention operators are found, and their query and key exposed', () => {
+  const g = exposeAttention(read(path.join(FIXTURES, 'fused-mha.onnx')));
+  assert.equal(g.attention.length, 2);
+  assert.deepEqual(g.attention.map((a) => a.source.kind), ['fused', 'fused']);
+  assert.deepEqual(g.fetches, ['q0', 'k0', 'q1', 'k1']);
+  const src = g.attention[0].source;
+  assert.ok(src.kind === 'fused' && src.spec.qHeads === 4 && src.op === 'com.microsoft.MultiHeadAttention');
+});
+
+test('a fused operator that truly hides the probabilities is named, with the export to use instead', () => {
+  const model = onnx.ModelProto.create({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 17 }, { domain: 'com.microsoft', version: 1 }],
+    graph: {
+      name: 'g',
+      node: [{ opType: 'Attention', domain: 'com.microsoft', name: 'attn0', input: ['x', 'w', 'b'], output: ['y'], attribute: [{ name: 'num_heads', type: onnx.AttributeProto.AttributeType.INT, i: 4 }] }],
+      input: [{ name: 'x' }], output: [{ name: 'y' }],
+    },
+  });
+  const bytes = onnx.ModelProto.encode(model).finish();
+  assert.throws(() => exposeAttention(bytes), (e: Error) => {
     assert.ok(e instanceof AttentionNotFoundError);
-    assert.match(e.message, /Softmax/);
-    assert.match(e.message, /com\.microsoft\.MultiHeadAttention/);
+    assert.match(e.message, /com\.microsoft\.Attention operators \(node "attn0"\)/);
+    assert.match(e.message, /packed weights/);
+    assert.match(e.message, /unfused export/);
     return true;
   });
+});
+
+test('a graph with no attention at all says what was searched for', () => {
+  const model = onnx.ModelProto.create({
+    irVersion: 8, opsetImport: [{ domain: '', version: 17 }],
+    graph: { name: 'g', node: [{ opType: 'Relu', input: ['x'], output: ['y'] }], input: [{ name: 'x' }], output: [{ name: 'y' }] },
+  });
+  assert.throws(() => exposeAttention(onnx.ModelProto.encode(model).finish()), /No attention found: searched for a Softmax whose output multiplies the values.*fused attention operators/);
 });
 
 test('a truncated or non-ONNX file is refused with a clear message', () => {
