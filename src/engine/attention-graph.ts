@@ -36,6 +36,16 @@ export interface PreparedGraph {
   inputs: ModelInput[];
   /** Files named by initializers stored outside the graph (external data), in order of first use. */
   externalDataFiles: string[];
+  /** 'int8' when integer-quantized operators compute it, 'fp16' when its weights are float16. */
+  precision: 'fp32' | 'fp16' | 'int8';
+}
+
+const QUANTIZED_OPS = new Set(['MatMulInteger', 'DynamicQuantizeLinear', 'DynamicQuantizeMatMul', 'QLinearMatMul', 'MatMulIntegerToFloat', 'QAttention', 'ConvInteger', 'QLinearConv']);
+
+function precisionOf(graph: onnx.IGraphProto): PreparedGraph['precision'] {
+  if ((graph.node ?? []).some((n) => QUANTIZED_OPS.has(n.opType ?? ''))) return 'int8';
+  if ((graph.initializer ?? []).some((t) => t.dataType === onnx.TensorProto.DataType.FLOAT16)) return 'fp16';
+  return 'fp32';
 }
 
 /** Operators that pass probabilities through unchanged in meaning on their way to P·V. */
@@ -216,5 +226,6 @@ export function exposeAttention(modelBytes: Uint8Array): PreparedGraph {
     fetches,
     inputs,
     externalDataFiles: externalFiles(graph),
+    precision: precisionOf(graph),
   };
 }

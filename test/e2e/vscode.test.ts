@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, FrameLocator, Page } from 'playwright-core';
 import { launchChromium } from '../support/chromium';
-import { codeServerAvailable, runCommand, startCodeServer, webviewFrame, type CodeServer } from '../support/code-server';
+import { codeServerAvailable, openFile as openSupportFile, runCommand, startCodeServer, webviewFrame, type CodeServer } from '../support/code-server';
 import { outputDir } from '../support/paths';
 
 const SAMPLE = `def fibonacci(n):
@@ -62,16 +62,7 @@ after(async () => {
   await server?.stop();
 });
 
-async function openFile(name: string): Promise<void> {
-  await page.keyboard.press('Control+P');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(name);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor();
-  await input.press('Enter');
-  await page.locator('.tabs-container .tab.active', { hasText: name }).waitFor();
-  await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
-}
+const openFile = (name: string): Promise<void> => openSupportFile(page, name);
 
 /** Waits for the panel to show a finished run for `tokens` tokens (or any count). */
 async function waitForRun(expect: RegExp = / ms · \d+ tokens/): Promise<string> {

@@ -37,16 +37,25 @@ async function harness(): Promise<Page> {
 }
 
 for (const backend of ['wasm', 'webgpu'] as const) {
-  for (const [file, refName, data] of [['bert.onnx', 'bert', []], ['gpt2.onnx', 'gpt2', []], ['llama-dynamo.onnx', 'llama', ['llama-dynamo.onnx.data']]] as const) {
-    test(`Chromium, ${backend}: ${file} matches Hugging Face's attentions to 1e-4`, async () => {
+  for (const [file, refName, data] of [
+    ['bert.onnx', 'bert', []], ['gpt2.onnx', 'gpt2', []], ['llama-dynamo.onnx', 'llama', ['llama-dynamo.onnx.data']],
+    ['bert-fp16.onnx', 'bert-fp16', []], ['bert-int8.onnx', 'bert-int8', []], ['fused-mha.onnx', 'fused-mha', []],
+  ] as const) {
+    test(`Chromium, ${backend}: ${file} matches the reference attentions to 1e-4`, async () => {
       const page = await harness();
       const ref = readReference(refName);
       const out = await page.evaluate(
-        ([url, files, ids, b]) => (window as unknown as { runFixture: (...a: unknown[]) => Promise<{ backend: string; layers: number[][]; heads: number }> }).runFixture(url, files, ids, b),
+        ([url, files, ids, b]) => (window as unknown as { runFixture: (...a: unknown[]) => Promise<{ backend: string; note: string | null; layers: number[][]; heads: number }> }).runFixture(url, files, ids, b),
         [`${server.url}/fixtures/${file}`, [...data], ref.input_ids[0], backend] as const,
       );
       await page.close();
-      assert.equal(out.backend, backend, 'the backend asked for is the one that ran');
+      if (/fp16|int8/.test(file)) {
+        // Reduced-precision graphs run on WebAssembly, which reproduces them; WebGPU does not.
+        assert.equal(out.backend, 'wasm');
+        if (backend === 'webgpu') assert.match(out.note ?? '', /runs on WebAssembly: ONNX Runtime's WebGPU backend does not reproduce its attention exactly/);
+      } else {
+        assert.equal(out.backend, backend, 'the backend asked for is the one that ran');
+      }
       assert.equal(out.heads, ref.attentions[0].length);
       const diff = maxAbsDiff(out.layers, ref.attentions);
       assert.ok(diff < 1e-4, `max |diff| = ${diff}`);

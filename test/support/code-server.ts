@@ -110,13 +110,31 @@ export function webviewFrame(page: Page): FrameLocator {
   return page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
 }
 
-/** Runs a command from the palette, as a user does. */
+const exactly = (text: string): RegExp => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+
+/** Runs a command from the palette, as a user does, clicking the row whose label is exactly `title`. */
 export async function runCommand(page: Page, title: string): Promise<void> {
+  // Escape only closes a leftover picker: in the editor it would collapse the selection.
+  if (await page.locator('.quick-input-widget').isVisible()) await page.keyboard.press('Escape');
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible' });
   await input.fill(`>${title}`);
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+  const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exactly(title) }) }).first();
   await row.waitFor({ state: 'visible' });
-  await input.press('Enter');
+  await row.click();
+}
+
+/** Opens a workspace file with Quick Open and puts the cursor in its editor. */
+export async function openFile(page: Page, name: string): Promise<void> {
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(name);
+  const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exactly(name) }) }).first();
+  await row.waitFor({ state: 'visible' });
+  await row.click();
+  await page.locator('.tabs-container .tab.active', { hasText: name }).waitFor();
+  await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
 }
