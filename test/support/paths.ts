@@ -1,8 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-/** The repository root (tests are built into dist/test/...). */
-export const ROOT = path.resolve(__dirname, '..', '..', '..');
+/** The repository root: the nearest folder above the built file that holds package.json. */
+function findRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
+export const ROOT = findRoot(__dirname);
 export const SHARED = process.env.ATTENTION_EXPLORER_SHARED ?? path.join(ROOT, '..', 'shared');
 export const FIXTURES = path.join(SHARED, 'fixtures', 'hf');
 export const BUNDLED_MODEL_DIR = path.join(ROOT, 'media', 'model');
