@@ -48,6 +48,8 @@ export class EngineClient {
   private session?: { setting: BackendSetting; session: Promise<AttentionSession> };
   /** Session creations run one after another: onnxruntime-web's runtime cannot initialise twice at once. */
   private creating: Promise<unknown> = Promise.resolve();
+  /** Analyses run one after another: a session cannot run twice at once. */
+  private analysing: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly config: WebviewConfig) {
     ort.env.wasm.wasmPaths = config.ortBase;
@@ -57,9 +59,11 @@ export class EngineClient {
   }
 
   private load(): { graph: Promise<PreparedGraph>; tokenizer: Promise<TextTokenizer>; context: Promise<number> } {
-    this.graph ??= fetchBytes(this.config.modelUrl, 'model').then((b) => exposeAttention(b));
-    this.tokenizer ??= fetchText(this.config.tokenizerUrl, 'tokenizer').then((t) => loadTokenizer(t ?? ''));
-    this.context ??= fetchText(this.config.configUrl, 'model config', true).then((c) => contextLength(c));
+    const c = this.config;
+    this.graph ??= fetchBytes(c.modelUrl, 'model').then((b) => exposeAttention(b));
+    const tokenizerConfig = c.tokenizerConfigUrl ? fetchText(c.tokenizerConfigUrl, 'tokenizer config', true) : Promise.resolve(undefined);
+    this.tokenizer ??= Promise.all([fetchText(c.tokenizerUrl, 'tokenizer'), tokenizerConfig]).then(([t, tc]) => loadTokenizer(t ?? '', tc));
+    this.context ??= Promise.all([c.configUrl ? fetchText(c.configUrl, 'model config', true) : undefined, tokenizerConfig]).then(([cfg, tc]) => contextLength(cfg, tc));
     // A failed load is not cached: the next request tries again.
     this.graph.catch(() => (this.graph = undefined));
     this.tokenizer.catch(() => (this.tokenizer = undefined));
@@ -72,7 +76,10 @@ export class EngineClient {
     const old = this.session;
     const graph = this.load().graph;
     const session = this.creating.then(async () => {
-      const s = await AttentionSession.create(await graph, [], setting);
+      const g = await graph;
+      const base = this.config.modelUrl.slice(0, this.config.modelUrl.lastIndexOf('/') + 1);
+      const external = await Promise.all(g.externalDataFiles.map(async (f) => ({ path: f, data: await fetchBytes(base + f, `external data file ${f}`) })));
+      const s = await AttentionSession.create(g, external, setting);
       // One short run compiles the WebGPU kernels (or warms wasm) before the first request.
       await s.run(Array.from({ length: 8 }, (_, i) => i + 1)).catch(() => undefined);
       return s;
@@ -86,7 +93,13 @@ export class EngineClient {
     return session;
   }
 
-  async analyse(text: string, setting: BackendSetting, maxTokens: number): Promise<EngineResult> {
+  analyse(text: string, setting: BackendSetting, maxTokens: number): Promise<EngineResult> {
+    const job = this.analysing.then(() => this.analyseNow(text, setting, maxTokens));
+    this.analysing = job.catch(() => undefined);
+    return job;
+  }
+
+  private async analyseNow(text: string, setting: BackendSetting, maxTokens: number): Promise<EngineResult> {
     const timings: Record<string, number> = {};
     let t = performance.now();
     const { tokenizer, context } = this.load();

@@ -220,9 +220,11 @@ export function headLabel(head: HeadChoice): string {
 /** What the host puts into the panel's page: where the model, tokenizer and runtime files are. */
 export interface WebviewConfig {
   modelName: string;
+  /** The graph; external data files are loaded from the same folder. */
   modelUrl: string;
   tokenizerUrl: string;
-  configUrl: string;
+  configUrl: string | null;
+  tokenizerConfigUrl: string | null;
   /** URL prefix (ending in '/') of onnxruntime-web's .wasm files. */
   ortBase: string;
   /** The backend setting at page load, to create the session before the first request. */

@@ -3,13 +3,18 @@ import { headLabel, type AttentionView, type BackendSetting, type HeadChoice, ty
 import { applyChange, recordResult, tokenAtOffset, tokenDocRange, type AnalysisRecord } from './analysis-record';
 import { AttentionDecorations } from './decorations';
 import { hoverMarkdown } from './hover-text';
+import { bundledModel, resolveLocalModel, type ModelFiles } from './model-source';
 import { AttentionPanel, PANEL_VIEW_TYPE } from './panel';
 import { pickRange } from './pick-range';
 import { AttentionStatusBar } from './status-bar';
 
 const REVEAL_COMMAND = 'attentionExplorer.revealToken';
 
+const RECENT_KEY = 'attentionExplorer.recentModels';
+type AnalyzeMessage = Extract<HostToWebview, { type: 'analyze' }>;
+
 interface Settings {
+  model: string;
   backend: BackendSetting;
   maxTokens: number;
   topK: number;
@@ -20,6 +25,7 @@ function settings(): Settings {
   const c = vscode.workspace.getConfiguration('attentionExplorer');
   const backend = c.get<string>('backend', 'auto');
   return {
+    model: c.get<string>('model', '').trim(),
     backend: backend === 'webgpu' || backend === 'wasm' ? backend : 'auto',
     maxTokens: Math.max(1, Math.floor(c.get<number>('maxTokens', 1024))),
     topK: Math.max(1, Math.min(20, Math.floor(c.get<number>('topK', 5)))),
@@ -36,6 +42,9 @@ export class AttentionController implements vscode.Disposable {
   private record?: AnalysisRecord;
   private nextId = 1;
   private view: AttentionView = { layer: 0, head: 'mean' };
+  private lastRequest?: AnalyzeMessage;
+  /** The graph the panel's page was last loaded with. */
+  private loadedModel?: string;
   private readonly pending = new Map<number, (ok: boolean) => void>();
   private readonly decorations = new AttentionDecorations();
   private readonly status = new AttentionStatusBar();
@@ -50,6 +59,10 @@ export class AttentionController implements vscode.Disposable {
       cmd('attentionExplorer.selectLayer', () => this.selectLayer()),
       cmd('attentionExplorer.selectHead', () => this.selectHead()),
       cmd('attentionExplorer.clearAttention', () => this.clear()),
+      cmd('attentionExplorer.chooseModel', () => this.chooseModel()),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('attentionExplorer.model')) this.onModelSetting();
+      }),
       cmd(REVEAL_COMMAND, (index: unknown) => this.revealToken(index)),
       vscode.languages.registerHoverProvider({ scheme: '*' }, { provideHover: (doc, pos) => this.provideHover(doc, pos) }),
       vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
@@ -64,9 +77,74 @@ export class AttentionController implements vscode.Disposable {
 
   // ---- the panel ----
 
+  // ---- the model ----
+
+  /** The model the setting names, or the bundled one (with a message) when it cannot be used. */
+  private currentModel(): ModelFiles {
+    const chosen = settings().model;
+    const bundled = bundledModel(this.context.extensionPath);
+    if (!chosen) return bundled;
+    try {
+      return resolveLocalModel(chosen);
+    } catch (e) {
+      void vscode.window.showErrorMessage(`Attention Explorer: cannot use the model ${chosen}: ${(e as Error).message} Using the bundled model.`);
+      return bundled;
+    }
+  }
+
+  async chooseModel(): Promise<void> {
+    const recent = this.context.globalState.get<string[]>(RECENT_KEY, []);
+    const current = settings().model;
+    type Item = vscode.QuickPickItem & { value?: string; browse?: boolean };
+    const items: Item[] = [
+      { label: '$(package) code-prose-gpt', description: 'bundled · 4 layers × 8 heads', detail: current === '' ? 'current' : undefined, value: '' },
+      ...recent.map((p) => ({ label: `$(file) ${p.split(/[\\/]/).slice(-2).join('/')}`, description: p, detail: current === p ? 'current' : undefined, value: p })),
+      { label: '$(folder-opened) Open ONNX file or folder…', browse: true },
+    ];
+    const pick = await vscode.window.showQuickPick(items, { title: 'Attention Explorer: Choose Model', placeHolder: 'the model that the panel runs' });
+    if (!pick) return;
+    let value = pick.value;
+    if (pick.browse) {
+      const uris = await vscode.window.showOpenDialog({ canSelectFiles: true, canSelectFolders: true, canSelectMany: false, filters: { 'ONNX model': ['onnx'] }, openLabel: 'Use this model' });
+      if (!uris?.length) return;
+      value = uris[0].fsPath;
+    }
+    if (value === undefined) return;
+    if (value) {
+      try {
+        resolveLocalModel(value);
+      } catch (e) {
+        void vscode.window.showErrorMessage(`Attention Explorer: ${(e as Error).message}`);
+        return;
+      }
+      await this.context.globalState.update(RECENT_KEY, [value, ...recent.filter((r) => r !== value)].slice(0, 5));
+    }
+    await vscode.workspace.getConfiguration('attentionExplorer').update('model', value, vscode.ConfigurationTarget.Global);
+    this.onModelSetting();
+  }
+
+  /** A new model: the panel reloads its page for it and runs the last request again. */
+  private onModelSetting(): void {
+    const model = this.currentModel();
+    // The change may arrive twice (from Choose Model and from the configuration event).
+    if (model.graph === this.loadedModel) return;
+    this.loadedModel = model.graph;
+    this.log.info(`model: ${model.name} (${model.graph})`);
+    if (!this.panel) return;
+    this.panel.load(model, settings().backend);
+    if (this.lastRequest && this.record) {
+      const requestId = this.nextId++;
+      this.record = { ...this.record, requestId, result: undefined, stale: false };
+      this.post({ ...this.lastRequest, requestId });
+      this.status.running(model.name);
+    }
+  }
+
   private ensurePanel(): AttentionPanel {
     if (!this.panel) {
-      this.panel = AttentionPanel.create(this.context.extensionUri, settings().backend, (m) => this.onMessage(m), this.log, () => this.onPanelClosed());
+      const model = this.currentModel();
+      this.loadedModel = model.graph;
+      this.panel = AttentionPanel.create(this.context.extensionUri, model, settings().backend, (m) => this.onMessage(m), this.log, () => this.onPanelClosed());
     } else {
       this.panel.reveal();
     }
@@ -75,7 +153,9 @@ export class AttentionController implements vscode.Disposable {
 
   private revive(panel: vscode.WebviewPanel, state: unknown): void {
     this.panel?.dispose();
-    this.panel = AttentionPanel.revive(panel, this.context.extensionUri, settings().backend, (m) => this.onMessage(m), this.log, () => this.onPanelClosed());
+    const model = this.currentModel();
+    this.loadedModel = model.graph;
+    this.panel = AttentionPanel.revive(panel, this.context.extensionUri, model, settings().backend, (m) => this.onMessage(m), this.log, () => this.onPanelClosed());
     // The restored page re-runs its saved request itself; take up its origin to map the result.
     const request = (state as { request?: Extract<HostToWebview, { type: 'analyze' }> } | undefined)?.request;
     if (request && typeof request.origin?.uri === 'string') {
@@ -169,20 +249,27 @@ export class AttentionController implements vscode.Disposable {
     this.decorations.clear();
     const panel = this.ensurePanel();
     const name = vscode.workspace.asRelativePath(doc.uri);
-    panel.post({
+    this.lastRequest = {
       type: 'analyze',
       requestId,
       text,
       source: `${name}, ${choice.what}`,
       origin: { uri: doc.uri.toString(), offset: choice.start },
       settings: { backend: s.backend, maxTokens: s.maxTokens, topK: s.topK },
-    });
+    };
+    panel.post(this.lastRequest);
     panel.post({ type: 'setView', view: this.view });
-    this.status.running('code-prose-gpt');
+    const modelName = this.currentModelName();
+    this.status.running(modelName);
     await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Window, title: 'Attention Explorer: running code-prose-gpt' },
+      { location: vscode.ProgressLocation.Window, title: `Attention Explorer: running ${modelName}` },
       () => new Promise<boolean>((resolve) => this.pending.set(requestId, resolve)),
     );
+  }
+
+  private currentModelName(): string {
+    const chosen = settings().model;
+    return chosen ? chosen.split(/[\\/]/).filter(Boolean).slice(-1)[0] : 'code-prose-gpt';
   }
 
   private requireResult(): AnalysisRecord['result'] | undefined {

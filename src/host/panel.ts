@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { BackendSetting, HostToWebview, WebviewConfig, WebviewToHost } from '../common/protocol';
+import type { ModelFiles } from './model-source';
 import { makeNonce, webviewHtml } from './webview-html';
 import { receiveFromWebview, type InboxLog } from './webview-inbox';
 
@@ -16,34 +17,16 @@ export class AttentionPanel implements vscode.Disposable {
 
   private constructor(
     readonly panel: vscode.WebviewPanel,
-    extensionUri: vscode.Uri,
+    private readonly extensionUri: vscode.Uri,
+    model: ModelFiles,
     backend: BackendSetting,
     private readonly onMessage: (m: WebviewToHost) => void,
     private readonly log: InboxLog,
     onDispose: () => void,
   ) {
-    const webview = panel.webview;
-    webview.options = AttentionPanel.webviewOptions(extensionUri);
-    const model = vscode.Uri.joinPath(extensionUri, 'media', 'model');
-    const config: WebviewConfig = {
-      modelName: 'code-prose-gpt',
-      modelUrl: webview.asWebviewUri(vscode.Uri.joinPath(model, 'model.onnx')).toString(),
-      tokenizerUrl: webview.asWebviewUri(vscode.Uri.joinPath(model, 'tokenizer.json')).toString(),
-      configUrl: webview.asWebviewUri(vscode.Uri.joinPath(model, 'config.json')).toString(),
-      ortBase: `${webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', 'ort')).toString()}/`,
-      backend,
-    };
-    const dist = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
-    webview.html = webviewHtml(
-      {
-        script: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'main.js')).toString(),
-        style: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'style.css')).toString(),
-        cspSource: webview.cspSource,
-      },
-      config,
-      makeNonce(),
-    );
+    this.load(model, backend);
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'icon.png');
+    const webview = panel.webview;
     this.disposables.push(
       webview.onDidReceiveMessage((raw: unknown) =>
         receiveFromWebview(
@@ -62,27 +45,59 @@ export class AttentionPanel implements vscode.Disposable {
     );
   }
 
-  static webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
+  static webviewOptions(extensionUri: vscode.Uri, model?: ModelFiles): vscode.WebviewOptions {
     return {
       enableScripts: true,
-      // Only the extension's own folders: the page, the runtime and the bundled model.
-      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media')],
+      // The extension's own folders (the page, the runtime, the bundled model) and the chosen
+      // model's folders, nothing else.
+      localResourceRoots: [
+        vscode.Uri.joinPath(extensionUri, 'dist', 'webview'),
+        vscode.Uri.joinPath(extensionUri, 'media'),
+        ...(model?.roots ?? []).map((r) => vscode.Uri.file(r)),
+      ],
     };
   }
 
-  static create(extensionUri: vscode.Uri, backend: BackendSetting, onMessage: (m: WebviewToHost) => void, log: InboxLog, onDispose: () => void): AttentionPanel {
+  /** (Re)loads the page for a model: a new model means a new page, with its own session. */
+  load(model: ModelFiles, backend: BackendSetting): void {
+    const webview = this.panel.webview;
+    this.ready = false;
+    webview.options = AttentionPanel.webviewOptions(this.extensionUri, model);
+    const uri = (p: string): string => webview.asWebviewUri(vscode.Uri.file(p)).toString();
+    const config: WebviewConfig = {
+      modelName: model.name,
+      modelUrl: uri(model.graph),
+      tokenizerUrl: uri(model.tokenizer),
+      configUrl: model.config ? uri(model.config) : null,
+      tokenizerConfigUrl: model.tokenizerConfig ? uri(model.tokenizerConfig) : null,
+      ortBase: `${webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', 'ort')).toString()}/`,
+      backend,
+    };
+    const dist = vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview');
+    webview.html = webviewHtml(
+      {
+        script: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'main.js')).toString(),
+        style: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'style.css')).toString(),
+        cspSource: webview.cspSource,
+      },
+      config,
+      makeNonce(),
+    );
+  }
+
+  static create(extensionUri: vscode.Uri, model: ModelFiles, backend: BackendSetting, onMessage: (m: WebviewToHost) => void, log: InboxLog, onDispose: () => void): AttentionPanel {
     const panel = vscode.window.createWebviewPanel(
       PANEL_VIEW_TYPE,
       'Attention Explorer',
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
       // Kept alive when hidden: the inference session takes seconds to create.
-      { ...AttentionPanel.webviewOptions(extensionUri), retainContextWhenHidden: true },
+      { ...AttentionPanel.webviewOptions(extensionUri, model), retainContextWhenHidden: true },
     );
-    return new AttentionPanel(panel, extensionUri, backend, onMessage, log, onDispose);
+    return new AttentionPanel(panel, extensionUri, model, backend, onMessage, log, onDispose);
   }
 
-  static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, backend: BackendSetting, onMessage: (m: WebviewToHost) => void, log: InboxLog, onDispose: () => void): AttentionPanel {
-    return new AttentionPanel(panel, extensionUri, backend, onMessage, log, onDispose);
+  static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, model: ModelFiles, backend: BackendSetting, onMessage: (m: WebviewToHost) => void, log: InboxLog, onDispose: () => void): AttentionPanel {
+    return new AttentionPanel(panel, extensionUri, model, backend, onMessage, log, onDispose);
   }
 
   post(m: HostToWebview): void {

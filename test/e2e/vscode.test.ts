@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, FrameLocator, Page } from 'playwright-core';
 import { launchChromium } from '../support/chromium';
 import { codeServerAvailable, openFile as openSupportFile, runCommand, startCodeServer, webviewFrame, type CodeServer } from '../support/code-server';
-import { outputDir } from '../support/paths';
+import { ROOT, outputDir } from '../support/paths';
 
 const SAMPLE = `def fibonacci(n):
     if n < 2:
@@ -37,7 +37,7 @@ function e2e(name: string, fn: () => Promise<void>): void {
       const slug = name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60);
       await page.screenshot({ path: path.join(shots, `FAILED-${slug}.png`) }).catch(() => undefined);
       const said = await panel.locator('body').innerText({ timeout: 2000 }).catch(() => '(no panel)');
-      throw new Error(`${(e as Error).message}\n--- the panel showed:\n${said.slice(0, 1500)}`);
+      throw new Error(`${(e as Error).message}\n--- the panel showed:\n${said.slice(0, 1500)}\n--- the extension's log:\n${server.extensionLog().slice(-1500)}`);
     }
   });
 }
@@ -217,3 +217,49 @@ e2e('a truncated model file gives a clear error in the panel; the extension keep
   await waitForRun();
   await shot('09-recovered');
 });
+
+e2e('Choose Model: a local folder in the Hub layout replaces the bundled model in the open panel; a folder without a tokenizer is refused', async () => {
+  // A copy of the bundled model laid out as the Hub does: onnx/model.onnx, tokenizer.json and config.json above it.
+  const dir = path.join(path.dirname(server.workspace), 'my-local-gpt');
+  fs.mkdirSync(path.join(dir, 'onnx'), { recursive: true });
+  const bundled = path.join(ROOT, 'media', 'model');
+  fs.copyFileSync(path.join(bundled, 'model.onnx'), path.join(dir, 'onnx', 'model.onnx'));
+  fs.copyFileSync(path.join(bundled, 'tokenizer.json'), path.join(dir, 'tokenizer.json'));
+  fs.copyFileSync(path.join(bundled, 'config.json'), path.join(dir, 'config.json'));
+  const noTokenizer = path.join(path.dirname(server.workspace), 'no-tokenizer');
+  fs.mkdirSync(noTokenizer, { recursive: true });
+  fs.copyFileSync(path.join(bundled, 'model.onnx'), path.join(noTokenizer, 'model.onnx'));
+
+  await openFile('fibonacci.py');
+  await page.keyboard.press('Control+A');
+  await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+  await waitForRun(/^code-prose-gpt · /);
+
+  await chooseFolder(dir);
+  // The panel reloads for the new model (served from outside the extension) and runs the last request again.
+  const header = await waitForRun(/^my-local-gpt · /);
+  assert.match(header, /4 layers × 8 heads/);
+  await page.locator('.statusbar-item', { hasText: /my-local-gpt · (WebGPU|wasm) · \d+ ms/ }).waitFor({ timeout: 10_000 });
+  await shot('10-local-model');
+
+  await chooseFolder(noTokenizer);
+  await page.locator('.notifications-toasts', { hasText: /No tokenizer\.json next to model\.onnx/ }).waitFor({ timeout: 15_000 });
+  assert.match(await panel.locator('.run-header').innerText(), /^my-local-gpt · /, 'the previous result stays');
+  await shot('11-model-without-tokenizer');
+
+  await runCommand(page, 'Attention Explorer: Choose Model…');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'code-prose-gpt' }).first().click();
+  await waitForRun(/^code-prose-gpt · /);
+});
+
+/** Choose Model → Open ONNX file or folder…, then the folder typed into VS Code's file dialog. */
+async function chooseFolder(folder: string): Promise<void> {
+  await runCommand(page, 'Attention Explorer: Choose Model…');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Open ONNX file or folder' }).click();
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await page.waitForTimeout(500);
+  await input.fill(`${folder}/`);
+  await page.waitForTimeout(800);
+  await input.press('Enter');
+}

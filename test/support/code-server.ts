@@ -30,6 +30,8 @@ async function freePort(): Promise<number> {
 export interface CodeServer {
   url: string;
   workspace: string;
+  /** What the extension wrote to its "Attention Explorer" output channel. */
+  extensionLog(): string;
   stop(): Promise<void>;
 }
 
@@ -44,8 +46,9 @@ export async function startCodeServer(dir: string, files: Record<string, string>
   const extensions = path.join(dir, 'extensions');
   for (const d of [workspace, path.join(userData, 'User'), extensions, path.join(dir, 'xdg-config'), path.join(dir, 'xdg-data')]) fs.mkdirSync(d, { recursive: true });
   for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(workspace, name), text);
+  const settingsFile = path.join(userData, 'User', 'settings.json');
   fs.writeFileSync(
-    path.join(userData, 'User', 'settings.json'),
+    settingsFile,
     JSON.stringify({
       'workbench.startupEditor': 'none',
       'workbench.tips.enabled': false,
@@ -91,6 +94,14 @@ export async function startCodeServer(dir: string, files: Record<string, string>
   return {
     url,
     workspace,
+    extensionLog: () => {
+      const logs = path.join(userData, 'logs');
+      if (!fs.existsSync(logs)) return '';
+      return (fs.readdirSync(logs, { recursive: true }) as string[])
+        .filter((f) => String(f).endsWith('Attention Explorer.log'))
+        .map((f) => fs.readFileSync(path.join(logs, String(f)), 'utf8'))
+        .join('\n');
+    },
     stop: async () => {
       if (proc.exitCode === null && proc.pid) {
         try {
@@ -101,6 +112,7 @@ export async function startCodeServer(dir: string, files: Record<string, string>
         await new Promise((r) => setTimeout(r, 500));
       }
       log.end();
+      fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -19,6 +19,7 @@ export function panelPage(base: string, opts: { modelUrl?: string; backend?: Bac
     modelUrl: opts.modelUrl ?? `${base}/media/model/model.onnx`,
     tokenizerUrl: `${base}/media/model/tokenizer.json`,
     configUrl: `${base}/media/model/config.json`,
+    tokenizerConfigUrl: null,
     ortBase: `${base}/dist/webview/ort/`,
     backend: opts.backend ?? 'auto',
   };
