@@ -10,8 +10,10 @@ import type { FusedSpec } from './fused-attention';
 
 export interface ModelInput {
   name: string;
-  /** ONNX TensorProto.DataType (7 = int64, 6 = int32, 1 = float). */
+  /** ONNX TensorProto.DataType (7 = int64, 6 = int32, 1 = float, 10 = float16, 9 = bool). */
   elemType: number;
+  /** Declared shape: a number for a fixed axis, a name for a symbolic one, null when unknown. */
+  dims: (number | string | null)[] | null;
 }
 
 /** Where a layer's probabilities come from. */
@@ -219,7 +221,11 @@ export function exposeAttention(modelBytes: Uint8Array): PreparedGraph {
   const initializers = new Set(graph.initializer.map((t) => t.name));
   const inputs: ModelInput[] = graph.input
     .filter((i) => i.name && !initializers.has(i.name))
-    .map((i) => ({ name: i.name ?? '', elemType: i.type?.tensorType?.elemType ?? 0 }));
+    .map((i) => {
+      const shape = i.type?.tensorType?.shape;
+      const dims = shape ? (shape.dim ?? []).map((d) => (d.dimValue != null && Number(d.dimValue) > 0 ? Number(d.dimValue) : d.dimParam || null)) : null;
+      return { name: i.name ?? '', elemType: i.type?.tensorType?.elemType ?? 0, dims };
+    });
   return {
     bytes: onnx.ModelProto.encode(model).finish(),
     attention,

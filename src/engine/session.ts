@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-web';
 import type { Backend, BackendSetting } from '../common/protocol';
-import type { PreparedGraph } from './attention-graph';
+import type { ModelInput, PreparedGraph } from './attention-graph';
 import { fusedAttentionProbs } from './fused-attention';
 import { halfBitsToFloat32 } from './half';
 
@@ -17,6 +17,8 @@ export interface RunOutput {
 
 const INT64 = 7;
 const INT32 = 6;
+const FLOAT = 1;
+const FLOAT16 = 10;
 
 function idsTensor(values: ArrayLike<number>, elemType: number, t: number): ort.Tensor {
   if (elemType === INT32) return new ort.Tensor('int32', Int32Array.from(values), [1, t]);
@@ -26,6 +28,23 @@ function idsTensor(values: ArrayLike<number>, elemType: number, t: number): ort.
     return new ort.Tensor('int64', data, [1, t]);
   }
   throw new Error(`an integer input was expected, but the model declares ONNX element type ${elemType}`);
+}
+
+const PAST = /^past_key_values\.\d+\.(key|value)$|^past_(key|value)s?(\.\d+|_\d+)?$/;
+
+/**
+ * An empty past for a decoder exported with a key/value cache: its declared shape with the
+ * batch axis 1 and the past-sequence axis 0 ([batch, kv_heads, past_sequence, head_dim]).
+ */
+function emptyPast(input: ModelInput): ort.Tensor {
+  const dims = input.dims;
+  if (!dims || dims.length !== 4 || typeof dims[1] !== 'number' || typeof dims[3] !== 'number') {
+    throw new Error(`the model's cache input "${input.name}" has no fixed [batch, heads, past_sequence, head_dim] shape (${JSON.stringify(dims)})`);
+  }
+  const shape = [1, dims[1], 0, dims[3]];
+  if (input.elemType === FLOAT16) return new ort.Tensor('float16', new Uint16Array(0), shape);
+  if (input.elemType === FLOAT) return new ort.Tensor('float32', new Float32Array(0), shape);
+  throw new Error(`the model's cache input "${input.name}" has ONNX element type ${input.elemType}; expected float or float16`);
 }
 
 /** Inputs are fed by what the model declares; anything else required is an error that names it. */
@@ -38,9 +57,13 @@ function feedsFor(graph: PreparedGraph, ids: readonly number[]): Record<string, 
     else if (/attention_mask$/.test(n)) feeds[n] = idsTensor(new Array<number>(t).fill(1), input.elemType, t);
     else if (/token_type_ids$/.test(n)) feeds[n] = idsTensor(new Array<number>(t).fill(0), input.elemType, t);
     else if (/position_ids$/.test(n)) feeds[n] = idsTensor(Array.from({ length: t }, (_, i) => i), input.elemType, t);
+    // Decoders exported with a cache: no past (sequence length 0), and a merged decoder's
+    // branch switch set to "no cache".
+    else if (PAST.test(n)) feeds[n] = emptyPast(input);
+    else if (n === 'use_cache_branch') feeds[n] = new ort.Tensor('bool', new Uint8Array([0]), [1]);
     else {
       throw new Error(
-        `the model requires an input "${n}" that Attention Explorer does not know how to fill (it feeds input_ids, attention_mask, token_type_ids and position_ids)`,
+        `the model requires an input "${n}" that Attention Explorer does not know how to fill (it feeds input_ids, attention_mask, token_type_ids, position_ids, empty past_key_values and use_cache_branch)`,
       );
     }
   }

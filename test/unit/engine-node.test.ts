@@ -122,3 +122,45 @@ test('the bundled model analyses long input in overlapping windows up to maxToke
     assert.ok(q >= row.keyStart && q < row.keyStart + row.weights.length);
   }
 });
+
+test('a decoder exported with a key/value cache is fed an empty past, and its attention matches an independent computation', async () => {
+  const { decoderWithCache } = await import('../support/decoder-with-cache');
+  const m = decoderWithCache();
+  const graph = exposeAttention(m.bytes);
+  assert.deepEqual(graph.inputs.map((i) => i.name), ['input_ids', 'attention_mask', 'past_key_values.0.key', 'past_key_values.0.value']);
+  const session = await AttentionSession.create(graph, [], 'wasm');
+  const ids = [3, 1, 4, 1, 5, 9];
+  const out = await session.run(ids);
+  await session.release();
+  assert.equal(out.heads, 2);
+  // Independent: x = emb[id], q = x·Wq, k = x·Wk per head of 4, softmax(q·k / 2).
+  const proj = (w: Float32Array, id: number): number[] => Array.from({ length: 8 }, (_, j) => {
+    let s = 0;
+    for (let i = 0; i < 8; i++) s += m.emb[id * 8 + i] * w[i * 8 + j];
+    return s;
+  });
+  const q = ids.map((id) => proj(m.wq, id));
+  const k = ids.map((id) => proj(m.wk, id));
+  let worst = 0;
+  for (let h = 0; h < 2; h++) {
+    for (let a = 0; a < ids.length; a++) {
+      const scores = ids.map((_, b) => q[a].slice(h * 4, h * 4 + 4).reduce((s, v, d) => s + v * k[b][h * 4 + d], 0) * 0.5);
+      const max = Math.max(...scores);
+      const e = scores.map((s) => Math.exp(s - max));
+      const sum = e.reduce((x, y) => x + y, 0);
+      e.forEach((v, b) => (worst = Math.max(worst, Math.abs(v / sum - out.layers[0][(h * ids.length + a) * ids.length + b]))));
+    }
+  }
+  assert.ok(worst < 1e-5, `max |diff| = ${worst}`);
+});
+
+test('an input the engine cannot fill is named in the error', async () => {
+  const { onnx } = await import('onnx-proto');
+  const { decoderWithCache } = await import('../support/decoder-with-cache');
+  const model = onnx.ModelProto.decode(decoderWithCache().bytes);
+  model.graph!.input!.push({ name: 'pixel_values', type: { tensorType: { elemType: 1 } } });
+  const graph = exposeAttention(onnx.ModelProto.encode(model).finish());
+  const session = await AttentionSession.create(graph, [], 'wasm');
+  await assert.rejects(session.run([1, 2]), /requires an input "pixel_values" that Attention Explorer does not know how to fill/);
+  await session.release();
+});
