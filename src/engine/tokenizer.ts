@@ -8,7 +8,7 @@ interface TokenizerJson {
   added_tokens?: { id: number; content: string; special?: boolean }[];
   pre_tokenizer?: { type?: string; pretokenizers?: { type?: string }[] } | null;
   decoder?: { type?: string; decoders?: { type?: string }[] } | null;
-  model?: { type?: string; max_length?: number } | null;
+  model?: { type?: string; max_length?: number; continuing_subword_prefix?: string | null } | null;
   truncation?: { max_length?: number } | null;
 }
 
@@ -77,6 +77,13 @@ export function loadTokenizer(jsonText: string, configJsonText?: string): TextTo
     return idToText(id);
   };
 
+  /** A vocabulary piece as it appears in the text: no '##' continuation mark, '▁' as a space. */
+  const prefix = json.model?.continuing_subword_prefix;
+  const visiblePiece = (piece: string): string => {
+    const bare = prefix && piece.startsWith(prefix) ? piece.slice(prefix.length) : piece;
+    return /^<0x[0-9A-F]{2}>$/.test(bare) ? '' : bare.replace(/▁/g, ' ');
+  };
+
   const encode = (text: string): TokenInfo[] => {
     // Offsets come from the text's own tokens; special tokens the post-processor adds around
     // them ([CLS], [SEP], <s>) are located afterwards and get empty spans at the edges.
@@ -85,12 +92,7 @@ export function loadTokenizer(jsonText: string, configJsonText?: string): TextTo
     let spans: CharSpan[] | undefined = byteLevel
       ? byteLevelSpans(text, core.tokens, (i) => special.has(core.ids[i]))
       : undefined;
-    if (!spans) {
-      spans = alignedSpans(
-        text,
-        core.ids.map((id, i) => (special.has(id) ? '' : tok.decode([id], { skip_special_tokens: true }) || core.tokens[i])),
-      );
-    }
+    if (!spans) spans = alignedSpans(text, core.tokens.map((piece, i) => (special.has(core.ids[i]) ? '' : visiblePiece(piece))));
     const at = indexOfRun(full.ids, core.ids);
     const ids = at < 0 ? core.ids : full.ids;
     const coreStart = at < 0 ? 0 : at;

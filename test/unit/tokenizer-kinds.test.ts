@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadTokenizer } from '../../src/engine/tokenizer';
+
+/** A BERT-style tokenizer.json (lower-casing, accent stripping, WordPiece, [CLS]/[SEP] template), small vocabulary. */
+function bertTokenizerJson(): string {
+  const words = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', 'hello', ',', 'the', 'cafe', 'un', '##believ', '##able', '!'];
+  const vocab = Object.fromEntries(words.map((w, i) => [w, i]));
+  const special = (id: number, content: string) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+  return JSON.stringify({
+    version: '1.0', truncation: null, padding: null,
+    added_tokens: [special(0, '[PAD]'), special(1, '[UNK]'), special(2, '[CLS]'), special(3, '[SEP]')],
+    normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
+    pre_tokenizer: { type: 'BertPreTokenizer' },
+    post_processor: {
+      type: 'TemplateProcessing',
+      single: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }],
+      pair: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }, { SpecialToken: { id: '[SEP]', type_id: 1 } }],
+      special_tokens: { '[CLS]': { id: '[CLS]', ids: [2], tokens: ['[CLS]'] }, '[SEP]': { id: '[SEP]', ids: [3], tokens: ['[SEP]'] } },
+    },
+    decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
+    model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab },
+  });
+}
+
+/** A T5-style tokenizer.json: Metaspace pre-tokenizer and a Unigram model. */
+function metaspaceTokenizerJson(): string {
+  const pieces: [string, number][] = [['<pad>', 0], ['</s>', 0], ['<unk>', 0], ['▁Hello', -1], ['▁world', -1], ['▁wor', -2], ['ld', -2], ['▁', -3], ['!', -2]];
+  const special = (id: number, content: string) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+  return JSON.stringify({
+    version: '1.0', truncation: null, padding: null,
+    added_tokens: [special(0, '<pad>'), special(1, '</s>'), special(2, '<unk>')],
+    normalizer: null,
+    pre_tokenizer: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true },
+    post_processor: {
+      type: 'TemplateProcessing',
+      single: [{ Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '</s>', type_id: 0 } }],
+      pair: [{ Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '</s>', type_id: 0 } }, { Sequence: { id: 'B', type_id: 0 } }, { SpecialToken: { id: '</s>', type_id: 0 } }],
+      special_tokens: { '</s>': { id: '</s>', ids: [1], tokens: ['</s>'] } },
+    },
+    decoder: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true },
+    model: { type: 'Unigram', unk_id: 2, vocab: pieces, byte_fallback: false },
+  });
+}
+
+test('WordPiece with lower-casing and accent stripping: offsets land on the original text; [CLS] and [SEP] are shown and marked', () => {
+  const tok = loadTokenizer(bertTokenizerJson());
+  assert.equal(tok.byteLevel, false);
+  const text = 'Héllo, the CAFÉ unbelievable!';
+  const tokens = tok.encode(text);
+  assert.deepEqual(tokens.map((t) => [t.text, t.start, t.end, t.special]), [
+    ['[CLS]', 0, 0, true],
+    ['Héllo', 0, 5, false],
+    [',', 5, 6, false],
+    ['the', 7, 10, false],
+    ['CAFÉ', 11, 15, false],
+    ['un', 16, 18, false],
+    ['believ', 18, 24, false],
+    ['able', 24, 28, false],
+    ['!', 28, 29, false],
+    ['[SEP]', 29, 29, true],
+  ]);
+});
+
+test('Metaspace/Unigram: pieces with ▁ align onto the words; the appended </s> is special and empty', () => {
+  const tok = loadTokenizer(metaspaceTokenizerJson());
+  const text = 'Hello  world!';
+  const tokens = tok.encode(text);
+  const shown = tokens.map((t) => [text.slice(t.start, t.end), t.special]);
+  assert.deepEqual(shown.filter(([s]) => s !== ''), [['Hello', false], ['world', false], ['!', false]]);
+  const last = tokens[tokens.length - 1];
+  assert.equal(last.text, '</s>');
+  assert.equal(last.special, true);
+  assert.deepEqual([last.start, last.end], [text.length, text.length]);
+});
