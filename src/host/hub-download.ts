@@ -1,0 +1,150 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/**
+ * Downloads one file of a Hugging Face Hub repository into a local cache: the Hub's URL layout
+ * (`{endpoint}/{repo}/resolve/{revision}/{path}`, LFS files redirected elsewhere), written to a
+ * `.part` file, resumed with a Range request when cut off, verified (size, and the SHA-256 the
+ * Hub reports for LFS files in X-Linked-Etag) and renamed only when complete. Pure Node: no
+ * `vscode`, so it is tested against a local server.
+ */
+export interface HubFileRequest {
+  endpoint: string;
+  repo: string;
+  revision?: string;
+  path: string;
+  /** Where the verified file ends up. */
+  dest: string;
+  signal?: AbortSignal;
+  onProgress?: (received: number, total: number | undefined) => void;
+}
+
+export interface HubFile {
+  dest: string;
+  size: number;
+  sha256?: string;
+  /** Whether the file was already in the cache, verified. */
+  cached: boolean;
+}
+
+export class HubError extends Error {
+  constructor(message: string, readonly kind: 'not-found' | 'network' | 'verify' | 'http' | 'cancelled') {
+    super(message);
+  }
+}
+
+interface Expected {
+  size?: number;
+  sha256?: string;
+  /** The URL the bytes come from, after the Hub's redirect. */
+  url: string;
+}
+
+function resolveUrl(r: HubFileRequest): string {
+  const base = r.endpoint.replace(/\/+$/, '');
+  return `${base}/${r.repo}/resolve/${encodeURIComponent(r.revision ?? 'main')}/${r.path.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+async function request(url: string, init: RequestInit, what: string): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (e) {
+    if ((e as Error).name === 'AbortError') throw new HubError(`download of ${what} cancelled`, 'cancelled');
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    throw new HubError(`cannot reach ${new URL(url).origin} for ${what}: ${cause?.code ?? cause?.message ?? (e as Error).message}`, 'network');
+  }
+}
+
+/** Asks the Hub what the file is (size, hash) and where its bytes are, following redirects by hand. */
+async function probe(r: HubFileRequest): Promise<Expected> {
+  const what = `${r.repo}/${r.path}`;
+  let url = resolveUrl(r);
+  let size: number | undefined;
+  let sha256: string | undefined;
+  for (let hop = 0; hop < 5; hop++) {
+    const res = await request(url, { method: 'HEAD', redirect: 'manual', signal: r.signal }, what);
+    const linkedSize = res.headers.get('x-linked-size');
+    const linkedEtag = res.headers.get('x-linked-etag')?.replace(/^W\//, '').replace(/"/g, '');
+    if (linkedSize && size === undefined) size = Number(linkedSize);
+    if (linkedEtag && /^[0-9a-f]{64}$/.test(linkedEtag) && !sha256) sha256 = linkedEtag;
+    if (res.status >= 300 && res.status < 400) {
+      const location = res.headers.get('location');
+      if (!location) throw new HubError(`the Hub redirected ${what} without a location`, 'http');
+      url = new URL(location, url).toString();
+      continue;
+    }
+    if (res.status === 404 || res.status === 401) {
+      throw new HubError(`${what} was not found on ${new URL(resolveUrl(r)).origin} (the model id, revision or file does not exist, or is private)`, 'not-found');
+    }
+    if (!res.ok) throw new HubError(`the Hub answered ${res.status} ${res.statusText} for ${what}`, 'http');
+    const length = res.headers.get('content-length');
+    if (size === undefined && length) size = Number(length);
+    return { size, sha256, url };
+  }
+  throw new HubError(`too many redirects for ${what}`, 'http');
+}
+
+async function sha256Of(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of fs.createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+async function verified(file: string, e: Expected): Promise<boolean> {
+  if (!fs.existsSync(file)) return false;
+  if (e.size !== undefined && fs.statSync(file).size !== e.size) return false;
+  return e.sha256 === undefined || (await sha256Of(file)) === e.sha256;
+}
+
+export async function downloadHubFile(r: HubFileRequest): Promise<HubFile> {
+  const what = `${r.repo}/${r.path}`;
+  const expected = await probe(r);
+  if (await verified(r.dest, expected)) return { dest: r.dest, size: fs.statSync(r.dest).size, sha256: expected.sha256, cached: true };
+  // A cached file that does not verify (corrupt, or changed upstream) is fetched again.
+  fs.rmSync(r.dest, { force: true });
+  fs.mkdirSync(path.dirname(r.dest), { recursive: true });
+  const part = `${r.dest}.part`;
+  let have = fs.existsSync(part) ? fs.statSync(part).size : 0;
+  if (expected.size !== undefined && have > expected.size) {
+    fs.rmSync(part);
+    have = 0;
+  }
+  if (expected.size === undefined || have < expected.size) {
+    const headers: Record<string, string> = have > 0 ? { Range: `bytes=${have}-` } : {};
+    const res = await request(expected.url, { headers, signal: r.signal }, what);
+    if (res.status === 404) throw new HubError(`${what} was not found`, 'not-found');
+    if (!res.ok || !res.body) throw new HubError(`the Hub answered ${res.status} ${res.statusText} for ${what}`, 'http');
+    if (have > 0 && res.status !== 206) have = 0; // the server ignored the Range: start over
+    const out = fs.createWriteStream(part, { flags: have > 0 ? 'a' : 'w' });
+    let received = have;
+    try {
+      const reader = res.body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        await new Promise<void>((resolve, reject) => out.write(value, (err) => (err ? reject(err) : resolve())));
+        received += value.byteLength;
+        r.onProgress?.(received, expected.size);
+      }
+    } catch (e) {
+      if (r.signal?.aborted) throw new HubError(`download of ${what} cancelled (${received} bytes kept to resume)`, 'cancelled');
+      throw new HubError(`the download of ${what} was cut off after ${received} bytes (kept to resume): ${(e as Error).message}`, 'network');
+    } finally {
+      await new Promise<void>((resolve) => out.end(() => resolve()));
+    }
+  }
+  const size = fs.statSync(part).size;
+  if (expected.size !== undefined && size !== expected.size) {
+    throw new HubError(`the download of ${what} ended at ${size} of ${expected.size} bytes (kept to resume)`, 'network');
+  }
+  if (expected.sha256 !== undefined) {
+    const got = await sha256Of(part);
+    if (got !== expected.sha256) {
+      fs.rmSync(part, { force: true });
+      throw new HubError(`${what} failed verification: SHA-256 ${got} where the Hub reports ${expected.sha256}; the file was discarded`, 'verify');
+    }
+  }
+  fs.renameSync(part, r.dest);
+  return { dest: r.dest, size, sha256: expected.sha256, cached: false };
+}

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import { HubError, downloadHubFile } from '../../src/host/hub-download';
+import { fakeHub } from '../support/fake-hub';
+
+const big = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 31 + 7) % 251));
+const sha = createHash('sha256').update(big).digest('hex');
+let hub: Awaited<ReturnType<typeof fakeHub>>;
+let cache: string;
+
+before(async () => {
+  hub = await fakeHub({
+    'org/tiny/onnx/model.onnx': { content: big, lfs: true },
+    'org/tiny/tokenizer.json': { content: Buffer.from('{"model":{}}'), lfs: false },
+    'org/cut/onnx/model.onnx': { content: big, lfs: true, cutOffAfter: 100_000 },
+    'org/bad/onnx/model.onnx': { content: big, lfs: true, declaredSha256: 'f'.repeat(64) },
+  });
+  cache = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-hub-'));
+});
+after(async () => {
+  await hub.close();
+  fs.rmSync(cache, { recursive: true, force: true });
+});
+
+const get = (repo: string, file: string, extra: Partial<Parameters<typeof downloadHubFile>[0]> = {}) =>
+  downloadHubFile({ endpoint: hub.url, repo, path: file, dest: path.join(cache, repo, file), ...extra });
+
+test('an LFS file is fetched through the redirect, verified by SHA-256, and served from the cache the second time', async () => {
+  const progress: number[] = [];
+  const r = await get('org/tiny', 'onnx/model.onnx', { onProgress: (n, total) => { progress.push(n); assert.equal(total, big.length); } });
+  assert.equal(r.cached, false);
+  assert.equal(r.sha256, sha);
+  assert.deepEqual(fs.readFileSync(r.dest), big);
+  assert.equal(progress[progress.length - 1], big.length);
+  assert.equal(fs.existsSync(`${r.dest}.part`), false);
+  const storageGets = (): number => hub.requests.filter((q) => q.url.startsWith('/storage/') && q.method === 'GET').length;
+  const gets = storageGets();
+  const again = await get('org/tiny', 'onnx/model.onnx');
+  assert.equal(again.cached, true);
+  assert.equal(storageGets(), gets, 'no bytes fetched for a verified cached file');
+  const plain = await get('org/tiny', 'tokenizer.json');
+  assert.equal(fs.readFileSync(plain.dest, 'utf8'), '{"model":{}}');
+});
+
+test('a transfer cut off midway keeps its bytes and resumes with a Range request', async () => {
+  await assert.rejects(get('org/cut', 'onnx/model.onnx'), (e: Error) => e instanceof HubError && e.kind === 'network' && /cut off|ended at/.test(e.message));
+  const part = path.join(cache, 'org/cut/onnx/model.onnx.part');
+  const kept = fs.statSync(part).size;
+  assert.ok(kept > 0 && kept < big.length, `kept ${kept} bytes`);
+  const r = await get('org/cut', 'onnx/model.onnx');
+  assert.deepEqual(fs.readFileSync(r.dest), big);
+  const ranged = hub.requests.filter((q) => q.range);
+  assert.deepEqual(ranged.map((q) => q.range), [`bytes=${kept}-`]);
+});
+
+test('a file that does not exist is a not-found error naming it', async () => {
+  await assert.rejects(get('org/tiny', 'onnx/model_fp16.onnx'), (e: Error) => e instanceof HubError && e.kind === 'not-found' && /org\/tiny\/onnx\/model_fp16\.onnx was not found/.test(e.message));
+  await assert.rejects(get('nobody/nothing', 'config.json'), /nobody\/nothing\/config\.json was not found/);
+});
+
+test('a hash mismatch discards the download and says so', async () => {
+  const dest = path.join(cache, 'org/bad/onnx/model.onnx');
+  await assert.rejects(get('org/bad', 'onnx/model.onnx'), (e: Error) => e instanceof HubError && e.kind === 'verify' && /failed verification: SHA-256/.test(e.message));
+  assert.equal(fs.existsSync(dest), false);
+  assert.equal(fs.existsSync(`${dest}.part`), false);
+});
+
+test('a corrupt cached file is detected and fetched again', async () => {
+  const r = await get('org/tiny', 'onnx/model.onnx');
+  fs.writeFileSync(r.dest, big.subarray(0, 1000));
+  const again = await get('org/tiny', 'onnx/model.onnx');
+  assert.equal(again.cached, false);
+  assert.deepEqual(fs.readFileSync(again.dest), big);
+});
+
+test('no network: a clear error naming the endpoint', async () => {
+  const port = await new Promise<number>((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+  await assert.rejects(
+    downloadHubFile({ endpoint: `http://127.0.0.1:${port}`, repo: 'org/tiny', path: 'config.json', dest: path.join(cache, 'x', 'config.json') }),
+    (e: Error) => e instanceof HubError && e.kind === 'network' && new RegExp(`cannot reach http://127\\.0\\.0\\.1:${port}`).test(e.message),
+  );
+});
+
+test('a cancelled download stops, keeps what it has, and says so', async () => {
+  const ac = new AbortController();
+  await assert.rejects(
+    get('org/tiny', 'onnx/model.onnx', { dest: path.join(cache, 'cancel', 'model.onnx'), signal: ac.signal, onProgress: () => ac.abort() }),
+    (e: Error) => e instanceof HubError && e.kind === 'cancelled',
+  );
+  assert.equal(fs.existsSync(path.join(cache, 'cancel', 'model.onnx')), false);
+});
