@@ -3,6 +3,9 @@ import { headLabel, type AttentionView, type BackendSetting, type HeadChoice, ty
 import { applyChange, recordResult, tokenAtOffset, tokenDocRange, type AnalysisRecord } from './analysis-record';
 import { AttentionDecorations } from './decorations';
 import { hoverMarkdown } from './hover-text';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { HubError, downloadHubModel, hubGraphs } from './hub-download';
 import { bundledModel, resolveLocalModel, type ModelFiles } from './model-source';
 import { AttentionPanel, PANEL_VIEW_TYPE } from './panel';
 import { pickRange } from './pick-range';
@@ -19,6 +22,10 @@ interface Settings {
   maxTokens: number;
   topK: number;
   editorHighlight: boolean;
+}
+
+function hubEndpoint(): string {
+  return vscode.workspace.getConfiguration('attentionExplorer').get<string>('hubEndpoint', 'https://huggingface.co').replace(/\/+$/, '') || 'https://huggingface.co';
 }
 
 function settings(): Settings {
@@ -60,6 +67,7 @@ export class AttentionController implements vscode.Disposable {
       cmd('attentionExplorer.selectHead', () => this.selectHead()),
       cmd('attentionExplorer.clearAttention', () => this.clear()),
       cmd('attentionExplorer.chooseModel', () => this.chooseModel()),
+      cmd('attentionExplorer.manageCache', () => this.manageCache()),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('attentionExplorer.model')) this.onModelSetting();
       }),
@@ -95,16 +103,20 @@ export class AttentionController implements vscode.Disposable {
   async chooseModel(): Promise<void> {
     const recent = this.context.globalState.get<string[]>(RECENT_KEY, []);
     const current = settings().model;
-    type Item = vscode.QuickPickItem & { value?: string; browse?: boolean };
+    type Item = vscode.QuickPickItem & { value?: string; browse?: boolean; hub?: boolean };
     const items: Item[] = [
       { label: '$(package) code-prose-gpt', description: 'bundled · 4 layers × 8 heads', detail: current === '' ? 'current' : undefined, value: '' },
       ...recent.map((p) => ({ label: `$(file) ${p.split(/[\\/]/).slice(-2).join('/')}`, description: p, detail: current === p ? 'current' : undefined, value: p })),
       { label: '$(folder-opened) Open ONNX file or folder…', browse: true },
+      { label: '$(cloud-download) Hugging Face model id…', description: hubEndpoint(), hub: true },
     ];
     const pick = await vscode.window.showQuickPick(items, { title: 'Attention Explorer: Choose Model', placeHolder: 'the model that the panel runs' });
     if (!pick) return;
     let value = pick.value;
-    if (pick.browse) {
+    if (pick.hub) {
+      value = await this.fromHub();
+      if (!value) return;
+    } else if (pick.browse) {
       const uris = await vscode.window.showOpenDialog({ canSelectFiles: true, canSelectFolders: true, canSelectMany: false, filters: { 'ONNX model': ['onnx'] }, openLabel: 'Use this model' });
       if (!uris?.length) return;
       value = uris[0].fsPath;
@@ -121,6 +133,100 @@ export class AttentionController implements vscode.Disposable {
     }
     await vscode.workspace.getConfiguration('attentionExplorer').update('model', value, vscode.ConfigurationTarget.Global);
     this.onModelSetting();
+  }
+
+  private cacheRoot(): string {
+    return path.join(this.context.globalStorageUri.fsPath, 'models');
+  }
+
+  /** Asks for a model id, offers its variants, downloads it into the cache; the graph's path, or undefined. */
+  private async fromHub(): Promise<string | undefined> {
+    const endpoint = hubEndpoint();
+    const repo = (
+      await vscode.window.showInputBox({
+        title: 'Attention Explorer: Hugging Face model id',
+        prompt: `A model repository with ONNX files, from ${endpoint}`,
+        placeHolder: 'Xenova/bert-base-uncased',
+        validateInput: (v) => (/^[\w.-]+\/[\w.-]+$/.test(v.trim()) ? undefined : 'owner/name, e.g. Xenova/bert-base-uncased'),
+      })
+    )?.trim();
+    if (!repo) return undefined;
+    try {
+      const graphs = await hubGraphs(endpoint, repo);
+      if (graphs.length === 0) {
+        void vscode.window.showErrorMessage(`Attention Explorer: ${repo} has no ONNX model (looked for onnx/model.onnx, model.onnx and their quantized and fp16 variants).`);
+        return undefined;
+      }
+      let graph = graphs[0];
+      if (graphs.length > 1) {
+        const pick = await vscode.window.showQuickPick(graphs.map((g) => ({ label: g, description: /quantized|int8/.test(g) ? 'int8' : /fp16/.test(g) ? 'float16' : 'float32' })), { title: `Attention Explorer: which ${repo} graph?` });
+        if (!pick) return undefined;
+        graph = pick.label;
+      }
+      const folder = path.join(this.cacheRoot(), ...repo.split('/'));
+      const local = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Attention Explorer: downloading ${repo}`, cancellable: true },
+        (progress, token) => {
+          const ac = new AbortController();
+          token.onCancellationRequested(() => ac.abort());
+          let lastPct = 0;
+          return downloadHubModel({
+            endpoint, repo, graph, folder, signal: ac.signal,
+            onProgress: (file, received, total) => {
+              const pct = total ? Math.floor((100 * received) / total) : 0;
+              const mb = (n: number): string => (n / 1024 ** 2).toFixed(1);
+              progress.report({ message: `${file}: ${mb(received)}${total ? ` of ${mb(total)} MB (${pct}%)` : ' MB'}`, increment: total ? Math.max(0, pct - lastPct) / 1 : undefined });
+              lastPct = pct;
+            },
+          });
+        },
+      );
+      this.log.info(`downloaded ${repo} (${graph}) into ${folder}`);
+      return local;
+    } catch (e) {
+      const m = (e as Error).message;
+      if (e instanceof HubError && e.kind === 'cancelled') void vscode.window.showInformationMessage(`Attention Explorer: ${m}`);
+      else void vscode.window.showErrorMessage(`Attention Explorer: could not get ${repo}: ${m}`);
+      this.log.error(`hub: ${m}`);
+      return undefined;
+    }
+  }
+
+  /** Lists the models in the cache with their sizes; the chosen ones are deleted. */
+  async manageCache(): Promise<void> {
+    const root = this.cacheRoot();
+    const repos: { repo: string; dir: string; bytes: number }[] = [];
+    const sizeOf = (dir: string): number =>
+      (fs.readdirSync(dir, { recursive: true }) as string[])
+        .map((f) => fs.statSync(path.join(dir, f)))
+        .reduce((sum, st) => sum + (st.isFile() ? st.size : 0), 0);
+    if (fs.existsSync(root)) {
+      for (const owner of fs.readdirSync(root)) {
+        for (const name of fs.readdirSync(path.join(root, owner))) {
+          const dir = path.join(root, owner, name);
+          repos.push({ repo: `${owner}/${name}`, dir, bytes: sizeOf(dir) });
+        }
+      }
+    }
+    if (repos.length === 0) {
+      void vscode.window.showInformationMessage('Attention Explorer: no downloaded models in the cache.');
+      return;
+    }
+    const picks = await vscode.window.showQuickPick(
+      repos.map((r) => ({ label: r.repo, description: `${(r.bytes / 1024 ** 2).toFixed(1)} MB`, detail: r.dir, r })),
+      { title: 'Attention Explorer: Model Cache — pick models to delete', canPickMany: true },
+    );
+    if (!picks?.length) return;
+    const current = settings().model;
+    for (const p of picks) {
+      fs.rmSync(p.r.dir, { recursive: true, force: true });
+      this.log.info(`deleted ${p.r.repo} from the cache`);
+      if (current.startsWith(p.r.dir)) await vscode.workspace.getConfiguration('attentionExplorer').update('model', '', vscode.ConfigurationTarget.Global);
+    }
+    const recent = this.context.globalState.get<string[]>(RECENT_KEY, []);
+    await this.context.globalState.update(RECENT_KEY, recent.filter((r) => !picks.some((p) => r.startsWith(p.r.dir))));
+    this.onModelSetting();
+    void vscode.window.showInformationMessage(`Attention Explorer: deleted ${picks.map((p) => p.r.repo).join(', ')}.`);
   }
 
   /** A new model: the panel reloads its page for it and runs the last request again. */

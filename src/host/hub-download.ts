@@ -148,3 +148,58 @@ export async function downloadHubFile(r: HubFileRequest): Promise<HubFile> {
   fs.renameSync(part, r.dest);
   return { dest: r.dest, size, sha256: expected.sha256, cached: false };
 }
+
+/** Whether the repository has the file (a not-found answer is false; other failures throw). */
+export async function hubFileExists(r: Omit<HubFileRequest, 'dest'>): Promise<boolean> {
+  try {
+    await probe({ ...r, dest: '' });
+    return true;
+  } catch (e) {
+    if (e instanceof HubError && e.kind === 'not-found') return false;
+    throw e;
+  }
+}
+
+export interface HubModelRequest {
+  endpoint: string;
+  repo: string;
+  revision?: string;
+  /** The graph within the repository, e.g. onnx/model.onnx or onnx/model_quantized.onnx. */
+  graph: string;
+  /** The cache folder for this repository. */
+  folder: string;
+  signal?: AbortSignal;
+  onProgress?: (file: string, received: number, total: number | undefined) => void;
+}
+
+/** The graphs a repository offers, in the Hub's layout (onnx/ first), the plain one first. */
+export async function hubGraphs(endpoint: string, repo: string, revision?: string): Promise<string[]> {
+  const candidates = ['onnx/model.onnx', 'model.onnx', 'onnx/model_quantized.onnx', 'onnx/model_fp16.onnx', 'onnx/model_int8.onnx', 'model_quantized.onnx'];
+  const found: string[] = [];
+  for (const c of candidates) if (await hubFileExists({ endpoint, repo, revision, path: c })) found.push(c);
+  return found;
+}
+
+/**
+ * Downloads a model: its graph (with an external data file when there is one), tokenizer.json
+ * (required), config.json and tokenizer_config.json (when present), into `folder` in the same
+ * layout, and returns the local path of the graph.
+ */
+export async function downloadHubModel(r: HubModelRequest): Promise<string> {
+  const base = { endpoint: r.endpoint, repo: r.repo, revision: r.revision, signal: r.signal };
+  const fetchFile = (file: string) =>
+    downloadHubFile({ ...base, path: file, dest: path.join(r.folder, file), onProgress: (n, t) => r.onProgress?.(file, n, t) });
+  const home = path.posix.dirname(r.graph) === 'onnx' ? '' : path.posix.dirname(r.graph) === '.' ? '' : `${path.posix.dirname(r.graph)}/`;
+  if (!(await hubFileExists({ ...base, path: `${home}tokenizer.json` }))) {
+    throw new HubError(`${r.repo} has no tokenizer.json; Attention Explorer needs it to turn text into tokens`, 'not-found');
+  }
+  const graph = await fetchFile(r.graph);
+  for (const data of [`${r.graph}_data`, `${r.graph}.data`]) {
+    if (await hubFileExists({ ...base, path: data })) await fetchFile(data);
+  }
+  await fetchFile(`${home}tokenizer.json`);
+  for (const optional of [`${home}config.json`, `${home}tokenizer_config.json`]) {
+    if (await hubFileExists({ ...base, path: optional })) await fetchFile(optional);
+  }
+  return graph.dest;
+}

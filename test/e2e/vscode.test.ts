@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, FrameLocator, Page } from 'playwright-core';
 import { launchChromium } from '../support/chromium';
 import { codeServerAvailable, openFile as openSupportFile, runCommand, startCodeServer, webviewFrame, type CodeServer } from '../support/code-server';
+import { fakeHub } from '../support/fake-hub';
 import { ROOT, outputDir } from '../support/paths';
 
 const SAMPLE = `def fibonacci(n):
@@ -22,6 +23,7 @@ const BINARY = 'ELF\u0001\u0002\u0003\u0004\u001b[0m\u007f\u0005\u0006\u00ff\u00
 const missing = codeServerAvailable();
 const shots = outputDir('e2e');
 let server: CodeServer;
+let hub: Awaited<ReturnType<typeof fakeHub>>;
 let browser: Browser;
 let page: Page;
 let panel: FrameLocator;
@@ -44,12 +46,18 @@ function e2e(name: string, fn: () => Promise<void>): void {
 
 before(async () => {
   if (missing) return;
-  server = await startCodeServer(path.join(os.tmpdir(), `attention-explorer-e2e-${process.pid}`), {
-    'fibonacci.py': SAMPLE,
-    'empty.txt': '',
-    'big.ts': BIG,
-    'binary.txt': BINARY,
+  // A stand-in for the Hugging Face Hub on 127.0.0.1, serving a copy of the bundled model.
+  const bundled = path.join(ROOT, 'media', 'model');
+  hub = await fakeHub({
+    'test-org/tiny-gpt/onnx/model.onnx': { content: fs.readFileSync(path.join(bundled, 'model.onnx')), lfs: true },
+    'test-org/tiny-gpt/tokenizer.json': { content: fs.readFileSync(path.join(bundled, 'tokenizer.json')), lfs: false },
+    'test-org/tiny-gpt/config.json': { content: fs.readFileSync(path.join(bundled, 'config.json')), lfs: false },
   });
+  server = await startCodeServer(
+    path.join(os.tmpdir(), `attention-explorer-e2e-${process.pid}`),
+    { 'fibonacci.py': SAMPLE, 'empty.txt': '', 'big.ts': BIG, 'binary.txt': BINARY },
+    { 'attentionExplorer.hubEndpoint': hub.url },
+  );
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
   await page.goto(`${server.url}/?folder=${encodeURIComponent(server.workspace)}`);
@@ -60,6 +68,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await server?.stop();
+  await hub?.close();
 });
 
 const openFile = (name: string): Promise<void> => openSupportFile(page, name);
@@ -263,3 +272,37 @@ async function chooseFolder(folder: string): Promise<void> {
   await page.waitForTimeout(800);
   await input.press('Enter');
 }
+
+e2e('Choose Model from a Hugging Face model id: downloaded with progress, used, listed in Manage Model Cache and deleted there', async () => {
+  await openFile('fibonacci.py');
+  await page.keyboard.press('Control+A');
+  await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+  await waitForRun(/^code-prose-gpt · /);
+
+  // An id that does not exist: a clear message, nothing lost.
+  await runCommand(page, 'Attention Explorer: Choose Model…');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Hugging Face model id' }).click();
+  await page.locator('.quick-input-widget input').fill('nobody/nothing');
+  await page.keyboard.press('Enter');
+  await page.locator('.notifications-toasts', { hasText: /nobody\/nothing has no ONNX model/ }).waitFor({ timeout: 15_000 });
+  assert.match(await panel.locator('.run-header').innerText(), /^code-prose-gpt · /);
+
+  await runCommand(page, 'Attention Explorer: Choose Model…');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Hugging Face model id' }).click();
+  await page.locator('.quick-input-widget input').fill('test-org/tiny-gpt');
+  await page.keyboard.press('Enter');
+  const header = await waitForRun(/^tiny-gpt · /);
+  assert.match(header, /4 layers × 8 heads/);
+  assert.ok(hub.requests.some((q) => q.url.startsWith('/storage/')), 'the graph came through the LFS redirect');
+  await shot('12-hub-model');
+
+  await runCommand(page, 'Attention Explorer: Manage Model Cache');
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'test-org/tiny-gpt' });
+  await row.waitFor();
+  assert.match(await row.innerText(), /20\.\d MB/);
+  await shot('13-model-cache');
+  await row.click(); // toggles its checkbox
+  await page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).click();
+  await page.locator('.notifications-toasts', { hasText: 'deleted test-org/tiny-gpt' }).waitFor({ timeout: 15_000 });
+  await waitForRun(/^code-prose-gpt · /);
+});
