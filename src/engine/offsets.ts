@@ -99,10 +99,9 @@ export function alignedSpans(text: string, pieces: readonly string[]): CharSpan[
         if (piece.startsWith(f, j)) { j += f.length; k++; } else break;
       }
       if (j === piece.length) { found = s; end = k; }
-      if (found < 0 && s > at && /\S/.test(text[s])) {
-        // Only skip whitespace (and characters the tokenizer drops) between tokens.
-        if (s - at > 16) break;
-      }
+      // Tokens follow each other, separated by whitespace (any amount) or by a few characters the
+      // tokenizer drops: give up at a non-space character more than 16 characters ahead.
+      if (found < 0 && s - at > 16 && /\S/.test(text[s])) break;
     }
     if (found < 0) {
       spans.push({ start: at, end: at });

@@ -55,7 +55,7 @@ export class AttentionDecorations implements vscode.Disposable {
     for (const w of r.summaries[index].attends) {
       if (w.weight < 0.02 || r.tokens[w.index].end === r.tokens[w.index].start) continue;
       const level = Math.min(LEVELS - 1, Math.floor(Math.sqrt(w.weight) * LEVELS));
-      buckets[level].push({ range: range(w.index), hoverMessage: undefined });
+      buckets[level].push({ range: range(w.index) });
     }
     if (this.shown && this.shown !== editor) this.clear();
     this.levels.forEach((type, i) => editor.setDecorations(type, buckets[i]));
