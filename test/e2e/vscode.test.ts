@@ -306,3 +306,21 @@ e2e('Choose Model from a Hugging Face model id: downloaded with progress, used, 
   await page.locator('.notifications-toasts', { hasText: 'deleted test-org/tiny-gpt' }).waitFor({ timeout: 15_000 });
   await waitForRun(/^code-prose-gpt · /);
 });
+
+e2e('after a window reload the panel is restored and runs its last request again; the hover works again', async () => {
+  await openFile('fibonacci.py');
+  await page.keyboard.press('Control+A');
+  await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+  await waitForRun(/^code-prose-gpt · /);
+  await runCommand(page, 'Developer: Reload Window');
+  await page.waitForSelector('.monaco-workbench .explorer-folders-view', { timeout: 90_000 });
+  // The serializer brings the panel back; its page re-runs the saved request by itself.
+  const header = await waitForRun(/^code-prose-gpt · /);
+  assert.match(header, / \d+ tokens/);
+  await shot('14-restored-after-reload');
+  await page.locator('.tabs-container .tab', { hasText: 'fibonacci.py' }).first().click();
+  const returns = page.locator('.editor-instance .view-line span span', { hasText: /^\s*return$/ });
+  await returns.first().hover();
+  await page.locator('.monaco-hover:visible', { hasText: 'Attends to' }).waitFor({ timeout: 15_000 });
+  await page.keyboard.press('Escape');
+});
