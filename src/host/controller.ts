@@ -50,8 +50,8 @@ export class AttentionController implements vscode.Disposable {
   private nextId = 1;
   private view: AttentionView = { layer: 0, head: 'mean' };
   private lastRequest?: AnalyzeMessage;
-  /** The graph the panel's page was last loaded with. */
-  private loadedModel?: string;
+  /** The model the panel's page was last loaded with. */
+  private loadedModel?: ModelFiles;
   private readonly pending = new Map<number, (ok: boolean) => void>();
   private readonly decorations = new AttentionDecorations();
   private readonly status = new AttentionStatusBar();
@@ -233,8 +233,8 @@ export class AttentionController implements vscode.Disposable {
   private onModelSetting(): void {
     const model = this.currentModel();
     // The change may arrive twice (from Choose Model and from the configuration event).
-    if (model.graph === this.loadedModel) return;
-    this.loadedModel = model.graph;
+    if (model.graph === this.loadedModel?.graph) return;
+    this.loadedModel = model;
     this.log.info(`model: ${model.name} (${model.graph})`);
     if (!this.panel) return;
     this.panel.load(model, settings().backend);
@@ -249,7 +249,7 @@ export class AttentionController implements vscode.Disposable {
   private ensurePanel(): AttentionPanel {
     if (!this.panel) {
       const model = this.currentModel();
-      this.loadedModel = model.graph;
+      this.loadedModel = model;
       this.panel = AttentionPanel.create(this.context.extensionUri, model, settings().backend, (m) => this.onMessage(m), this.log, () => this.onPanelClosed());
     } else {
       this.panel.reveal();
@@ -260,7 +260,7 @@ export class AttentionController implements vscode.Disposable {
   private revive(panel: vscode.WebviewPanel, state: unknown): void {
     this.panel?.dispose();
     const model = this.currentModel();
-    this.loadedModel = model.graph;
+    this.loadedModel = model;
     this.panel = AttentionPanel.revive(panel, this.context.extensionUri, model, settings().backend, (m) => this.onMessage(m), this.log, () => this.onPanelClosed());
     // The restored page re-runs its saved request itself; take up its origin to map the result.
     const request = (state as { request?: Extract<HostToWebview, { type: 'analyze' }> } | undefined)?.request;
@@ -365,17 +365,13 @@ export class AttentionController implements vscode.Disposable {
     };
     panel.post(this.lastRequest);
     panel.post({ type: 'setView', view: this.view });
-    const modelName = this.currentModelName();
+    // ensurePanel() has loaded the panel's model: its name, not one guessed from the setting.
+    const modelName = this.loadedModel?.name ?? 'code-prose-gpt';
     this.status.running(modelName);
     await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Window, title: `Attention Explorer: running ${modelName}` },
       () => new Promise<boolean>((resolve) => this.pending.set(requestId, resolve)),
     );
-  }
-
-  private currentModelName(): string {
-    const chosen = settings().model;
-    return chosen ? chosen.split(/[\\/]/).filter(Boolean).slice(-1)[0] : 'code-prose-gpt';
   }
 
   private requireResult(): AnalysisRecord['result'] | undefined {
