@@ -239,10 +239,7 @@ e2e('Choose Model: a local folder in the Hub layout replaces the bundled model i
   fs.mkdirSync(noTokenizer, { recursive: true });
   fs.copyFileSync(path.join(bundled, 'model.onnx'), path.join(noTokenizer, 'model.onnx'));
 
-  await openFile('fibonacci.py');
-  await page.keyboard.press('Control+A');
-  await runCommand(page, 'Attention Explorer: Show Attention for Selection');
-  await waitForRun(/^code-prose-gpt · /);
+  await analyseFibonacciWithBundledModel();
 
   await chooseFolder(dir);
   // The panel reloads for the new model (served from outside the extension) and runs the last request again.
@@ -261,6 +258,22 @@ e2e('Choose Model: a local folder in the Hub layout replaces the bundled model i
   await waitForRun(/^code-prose-gpt · /);
 });
 
+/** Opens fibonacci.py, selects it all and analyses it with the bundled model. */
+async function analyseFibonacciWithBundledModel(): Promise<void> {
+  await openFile('fibonacci.py');
+  await page.keyboard.press('Control+A');
+  await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+  await waitForRun(/^code-prose-gpt · /);
+}
+
+/** Choose Model → Hugging Face model id…, then the id typed into the input box. */
+async function chooseHubId(id: string): Promise<void> {
+  await runCommand(page, 'Attention Explorer: Choose Model…');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Hugging Face model id' }).click();
+  await page.locator('.quick-input-widget input').fill(id);
+  await page.keyboard.press('Enter');
+}
+
 /** Choose Model → Open ONNX file or folder…, then the folder typed into VS Code's file dialog. */
 async function chooseFolder(folder: string): Promise<void> {
   await runCommand(page, 'Attention Explorer: Choose Model…');
@@ -274,23 +287,14 @@ async function chooseFolder(folder: string): Promise<void> {
 }
 
 e2e('Choose Model from a Hugging Face model id: downloaded with progress, used, listed in Manage Model Cache and deleted there', async () => {
-  await openFile('fibonacci.py');
-  await page.keyboard.press('Control+A');
-  await runCommand(page, 'Attention Explorer: Show Attention for Selection');
-  await waitForRun(/^code-prose-gpt · /);
+  await analyseFibonacciWithBundledModel();
 
   // An id that does not exist: a clear message, nothing lost.
-  await runCommand(page, 'Attention Explorer: Choose Model…');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Hugging Face model id' }).click();
-  await page.locator('.quick-input-widget input').fill('nobody/nothing');
-  await page.keyboard.press('Enter');
+  await chooseHubId('nobody/nothing');
   await page.locator('.notifications-toasts', { hasText: /nobody\/nothing has no ONNX model/ }).waitFor({ timeout: 15_000 });
   assert.match(await panel.locator('.run-header').innerText(), /^code-prose-gpt · /);
 
-  await runCommand(page, 'Attention Explorer: Choose Model…');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Hugging Face model id' }).click();
-  await page.locator('.quick-input-widget input').fill('test-org/tiny-gpt');
-  await page.keyboard.press('Enter');
+  await chooseHubId('test-org/tiny-gpt');
   const header = await waitForRun(/^tiny-gpt · /);
   assert.match(header, /4 layers × 8 heads/);
   assert.ok(hub.requests.some((q) => q.url.startsWith('/storage/')), 'the graph came through the LFS redirect');
@@ -308,10 +312,7 @@ e2e('Choose Model from a Hugging Face model id: downloaded with progress, used, 
 });
 
 e2e('after a window reload the panel is restored and runs its last request again; the hover works again', async () => {
-  await openFile('fibonacci.py');
-  await page.keyboard.press('Control+A');
-  await runCommand(page, 'Attention Explorer: Show Attention for Selection');
-  await waitForRun(/^code-prose-gpt · /);
+  await analyseFibonacciWithBundledModel();
   await runCommand(page, 'Developer: Reload Window');
   await page.waitForSelector('.monaco-workbench .explorer-folders-view', { timeout: 90_000 });
   // The serializer brings the panel back; its page re-runs the saved request by itself.
