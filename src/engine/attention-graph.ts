@@ -1,5 +1,6 @@
 import { onnx } from 'onnx-proto';
 import type { FusedSpec } from './fused-attention';
+import { inlineKnownIfs, pruneToOutputs, subgraphsHold } from './graph-rewrite';
 
 /**
  * Attention discovery ("surgery"): find each attention block's probabilities inside an ONNX
@@ -40,6 +41,8 @@ export interface PreparedGraph {
   externalDataFiles: string[];
   /** 'int8' when integer-quantized operators compute it, 'fp16' when its weights are float16. */
   precision: 'fp32' | 'fp16' | 'int8';
+  /** What the surgery changed besides outputs: If nodes inlined, nodes and initializers removed. */
+  rewrites: { inlinedIfs: number; prunedNodes: number; prunedInitializers: number };
 }
 
 const QUANTIZED_OPS = new Set(['MatMulInteger', 'DynamicQuantizeLinear', 'DynamicQuantizeMatMul', 'QLinearMatMul', 'MatMulIntegerToFloat', 'QAttention', 'ConvInteger', 'QLinearConv']);
@@ -193,6 +196,9 @@ function externalFiles(graph: onnx.IGraphProto): string[] {
 export function exposeAttention(modelBytes: Uint8Array): PreparedGraph {
   const model = decodeModel(modelBytes);
   const graph = model.graph as onnx.GraphProto;
+  // A merged decoder (Optimum's decoder_model_merged.onnx) computes everything inside an If on
+  // use_cache_branch, which the engine always feeds false: its no-cache branch becomes the graph.
+  const inlined = inlineKnownIfs(graph, new Map([['use_cache_branch', false]]));
   const softmaxes = new Set(findAttentionSoftmaxes(graph));
   const attention: AttentionOutput[] = [];
   // In graph order: unfused Softmaxes and fused operators alike.
@@ -206,8 +212,10 @@ export function exposeAttention(modelBytes: Uint8Array): PreparedGraph {
     if (fused) attention.push({ source: fused, layerName: n.name || out0 });
   }
   if (attention.length === 0) {
+    const hidden = subgraphsHold(graph, 'Softmax');
     throw new AttentionNotFoundError(
-      `No attention found: searched for a Softmax whose output multiplies the values (Softmax → [Cast/Identity/Dropout] → MatMul) and whose input comes from a query·key MatMul, and for fused attention operators (${FUSED_ATTENTION.join(', ')}); none of the graph's ${graph.node.length} nodes matched.`,
+      `No attention found: searched for a Softmax whose output multiplies the values (Softmax → [Cast/Identity/Dropout] → MatMul) and whose input comes from a query·key MatMul, and for fused attention operators (${FUSED_ATTENTION.join(', ')}); none of the graph's ${graph.node.length} nodes matched.` +
+        (hidden ? ` ${hidden} Softmax nodes sit inside If/Loop/Scan subgraphs whose condition is computed at run time; export the model without control flow.` : ''),
     );
   }
   const fetches: string[] = [];
@@ -215,9 +223,10 @@ export function exposeAttention(modelBytes: Uint8Array): PreparedGraph {
     const names = a.source.kind === 'softmax' ? [a.source.output] : [a.source.query, a.source.key, ...(a.source.mask ? [a.source.mask] : [])];
     for (const name of names) if (!fetches.includes(name)) fetches.push(name);
   }
-  // The attention becomes the graph's only outputs: ONNX Runtime then drops what only fed the
-  // original outputs (the language-model head, the last MLP), which is most of a run's time.
+  // The attention becomes the graph's only outputs, and what only fed the original outputs (the
+  // language-model head, the last MLP) is removed.
   graph.output = fetches.map((name) => onnx.ValueInfoProto.create({ name }));
+  const pruned = pruneToOutputs(graph);
   const initializers = new Set(graph.initializer.map((t) => t.name));
   const inputs: ModelInput[] = graph.input
     .filter((i) => i.name && !initializers.has(i.name))
@@ -233,5 +242,6 @@ export function exposeAttention(modelBytes: Uint8Array): PreparedGraph {
     inputs,
     externalDataFiles: externalFiles(graph),
     precision: precisionOf(graph),
+    rewrites: { inlinedIfs: inlined, prunedNodes: pruned.nodes, prunedInitializers: pruned.initializers },
   };
 }

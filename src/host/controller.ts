@@ -154,7 +154,7 @@ export class AttentionController implements vscode.Disposable {
     try {
       const graphs = await hubGraphs(endpoint, repo);
       if (graphs.length === 0) {
-        void vscode.window.showErrorMessage(`Attention Explorer: ${repo} has no ONNX model (looked for onnx/model.onnx, model.onnx and their quantized and fp16 variants).`);
+        void vscode.window.showErrorMessage(`Attention Explorer: ${repo} has no ONNX model (looked for model.onnx, encoder_model.onnx, decoder_model_merged.onnx and decoder_model.onnx, at the top and under onnx/, and their quantized, fp16 and int8 variants).`);
         return undefined;
       }
       let graph = graphs[0];

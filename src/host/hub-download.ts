@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { GRAPH_FILES } from './model-source';
 
 /**
  * Downloads one file of a Hugging Face Hub repository into a local cache: the Hub's URL layout
@@ -174,10 +175,17 @@ export interface HubModelRequest {
 
 /** The graphs a repository offers, in the Hub's layout (onnx/ first), the plain one first. */
 export async function hubGraphs(endpoint: string, repo: string, revision?: string): Promise<string[]> {
-  const candidates = ['onnx/model.onnx', 'model.onnx', 'onnx/model_quantized.onnx', 'onnx/model_fp16.onnx', 'onnx/model_int8.onnx', 'model_quantized.onnx'];
-  const found: string[] = [];
-  for (const c of candidates) if (await hubFileExists({ endpoint, repo, revision, path: c })) found.push(c);
-  return found;
+  const candidates = GRAPH_FILES.flatMap((f) => {
+    const stem = f.replace(/\.onnx$/, '');
+    return [`onnx/${f}`, f, ...['quantized', 'fp16', 'int8'].flatMap((v) => [`onnx/${stem}_${v}.onnx`, `${stem}_${v}.onnx`])];
+  });
+  // HEAD requests in parallel: a repository holds a few of these 32.
+  const exists = await Promise.all(candidates.map((c) => hubFileExists({ endpoint, repo, revision, path: c })));
+  const found = candidates.filter((_, i) => exists[i]);
+  // One family only: a whole model when there is one, else the encoder, else a decoder.
+  const ofFamily = (f: string) => (c: string): boolean => new RegExp(`^${f.replace(/\.onnx$/, '')}(_(quantized|fp16|int8))?\\.onnx$`).test(path.posix.basename(c));
+  const family = GRAPH_FILES.find((f) => found.some(ofFamily(f)));
+  return family ? found.filter(ofFamily(family)) : [];
 }
 
 /**

@@ -19,6 +19,14 @@ export interface ModelFiles {
 
 export class ModelSourceError extends Error {}
 
+/**
+ * The graph a model folder is opened with, first found first: a whole model; else the encoder of
+ * an encoder-decoder export (T5, BART: its self-attention is over the text the user selected,
+ * while the decoder's is over generated text); else a decoder exported with a cache, merged
+ * (one If on use_cache_branch, which the engine inlines) or not.
+ */
+export const GRAPH_FILES = ['model.onnx', 'encoder_model.onnx', 'decoder_model_merged.onnx', 'decoder_model.onnx'];
+
 const MAX_MODEL_BYTES = 2 * 1024 ** 3;
 
 function optional(p: string): string | undefined {
@@ -35,14 +43,15 @@ export function resolveLocalModel(chosen: string, id = chosen): ModelFiles {
   if (!fs.existsSync(chosen)) throw new ModelSourceError(`${chosen} does not exist.`);
   let graph: string;
   if (fs.statSync(chosen).isDirectory()) {
-    const candidates = [path.join(chosen, 'model.onnx'), path.join(chosen, 'onnx', 'model.onnx')];
-    const found = candidates.find((c) => fs.existsSync(c));
+    const dirs = [chosen, path.join(chosen, 'onnx')];
+    const found = GRAPH_FILES.flatMap((f) => dirs.map((d) => path.join(d, f))).find((c) => fs.existsSync(c));
     if (!found) {
-      const any = fs.readdirSync(chosen).filter((f) => f.endsWith('.onnx'));
+      const any = dirs.flatMap((d) => (fs.existsSync(d) && fs.statSync(d).isDirectory() ? fs.readdirSync(d).filter((f) => f.endsWith('.onnx')).map((f) => path.join(d, f)) : []));
       if (any.length !== 1) {
-        throw new ModelSourceError(`${chosen} holds no model.onnx (nor onnx/model.onnx)${any.length ? `; it has ${any.join(', ')}: choose one of them` : ''}.`);
+        const names = any.map((f) => path.relative(chosen, f)).join(', ');
+        throw new ModelSourceError(`${chosen} holds none of ${GRAPH_FILES.join(', ')} (nor under onnx/)${any.length ? `; it has ${names}: choose one of them` : ''}.`);
       }
-      graph = path.join(chosen, any[0]);
+      graph = any[0];
     } else graph = found;
   } else {
     if (!chosen.endsWith('.onnx')) throw new ModelSourceError(`${path.basename(chosen)} is not an .onnx file.`);

@@ -3,12 +3,14 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-web';
 import { analyseIds } from '../../src/engine/analyse';
 import { exposeAttention } from '../../src/engine/attention-graph';
 import { AttentionSession } from '../../src/engine/session';
 import { loadTokenizer } from '../../src/engine/tokenizer';
 import { isCausal } from '../../src/common/analysis';
+import { mergedDecoder } from '../support/merged-decoder';
 import { BUNDLED_MODEL_DIR, FIXTURES, ROOT, maxAbsDiff, readReference } from '../support/paths';
 
 ort.env.wasm.numThreads = 1;
@@ -33,6 +35,47 @@ for (const [file, ref] of [['bert.onnx', 'bert'], ['gpt2.onnx', 'gpt2'], ['llama
     assert.ok(diff < 1e-4, `max |diff| = ${diff}`);
   });
 }
+
+test('a merged decoder (If on use_cache_branch, as Optimum exports): the no-cache branch is inlined and matches the reference', async () => {
+  const merged = mergedDecoder(new Uint8Array(fs.readFileSync(path.join(FIXTURES, 'gpt2.onnx'))));
+  const ref = readReference('gpt2');
+  // The wrapped graph is a valid model as it stands: ONNX Runtime runs it with the branch switch off.
+  const plain = await ort.InferenceSession.create(merged);
+  const n = ref.input_ids[0].length;
+  const ids = new ort.Tensor('int64', BigInt64Array.from(ref.input_ids[0].map(BigInt)), [1, n]);
+  const mask = new ort.Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]);
+  const r = await plain.run({ input_ids: ids, attention_mask: mask, use_cache_branch: new ort.Tensor('bool', new Uint8Array([0]), [1]) });
+  assert.equal(r.out.dims[1], n);
+  await plain.release();
+
+  const graph = exposeAttention(merged);
+  assert.equal(graph.rewrites.inlinedIfs, 1);
+  assert.deepEqual(graph.attention.map((a) => a.layerName), ['no_past//m/transformer/h.0/attn/Softmax', 'no_past//m/transformer/h.1/attn/Softmax']);
+  const session = await AttentionSession.create(graph, [], 'wasm');
+  const out = await session.run(ref.input_ids[0]);
+  await session.release();
+  const diff = maxAbsDiff(out.layers, ref.attentions);
+  assert.ok(diff < 1e-4, `max |diff| = ${diff}`);
+});
+
+test('what only fed the original outputs is pruned: the bundled model loses its language-model head, attention unchanged', async () => {
+  const bytes = new Uint8Array(fs.readFileSync(path.join(BUNDLED_MODEL_DIR, 'model.onnx')));
+  const graph = exposeAttention(bytes);
+  assert.ok(graph.rewrites.prunedNodes > 0, JSON.stringify(graph.rewrites));
+  assert.ok(graph.rewrites.prunedInitializers > 0, JSON.stringify(graph.rewrites));
+  // The head's weight is tied to the embedding, which stays; what goes is the head's own graph.
+  const decoded = onnx.ModelProto.decode(graph.bytes);
+  assert.ok(!decoded.graph?.node?.some((n) => (n.output ?? []).includes('logits')));
+  assert.ok(!decoded.graph?.node?.some((n) => n.opType === 'LayerNormalization' && n.input?.[1] === 'lnf.weight'));
+  assert.ok(graph.bytes.length < bytes.length - 1e6, `${graph.bytes.length} of ${bytes.length} bytes`);
+  // The fixture tests above run pruned graphs against Hugging Face's attention; here the run still
+  // yields every layer's probabilities.
+  const session = await AttentionSession.create(graph, [], 'wasm');
+  const out = await session.run([5, 17, 42, 99, 7, 17, 42, 99, 3, 250, 11, 12]);
+  await session.release();
+  assert.equal(out.layers.length, 4);
+  for (const l of out.layers) assert.equal(l.length, 8 * 12 * 12);
+});
 
 test('the CLI prints tokens, layer names and [layer][head][query][key] attention matching the reference', () => {
   const ref = readReference('llama');

@@ -5,7 +5,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { HubError, downloadHubFile } from '../../src/host/hub-download';
+import { HubError, downloadHubFile, hubGraphs } from '../../src/host/hub-download';
 import { fakeHub } from '../support/fake-hub';
 
 const big = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 31 + 7) % 251));
@@ -19,6 +19,14 @@ before(async () => {
     'org/tiny/tokenizer.json': { content: Buffer.from('{"model":{}}'), lfs: false },
     'org/cut/onnx/model.onnx': { content: big, lfs: true, cutOffAfter: 100_000 },
     'org/bad/onnx/model.onnx': { content: big, lfs: true, declaredSha256: 'f'.repeat(64) },
+    'org/t5/onnx/encoder_model.onnx': { content: big, lfs: true },
+    'org/t5/onnx/encoder_model_quantized.onnx': { content: big, lfs: true },
+    'org/t5/onnx/decoder_model_merged.onnx': { content: big, lfs: true },
+    'org/gpt/onnx/decoder_model.onnx': { content: big, lfs: true },
+    'org/gpt/onnx/decoder_model_merged.onnx': { content: big, lfs: true },
+    'org/gpt/onnx/decoder_model_merged_fp16.onnx': { content: big, lfs: true },
+    'org/flat/model.onnx': { content: big, lfs: true },
+    'org/flat/model_quantized.onnx': { content: big, lfs: true },
   });
   cache = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-hub-'));
 });
@@ -99,4 +107,12 @@ test('a cancelled download stops, keeps what it has, and says so', async () => {
     (e: Error) => e instanceof HubError && e.kind === 'cancelled',
   );
   assert.equal(fs.existsSync(path.join(cache, 'cancel', 'model.onnx')), false);
+});
+
+test('the graphs a repository offers: the whole model and its variants, else the encoder, else the merged decoder', async () => {
+  assert.deepEqual(await hubGraphs(hub.url, 'org/tiny'), ['onnx/model.onnx']);
+  assert.deepEqual(await hubGraphs(hub.url, 'org/flat'), ['model.onnx', 'model_quantized.onnx']);
+  assert.deepEqual(await hubGraphs(hub.url, 'org/t5'), ['onnx/encoder_model.onnx', 'onnx/encoder_model_quantized.onnx']);
+  assert.deepEqual(await hubGraphs(hub.url, 'org/gpt'), ['onnx/decoder_model_merged.onnx', 'onnx/decoder_model_merged_fp16.onnx']);
+  assert.deepEqual(await hubGraphs(hub.url, 'org/none'), []);
 });

@@ -39,7 +39,7 @@ test('missing pieces are named: no tokenizer.json, no graph, not an .onnx file, 
   const noTok = tree({ 'model.onnx': 'x' });
   assert.throws(() => resolveLocalModel(noTok), (e: Error) => e instanceof ModelSourceError && /No tokenizer\.json next to model\.onnx/.test(e.message));
   const noGraph = tree({ 'tokenizer.json': '{}', 'a.onnx': 'x', 'b.onnx': 'x' });
-  assert.throws(() => resolveLocalModel(noGraph), /holds no model\.onnx .*it has a\.onnx, b\.onnx/);
+  assert.throws(() => resolveLocalModel(noGraph), /holds none of model\.onnx, encoder_model\.onnx.*it has a\.onnx, b\.onnx/);
   assert.throws(() => resolveLocalModel(path.join(noGraph, 'tokenizer.json')), /is not an \.onnx file/);
   assert.throws(() => resolveLocalModel(path.join(noGraph, 'nope')), /does not exist/);
   const big = tree({ 'tokenizer.json': '{}' });
@@ -47,4 +47,18 @@ test('missing pieces are named: no tokenizer.json, no graph, not an .onnx file, 
   fs.writeFileSync(graph, '');
   fs.truncateSync(graph, Math.round(2.2 * 1024 ** 3)); // sparse: no disk used
   assert.throws(() => resolveLocalModel(big), /2\.2 GB; graphs over 2 GB cannot be opened/);
+});
+
+test('an encoder-decoder export opens its encoder; a decoder exported with a cache opens the merged graph', () => {
+  const t5 = tree({
+    'onnx/encoder_model.onnx': 'x', 'onnx/decoder_model.onnx': 'x', 'onnx/decoder_with_past_model.onnx': 'x', 'onnx/decoder_model_merged.onnx': 'x',
+    'tokenizer.json': '{}', 'config.json': '{}',
+  });
+  const m = resolveLocalModel(t5);
+  assert.equal(m.graph, path.join(t5, 'onnx', 'encoder_model.onnx'));
+  assert.equal(m.name, `${path.basename(t5)}/encoder_model.onnx`);
+  const gpt = tree({ 'onnx/decoder_model.onnx': 'x', 'onnx/decoder_with_past_model.onnx': 'x', 'onnx/decoder_model_merged.onnx': 'x', 'tokenizer.json': '{}' });
+  assert.equal(resolveLocalModel(gpt).graph, path.join(gpt, 'onnx', 'decoder_model_merged.onnx'));
+  const lone = tree({ 'onnx/custom.onnx': 'x', 'tokenizer.json': '{}' });
+  assert.equal(resolveLocalModel(lone).graph, path.join(lone, 'onnx', 'custom.onnx'));
 });

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { onnx } from 'onnx-proto';
 import { AttentionNotFoundError, ModelFormatError, exposeAttention } from '../../src/engine/attention-graph';
+import { mergedDecoder } from '../support/merged-decoder';
 import { BUNDLED_MODEL_DIR, FIXTURES } from '../support/paths';
 
 const read = (p: string): Uint8Array => new Uint8Array(fs.readFileSync(p));
@@ -64,6 +65,22 @@ test('a graph with no attention at all says what was searched for', () => {
     graph: { name: 'g', node: [{ opType: 'Relu', input: ['x'], output: ['y'] }], input: [{ name: 'x' }], output: [{ name: 'y' }] },
   });
   assert.throws(() => exposeAttention(onnx.ModelProto.encode(model).finish()), /No attention found: searched for a Softmax whose output multiplies the values.*fused attention operators/);
+});
+
+test('attention inside an If whose condition is not known before the run is reported as such', () => {
+  const model = onnx.ModelProto.decode(mergedDecoder(read(path.join(FIXTURES, 'gpt2.onnx'))));
+  const g = model.graph as onnx.GraphProto;
+  g.input = g.input.filter((i) => i.name !== 'use_cache_branch');
+  // The condition is now computed from the input: nothing outside the run can say which branch runs.
+  g.node.unshift(
+    onnx.NodeProto.create({ opType: 'Shape', input: ['input_ids'], output: ['shape'] }),
+    onnx.NodeProto.create({ opType: 'ReduceProd', input: ['shape'], output: ['count'] }),
+    onnx.NodeProto.create({ opType: 'Greater', input: ['count', 'limit'], output: ['use_cache_branch_cond'] }),
+  );
+  g.initializer.push(onnx.TensorProto.create({ name: 'limit', dataType: onnx.TensorProto.DataType.INT64, dims: [], int64Data: [1000] }));
+  g.node[3].input = ['use_cache_branch_cond'];
+  assert.throws(() => exposeAttention(onnx.ModelProto.encode(model).finish()), (e: Error) =>
+    e instanceof AttentionNotFoundError && /2 Softmax nodes sit inside If\/Loop\/Scan subgraphs/.test(e.message));
 });
 
 test('a truncated or non-ONNX file is refused with a clear message', () => {
