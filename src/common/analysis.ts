@@ -1,4 +1,4 @@
-import type { AttentionStore } from './attention-store';
+import { type AttentionStore, windowSize } from './attention-store';
 import type { AttentionView, TokenSummary, Weighted } from './protocol';
 
 /**
@@ -53,7 +53,7 @@ export function summarise(store: AttentionStore, view: AttentionView, k: number)
 /** Whether every head of every layer puts (numerically) no weight above the diagonal. */
 export function isCausal(store: AttentionStore, tolerance = 1e-6): boolean {
   for (const w of store.windows) {
-    const t = w.length;
+    const t = windowSize(w);
     for (const layer of w.layers) {
       for (let h = 0; h < store.heads; h++) {
         for (let q = 0; q < t; q++) {

@@ -2,12 +2,21 @@ import type { HeadChoice } from './protocol';
 
 /**
  * One window's attention as the runtime returned it: per layer, one [heads, T, T] typed array,
- * never copied into nested arrays. `start` is the window's first token in the whole sequence.
+ * never copied into nested arrays. The window ran the sequence's tokens `start … start+length-1`,
+ * preceded by the tokens at the indices in `lead` and followed by those in `trail` (the
+ * sequence's special tokens, given to every window again): T = lead + length + trail.
  */
 export interface AttentionWindow {
   start: number;
   length: number;
   layers: Float32Array[];
+  lead?: readonly number[];
+  trail?: readonly number[];
+}
+
+/** How many tokens the window's run had. */
+export function windowSize(w: AttentionWindow): number {
+  return (w.lead?.length ?? 0) + w.length + (w.trail?.length ?? 0);
 }
 
 export interface AttentionRow {
@@ -25,6 +34,7 @@ export class AttentionStore {
   readonly tokens: number;
   private readonly queryWindow: Int32Array;
   private readonly scratch: Float32Array;
+  private readonly headScratch: Float32Array;
 
   constructor(
     readonly windows: readonly AttentionWindow[],
@@ -34,20 +44,46 @@ export class AttentionStore {
     const last = windows[windows.length - 1];
     this.tokens = last ? last.start + last.length : 0;
     this.queryWindow = assignQueries(windows, this.tokens);
-    this.scratch = new Float32Array(Math.max(0, ...windows.map((w) => w.length)));
+    const widest = Math.max(0, ...windows.map((w) => this.span(w).keyEnd - this.span(w).keyStart));
+    this.scratch = new Float32Array(widest);
+    this.headScratch = new Float32Array(widest);
   }
 
   windowOf(query: number): AttentionWindow {
     return this.windows[this.queryWindow[query]];
   }
 
-  /** One head's row, a view into the runtime's array (no copy). */
+  /** The keys a query's row covers: from the window's first key (a re-added [CLS] is 0) to its last. */
+  private span(w: AttentionWindow): { keyStart: number; keyEnd: number } {
+    const keyStart = w.lead?.length ? w.lead[0] : w.start;
+    const keyEnd = w.trail?.length ? w.trail[w.trail.length - 1] + 1 : w.start + w.length;
+    return { keyStart, keyEnd };
+  }
+
+  /**
+   * One head's row. A view into the runtime's array (no copy) when the window has no re-added
+   * tokens; else laid out over the sequence in a scratch buffer that the next call overwrites.
+   */
   headRow(layer: number, head: number, query: number): AttentionRow {
+    return this.readHead(layer, head, query, this.headScratch);
+  }
+
+  private readHead(layer: number, head: number, query: number, into: Float32Array): AttentionRow {
     const w = this.windowOf(query);
-    const t = w.length;
-    const q = query - w.start;
+    const lead = w.lead ?? [];
+    const trail = w.trail ?? [];
+    const t = windowSize(w);
+    const q = lead.length + query - w.start;
     const offset = (head * t + q) * t;
-    return { keyStart: w.start, weights: w.layers[layer].subarray(offset, offset + t) };
+    const raw = w.layers[layer].subarray(offset, offset + t);
+    if (lead.length === 0 && trail.length === 0) return { keyStart: w.start, weights: raw };
+    const { keyStart, keyEnd } = this.span(w);
+    const out = into.subarray(0, keyEnd - keyStart);
+    out.fill(0);
+    lead.forEach((key, i) => (out[key - keyStart] = raw[i]));
+    out.set(raw.subarray(lead.length, lead.length + w.length), w.start - keyStart);
+    trail.forEach((key, i) => (out[key - keyStart] = raw[lead.length + w.length + i]));
+    return { keyStart, weights: out };
   }
 
   /**
@@ -57,10 +93,11 @@ export class AttentionStore {
   row(layer: number, head: HeadChoice, query: number): AttentionRow {
     if (typeof head === 'number') return this.headRow(layer, head, query);
     const w = this.windowOf(query);
-    const out = this.scratch.subarray(0, w.length);
+    const { keyStart, keyEnd } = this.span(w);
+    const out = this.scratch.subarray(0, keyEnd - keyStart);
     out.fill(head === 'max' ? -Infinity : 0);
     for (let h = 0; h < this.heads; h++) {
-      const r = this.headRow(layer, h, query).weights;
+      const r = this.readHead(layer, h, query, this.headScratch).weights;
       if (head === 'max') {
         for (let k = 0; k < r.length; k++) if (r[k] > out[k]) out[k] = r[k];
       } else {
@@ -68,7 +105,7 @@ export class AttentionStore {
       }
     }
     if (head === 'mean') for (let k = 0; k < out.length; k++) out[k] /= this.heads;
-    return { keyStart: w.start, weights: out };
+    return { keyStart, weights: out };
   }
 
   /** The weight query → key (0 when the key lies outside the query's window). */

@@ -19,17 +19,25 @@ export function fitText(text: string, tokenizer: TextTokenizer, maxTokens: numbe
     const whole = chars >= text.length;
     const prefix = whole ? text : text.slice(0, cutPoint(text, chars));
     let tokens = tokenizer.encode(prefix);
+    // The specials the tokenizer closes a sequence with ([SEP], </s>) close a cut one too.
+    let closing = 0;
+    while (closing < tokens.length && tokens[tokens.length - 1 - closing].special && tokens[tokens.length - 1 - closing].start === prefix.length) closing++;
+    if (closing === tokens.length) closing = 0;
+    const trail = tokens.slice(tokens.length - closing);
+    tokens = tokens.slice(0, tokens.length - closing);
     if (!whole) {
       // Drop the last token that covers text: the cut may run through it.
       let last = tokens.length - 1;
       while (last >= 0 && tokens[last].end === tokens[last].start) last--;
       tokens = tokens.slice(0, Math.max(0, last));
     }
-    if (tokens.length >= maxTokens || whole) {
-      const kept = tokens.slice(0, maxTokens);
-      const truncated = !whole || tokens.length > maxTokens;
+    const room = Math.max(1, maxTokens - trail.length);
+    if (tokens.length >= room || whole) {
+      const kept = tokens.slice(0, room);
+      const truncated = !whole || tokens.length > room;
       const analysedEnd = truncated ? Math.max(0, ...kept.map((t) => t.end)) : text.length;
-      return { tokens: kept, analysedEnd, truncated };
+      const closers = trail.length < maxTokens ? trail.map((t) => ({ ...t, start: analysedEnd, end: analysedEnd })) : [];
+      return { tokens: [...kept, ...closers], analysedEnd, truncated };
     }
     chars *= 2;
   }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { summarise, topK, isCausal } from '../../src/common/analysis';
 import { AttentionStore, assignQueries } from '../../src/common/attention-store';
-import { planWindows } from '../../src/engine/windows';
+import { edgeSpecials, planWindows } from '../../src/engine/windows';
 
 /** A 1-layer, 2-head store of T tokens with rows set by `f(head, q, k)`, normalised per row. */
 function store(t: number, f: (h: number, q: number, k: number) => number): AttentionStore {
@@ -42,14 +42,49 @@ test('summaries list what each token attends to and what attends to it', () => {
 });
 
 test('windows are the context long, overlap by a quarter, and stop at maxTokens', () => {
-  assert.deepEqual(planWindows(100, 256, 1024), { windows: [{ start: 0, end: 100 }], analysed: 100, truncated: false });
+  assert.deepEqual(planWindows(100, 256, 1024), { windows: [{ start: 0, end: 100, lead: [], trail: [] }], analysed: 100, truncated: false });
   const p = planWindows(600, 256, 1024);
-  assert.deepEqual(p.windows, [{ start: 0, end: 256 }, { start: 192, end: 448 }, { start: 384, end: 600 }]);
+  assert.deepEqual(p.windows.map((w) => [w.start, w.end]), [[0, 256], [192, 448], [384, 600]]);
   const cut = planWindows(5000, 256, 1024);
   assert.equal(cut.analysed, 1024);
   assert.equal(cut.truncated, true);
   assert.equal(cut.windows[cut.windows.length - 1].end, 1024);
   assert.deepEqual(planWindows(0, 256, 1024).windows, []);
+});
+
+test("an encoder's [CLS] and [SEP] are given to every window again, each window still the context long", () => {
+  assert.deepEqual(edgeSpecials([true, false, false, true]), { lead: 1, trail: 1 });
+  assert.deepEqual(edgeSpecials([false, false]), { lead: 0, trail: 0 });
+  assert.deepEqual(edgeSpecials([true, true]), { lead: 0, trail: 0 });
+  const p = planWindows(600, 256, 1024, { lead: 1, trail: 1 });
+  assert.deepEqual(p.windows, [
+    { start: 0, end: 255, lead: [], trail: [599] },
+    { start: 191, end: 445, lead: [0], trail: [599] },
+    { start: 381, end: 600, lead: [0], trail: [] },
+  ]);
+  for (const w of p.windows) assert.ok(w.lead.length + (w.end - w.start) + w.trail.length <= 256);
+  // A sequence cut at maxTokens has lost its [SEP]: none is re-added.
+  assert.ok(planWindows(5000, 256, 1024, { lead: 1, trail: 1 }).windows.every((w) => w.trail.length === 0));
+});
+
+test('a row of a window with re-added tokens is laid out over the sequence', () => {
+  // Tokens 0..5 in two windows of T = 4: 0,1,2 + [5] and [0] + 3,4,5. One head.
+  const t = 4;
+  const first = new Float32Array(t * t);
+  first.set([0.1, 0.2, 0.3, 0.4], 2 * t); // query 2 → keys 0, 1, 2, 5
+  const second = new Float32Array(t * t);
+  second.set([0.4, 0.3, 0.2, 0.1], 1 * t); // query 3 → keys 0, 3, 4, 5
+  const s = new AttentionStore([
+    { start: 0, length: 3, layers: [first], trail: [5] },
+    { start: 3, length: 3, layers: [second], lead: [0] },
+  ], 1, 1);
+  assert.equal(s.tokens, 6);
+  const r = s.row(0, 0, 3);
+  assert.equal(r.keyStart, 0);
+  assert.deepEqual(Array.from(r.weights), [0.4, 0, 0, 0.3, 0.2, 0.1].map(Math.fround));
+  assert.deepEqual(Array.from(s.row(0, 'mean', 2).weights), [0.1, 0.2, 0.3, 0, 0, 0.4].map(Math.fround));
+  assert.equal(s.weight(0, 'max', 3, 5), Math.fround(0.1));
+  assert.equal(s.weight(0, 0, 3, 1), 0);
 });
 
 test('each query reads its row from the window where it has most context', () => {

@@ -155,7 +155,7 @@ test('the bundled model analyses long input in overlapping windows up to maxToke
   assert.match(session.backendNote ?? '', /No WebGPU adapter/);
   const a = await analyseIds(session, randomIds(700, 3), 256, 600);
   await session.release();
-  assert.deepEqual(a.plan.windows, [{ start: 0, end: 256 }, { start: 192, end: 448 }, { start: 384, end: 600 }]);
+  assert.deepEqual(a.plan.windows.map((w) => [w.start, w.end]), [[0, 256], [192, 448], [384, 600]]);
   assert.equal(a.plan.truncated, true);
   assert.equal(a.store.tokens, 600);
   for (const q of [0, 200, 300, 599]) {
@@ -164,6 +164,34 @@ test('the bundled model analyses long input in overlapping windows up to maxToke
     assert.ok(Math.abs(sum - 1) < 1e-4, `row ${q} sums to ${sum}`);
     assert.ok(q >= row.keyStart && q < row.keyStart + row.weights.length);
   }
+});
+
+test('an encoder analysed in windows gives every window its [CLS] and [SEP] again, as a direct run of that window gives', async () => {
+  const graph = exposeAttention(new Uint8Array(fs.readFileSync(path.join(FIXTURES, 'bert.onnx'))));
+  const session = await AttentionSession.create(graph, [], 'wasm');
+  const ids = [1, ...randomIds(18, 5).map((x) => x % 900 + 50), 2]; // 1 and 2 stand for [CLS] and [SEP]
+  const a = await analyseIds(session, ids, 8, 1024, { lead: 1, trail: 1 });
+  const middle = a.plan.windows[1];
+  assert.deepEqual(middle.lead, [0]);
+  assert.deepEqual(middle.trail, [19]);
+  const direct = await session.run([ids[0], ...ids.slice(middle.start, middle.end), ids[19]]);
+  await session.release();
+  const t = middle.end - middle.start + 2;
+  const q = middle.start + 3; // well inside the middle window, so its row comes from there
+  assert.equal(a.store.windowOf(q), a.store.windows[1]);
+  for (const layer of [0, 1]) {
+    for (const head of [0, 3]) {
+      const expected = direct.layers[layer].subarray((head * t + 4) * t, (head * t + 5) * t);
+      assert.equal(a.store.weight(layer, head, q, 0), expected[0]);
+      assert.equal(a.store.weight(layer, head, q, 19), expected[t - 1]);
+      assert.equal(a.store.weight(layer, head, q, middle.start), expected[1]);
+      assert.equal(a.store.weight(layer, head, q, 1), 0);
+      const row = a.store.row(layer, head, q);
+      assert.ok(Math.abs(row.weights.reduce((s, v) => s + v, 0) - 1) < 1e-5);
+    }
+  }
+  // [CLS] gets attention from every window's queries, not only the first window's.
+  assert.ok(a.store.weight(0, 'mean', 19 - 2, 0) > 0);
 });
 
 test('a decoder exported with a key/value cache is fed an empty past, and its attention matches an independent computation', async () => {

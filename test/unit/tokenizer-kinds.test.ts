@@ -73,3 +73,19 @@ test('Metaspace/Unigram: pieces with ▁ align onto the words; the appended </s>
   assert.equal(last.special, true);
   assert.deepEqual([last.start, last.end], [text.length, text.length]);
 });
+
+test('a selection cut at maxTokens keeps the [CLS] it opens with and is closed with [SEP] again', async () => {
+  const { fitText } = await import('../../src/engine/fit');
+  const tok = loadTokenizer(bertTokenizerJson());
+  const text = 'hello, the cafe! '.repeat(40);
+  const fit = fitText(text, tok, 10);
+  assert.equal(fit.truncated, true);
+  assert.equal(fit.tokens.length, 10);
+  assert.deepEqual(fit.tokens.map((t) => t.text), ['[CLS]', 'hello', ',', 'the', 'cafe', '!', 'hello', ',', 'the', '[SEP]']);
+  const sep = fit.tokens[9];
+  assert.equal(sep.special, true);
+  assert.equal(sep.start, fit.analysedEnd);
+  assert.equal(fit.analysedEnd, text.indexOf('the', 20) + 3);
+  // Whole text that fits keeps its own [SEP] where the tokenizer put it.
+  assert.deepEqual(fitText('the cafe', tok, 10).tokens.map((t) => t.text), ['[CLS]', 'the', 'cafe', '[SEP]']);
+});
