@@ -1,6 +1,7 @@
 /**
  * The benchmark's browser side: the webview's engine code on a page served from 127.0.0.1, timed
- * stage by stage. Driven by tools/bench.ts.
+ * stage by stage. Driven by tools/bench.ts, which passes the token ids so that the reference run
+ * gets the same ones.
  */
 import * as ort from 'onnxruntime-web';
 import { summarise } from '../src/common/analysis';
@@ -17,8 +18,10 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-async function bench(modelUrl: string, lengths: number[], backend: BackendSetting, runs: number) {
+async function bench(modelUrl: string, idLists: number[][], backend: BackendSetting, runs: number, warmupMs: number) {
+  const t0 = performance.now();
   const bytes = new Uint8Array(await (await fetch(modelUrl)).arrayBuffer());
+  const fetchMs = performance.now() - t0;
   let t = performance.now();
   const graph = exposeAttention(bytes);
   const surgeryMs = performance.now() - t;
@@ -26,24 +29,30 @@ async function bench(modelUrl: string, lengths: number[], backend: BackendSettin
   const session = await AttentionSession.create(graph, [], backend);
   const createMs = performance.now() - t;
   const rows = [];
-  for (const n of lengths) {
-    const ids = Array.from({ length: n }, (_, i) => 100 + ((i * 7919) % 7000));
+  for (const ids of idLists) {
+    const n = ids.length;
     // Warm-up until V8 has tiered the WebAssembly up: the first runs of a session are several
     // times slower than the steady state a user meets from the second analysis on.
-    for (const t0 = performance.now(); performance.now() - t0 < 2000; ) await session.run(ids);
+    let first = 0;
+    for (let w = 0, s0 = performance.now(); w < 2 || performance.now() - s0 < warmupMs; w++) {
+      const r0 = performance.now();
+      await session.run(ids);
+      if (w === 0) first = performance.now() - r0;
+    }
     const times: number[] = [];
     let out = await session.run(ids);
     for (let r = 0; r < runs; r++) {
-      const t0 = performance.now();
+      const r0 = performance.now();
       out = await session.run(ids);
-      times.push(performance.now() - t0);
+      times.push(performance.now() - r0);
     }
     const store = new AttentionStore([{ start: 0, length: n, layers: out.layers }], out.layers.length, out.heads);
-    const t1 = performance.now();
+    const s0 = performance.now();
     const summary = summarise(store, { layer: 0, head: 'mean' }, 16);
-    const summariseMs = performance.now() - t1;
+    const summariseMs = performance.now() - s0;
     rows.push({
       tokens: n,
+      firstMs: first,
       runMs: median(times),
       summariseMs,
       attentionBytes: out.layers.reduce((s, l) => s + l.byteLength, 0),
@@ -51,7 +60,7 @@ async function bench(modelUrl: string, lengths: number[], backend: BackendSettin
     });
   }
   await session.release();
-  return { backend: session.backend, surgeryMs, createMs, rows };
+  return { backend: session.backend, fetchMs, surgeryMs, createMs, rows };
 }
 
 (window as unknown as { bench: typeof bench }).bench = bench;

@@ -81,6 +81,9 @@ export class EngineClient {
       const base = this.config.modelUrl.slice(0, this.config.modelUrl.lastIndexOf('/') + 1);
       const external = await Promise.all(g.externalDataFiles.map(async (f) => ({ path: f, data: await fetchBytes(base + f, `external data file ${f}`) })));
       const s = await AttentionSession.create(g, external, setting);
+      // The serialized graph (the model's size again) is not kept once a session holds the
+      // model: a later backend change loads it anew.
+      if (this.graph === graph) this.graph = undefined;
       // One short run compiles the WebGPU kernels (or warms wasm) before the first request.
       await s.run(Array.from({ length: 8 }, (_, i) => i + 1)).catch(() => undefined);
       return s;

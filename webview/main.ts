@@ -9,6 +9,7 @@ import {
 } from '../src/common/protocol';
 import { readConfig } from './config';
 import { Controls } from './controls';
+import { EngineBrokenError } from '../src/engine/session';
 import { EngineClient, type EngineResult } from './engine-client';
 import type { Focus } from './views/focus';
 import { HeadView } from './views/head-view';
@@ -37,6 +38,8 @@ let result: (EngineResult & { requestId: number; topK: number; source: string })
 let focus: Focus | null = null;
 let stale = false;
 let busy = 0;
+/** Why the host reloaded this page (shown with the first result, then dropped). */
+let pageNotice = config.notice;
 
 // ---- layout ----
 const app = document.getElementById('app')!;
@@ -224,8 +227,10 @@ async function analyze(m: AnalyzeMessage): Promise<void> {
   setBusy('Running the model…');
   post({ type: 'progress', requestId: m.requestId, message: 'running the model' });
   try {
-    const r = await engine.analyse(m.text, m.settings.backend, m.settings.maxTokens);
+    const analysed = await engine.analyse(m.text, m.settings.backend, m.settings.maxTokens);
     if (mine !== busy) return; // a newer request superseded this one
+    const r = { ...analysed, backendNote: [pageNotice, analysed.backendNote].filter(Boolean).join(' ') || null };
+    pageNotice = null;
     result = { ...r, requestId: m.requestId, topK: m.settings.topK, source: m.source };
     stale = false;
     saved.request = m;
@@ -257,6 +262,12 @@ async function analyze(m: AnalyzeMessage): Promise<void> {
   } catch (e) {
     if (mine !== busy) return;
     const message = (e as Error).message || String(e);
+    if (e instanceof EngineBrokenError) {
+      // Nothing more can run in this page: the host reloads it and sends the request again.
+      notices.prepend(notice('warning', `${message.charAt(0).toUpperCase()}${message.slice(1)}: restarting the panel on WebAssembly…`));
+      post({ type: 'restart', requestId: m.requestId, reason: message });
+      return;
+    }
     // The previous result stays on screen: the error is shown above it.
     notices.prepend(notice('error', `Could not analyse the selection: ${message}`));
     post({ type: 'error', requestId: m.requestId, message });
@@ -304,6 +315,8 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
 
 window.addEventListener('resize', () => render());
 // Create the session ahead of the first request; errors surface when a request runs.
-engine.prepare(saved.request?.settings.backend ?? config.backend).catch(() => undefined);
-if (saved.request) void analyze(saved.request);
+// A page the host reloaded to recover gets its request from the host, on the backend it names.
+const restarted = config.notice !== null;
+engine.prepare(restarted ? config.backend : saved.request?.settings.backend ?? config.backend).catch(() => undefined);
+if (saved.request && !restarted) void analyze(saved.request);
 post({ type: 'ready' });

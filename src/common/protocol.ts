@@ -96,7 +96,12 @@ export type WebviewToHost =
     }
   | { type: 'summary'; requestId: number; view: AttentionView; summaries: TokenSummary[] }
   | { type: 'focusToken'; requestId: number; index: number | null }
-  | { type: 'error'; requestId: number | null; message: string };
+  | { type: 'error'; requestId: number | null; message: string }
+  /**
+   * The page's runtime can run nothing more (a WebGPU device lost in the middle of a run): the
+   * host reloads the page on WebAssembly and sends the request again.
+   */
+  | { type: 'restart'; requestId: number | null; reason: string };
 
 export type Parsed<T> = { ok: true; message: T } | { ok: false; error: string };
 
@@ -206,6 +211,11 @@ export function parseWebviewMessage(v: unknown): Parsed<WebviewToHost> {
           return { ok: true, message: v as WebviewToHost };
         }
         break;
+      case 'restart':
+        if ((v.requestId === null || isInt(v.requestId)) && isStr(v.reason)) {
+          return { ok: true, message: { type: 'restart', requestId: v.requestId, reason: v.reason } };
+        }
+        break;
       default:
         return { ok: false, error: `unknown message type "${String(v.type)}"` };
     }
@@ -229,4 +239,6 @@ export interface WebviewConfig {
   ortBase: string;
   /** The backend setting at page load, to create the session before the first request. */
   backend: BackendSetting;
+  /** Why the page was reloaded, when the host reloaded it to recover (shown with its first result). */
+  notice: string | null;
 }

@@ -47,8 +47,16 @@ function emptyPast(input: ModelInput): ort.Tensor {
   throw new Error(`the model's cache input "${input.name}" has ONNX element type ${input.elemType}; expected float or float16`);
 }
 
+function webOptions(externalData: ExternalDataFile[], backend: Backend): ort.InferenceSession.SessionOptions {
+  return {
+    graphOptimizationLevel: 'all',
+    externalData: externalData.map((f) => ({ path: f.path, data: f.data })),
+    executionProviders: [backend],
+  };
+}
+
 /** Inputs are fed by what the model declares; anything else required is an error that names it. */
-function feedsFor(graph: PreparedGraph, ids: readonly number[]): Record<string, ort.Tensor> {
+function feedsFor(graph: Omit<PreparedGraph, 'bytes'>, ids: readonly number[]): Record<string, ort.Tensor> {
   const t = ids.length;
   const feeds: Record<string, ort.Tensor> = {};
   for (const input of graph.inputs) {
@@ -110,19 +118,81 @@ export const probeWebGpu: WebGpuProbe = async () => {
 };
 
 /**
+ * The runtime can run nothing more in this page: a WebGPU device was lost in the middle of a run.
+ * The webview is reloaded to continue (on WebAssembly).
+ */
+export class EngineBrokenError extends Error {}
+
+/** What a session keeps of its graph: everything but the serialized bytes (the model's size). */
+export type GraphInfo = Omit<PreparedGraph, 'bytes'>;
+
+/** The part of a GPUDevice this module uses (no WebGPU type package is needed for it). */
+interface LosableDevice {
+  lost: Promise<{ message?: string; reason?: string }>;
+}
+
+/**
+ * The device onnxruntime-web's WebGPU backend runs on, once it has one. A lost device (a driver
+ * reset, a GPU process crash) leaves ONNX Runtime's pending work waiting forever, so the session
+ * watches for the loss itself.
+ */
+async function webGpuDevice(): Promise<LosableDevice | undefined> {
+  try {
+    const d = (await (ort.env.webgpu as unknown as { device: Promise<unknown> }).device) as Partial<LosableDevice> | undefined;
+    return d && d.lost instanceof Promise ? (d as LosableDevice) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Rejects when the device is lost; never settles otherwise. */
+function whenLost(device: LosableDevice | undefined): Promise<never> {
+  if (!device) return new Promise<never>(() => undefined);
+  return device.lost.then((info) => {
+    const detail = (info.message || info.reason || '').replace(/\.\s*$/, '');
+    throw new Error(`the WebGPU device was lost${detail ? ` (${detail})` : ''}`);
+  });
+}
+
+/**
  * An inference session over a graph whose attention was exposed, on the backend chosen by the
  * setting: `webgpu` uses any adapter; `auto` uses a hardware adapter but not a software one
  * (SwiftShader runs these graphs tens of times slower than WebAssembly); otherwise WebAssembly,
- * with a note saying why when the run is not on what was asked for.
+ * with a note saying why when the run is not on what was asked for. A WebGPU session that fails
+ * during a run (an error, or its device lost) is replaced by a WebAssembly one and the run
+ * repeated there: for that, and only while on WebGPU, the session keeps the graph's bytes.
  */
 export class AttentionSession {
+  readonly graph: GraphInfo;
+  private webgpuFallback?: { bytes: Uint8Array; externalData: ExternalDataFile[]; lost: Promise<never>; lostError?: Error };
+
   private constructor(
-    private readonly session: ort.InferenceSession,
-    readonly graph: PreparedGraph,
-    readonly backend: Backend,
-    readonly backendNote: string | null,
+    private session: ort.InferenceSession,
+    graph: PreparedGraph,
+    externalData: ExternalDataFile[],
+    private currentBackend: Backend,
+    private note: string | null,
     readonly createMs: number,
-  ) {}
+    device?: LosableDevice,
+  ) {
+    const { bytes, ...info } = graph;
+    this.graph = info;
+    if (currentBackend === 'webgpu') {
+      const lost = whenLost(device);
+      this.webgpuFallback = { bytes, externalData, lost };
+      lost.catch((e: Error) => {
+        if (this.webgpuFallback) this.webgpuFallback.lostError = e;
+      });
+    }
+  }
+
+  get backend(): Backend {
+    return this.currentBackend;
+  }
+
+  get backendNote(): string | null {
+    return this.note;
+  }
 
   static async create(
     graph: PreparedGraph,
@@ -131,10 +201,6 @@ export class AttentionSession {
     hasWebGpu: WebGpuProbe = probeWebGpu,
   ): Promise<AttentionSession> {
     const t0 = performance.now();
-    const base: ort.InferenceSession.SessionOptions = {
-      graphOptimizationLevel: 'all',
-      externalData: externalData.map((f) => ({ path: f.path, data: f.data })),
-    };
     let note: string | null = null;
     if (setting !== 'wasm') {
       const adapter = await hasWebGpu();
@@ -148,8 +214,10 @@ export class AttentionSession {
         note = `The only WebGPU adapter here is a software renderer (${adapter.name}), slower than WebAssembly: running on WebAssembly. Set attentionExplorer.backend to "webgpu" to use it anyway.`;
       } else if (adapter) {
         try {
-          const s = await ort.InferenceSession.create(graph.bytes, { ...base, executionProviders: ['webgpu'] });
-          return new AttentionSession(s, graph, 'webgpu', null, performance.now() - t0);
+          // A device lost before or while the session is made would leave the creation waiting.
+          const earlier = await webGpuDevice();
+          const s = await Promise.race([ort.InferenceSession.create(graph.bytes, webOptions(externalData, 'webgpu')), whenLost(earlier)]);
+          return new AttentionSession(s, graph, externalData, 'webgpu', null, performance.now() - t0, earlier ?? (await webGpuDevice()));
         } catch (e) {
           note = `WebGPU failed to open the model (${(e as Error).message}); running on WebAssembly instead.`;
         }
@@ -157,12 +225,41 @@ export class AttentionSession {
         note = 'No WebGPU adapter is available here; running on WebAssembly instead.';
       }
     }
-    const s = await ort.InferenceSession.create(graph.bytes, { ...base, executionProviders: ['wasm'] });
-    return new AttentionSession(s, graph, 'wasm', note, performance.now() - t0);
+    const s = await ort.InferenceSession.create(graph.bytes, webOptions(externalData, 'wasm'));
+    return new AttentionSession(s, graph, externalData, 'wasm', note, performance.now() - t0);
   }
 
   async run(ids: readonly number[]): Promise<RunOutput> {
-    const out = await this.session.run(feedsFor(this.graph, ids), this.graph.fetches);
+    const feeds = feedsFor(this.graph, ids);
+    const fallback = this.webgpuFallback;
+    if (!fallback) return this.runOn(ids, feeds);
+    // A device lost since the last run: the run is never started on it, and WebAssembly takes over.
+    if (fallback.lostError) return this.switchToWasm(fallback, fallback.lostError, ids, feeds);
+    try {
+      return await Promise.race([this.runOn(ids, feeds), fallback.lost]);
+    } catch (e) {
+      // (Read again: the loss may have been reported while the run was waiting.)
+      const lostDuring: Error | undefined = this.webgpuFallback?.lostError;
+      if (lostDuring) {
+        // Lost during the run: onnxruntime-web's run stays suspended on the dead device, and its
+        // WebAssembly module accepts no other run until then. Only a fresh page can continue.
+        throw new EngineBrokenError(lostDuring.message.replace('was lost', 'was lost during a run'));
+      }
+      return this.switchToWasm(fallback, e as Error, ids, feeds);
+    }
+  }
+
+  private async switchToWasm(fallback: NonNullable<AttentionSession['webgpuFallback']>, why: Error, ids: readonly number[], feeds: Record<string, ort.Tensor>): Promise<RunOutput> {
+    void this.session.release().catch(() => undefined);
+    this.session = await ort.InferenceSession.create(fallback.bytes, webOptions(fallback.externalData, 'wasm'));
+    this.webgpuFallback = undefined;
+    this.currentBackend = 'wasm';
+    this.note = `WebGPU failed: ${why.message.replace(/\.\s*$/, '')}. Switched to WebAssembly for this model.`;
+    return this.runOn(ids, feeds);
+  }
+
+  private async runOn(ids: readonly number[], feeds: Record<string, ort.Tensor>): Promise<RunOutput> {
+    const out = await this.session.run(feeds, this.graph.fetches);
     const n = ids.length;
     const layers: Float32Array[] = [];
     let heads = 0;

@@ -313,6 +313,18 @@ export class AttentionController implements vscode.Disposable {
           if (editor && settings().editorHighlight) this.decorations.show(editor, rec, m.index);
         }
         return;
+      case 'restart': {
+        // The page's runtime is stuck (a WebGPU device lost mid-run): a fresh page on
+        // WebAssembly runs the same request, under the same id, so nothing waiting on it is lost.
+        this.log.warn(`the panel's runtime stopped (${m.reason}); reloading it on WebAssembly`);
+        const model = this.loadedModel;
+        if (!this.panel || !model) return;
+        this.panel.load(model, 'wasm', `Restarted the panel on WebAssembly: ${m.reason}.`);
+        if (this.lastRequest && m.requestId !== null && m.requestId === this.record?.requestId) {
+          this.post({ ...this.lastRequest, requestId: m.requestId, settings: { ...this.lastRequest.settings, backend: 'wasm' } });
+        }
+        return;
+      }
       case 'error':
         this.log.error(`analysis failed: ${m.message}`);
         this.status.error(m.message);

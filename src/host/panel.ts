@@ -59,7 +59,7 @@ export class AttentionPanel implements vscode.Disposable {
   }
 
   /** (Re)loads the page for a model: a new model means a new page, with its own session. */
-  load(model: ModelFiles, backend: BackendSetting): void {
+  load(model: ModelFiles, backend: BackendSetting, notice: string | null = null): void {
     const webview = this.panel.webview;
     this.ready = false;
     webview.options = AttentionPanel.webviewOptions(this.extensionUri, model);
@@ -72,6 +72,7 @@ export class AttentionPanel implements vscode.Disposable {
       tokenizerConfigUrl: model.tokenizerConfig ? uri(model.tokenizerConfig) : null,
       ortBase: `${webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', 'ort')).toString()}/`,
       backend,
+      notice,
     };
     const dist = vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview');
     webview.html = webviewHtml(

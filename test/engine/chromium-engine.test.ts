@@ -63,6 +63,29 @@ for (const backend of ['wasm', 'webgpu'] as const) {
   }
 }
 
+test('Chromium: a WebGPU device lost between runs: the next run finishes on WebAssembly, says so, and still matches the reference', async () => {
+  const page = await harness();
+  const ref = readReference('gpt2');
+  type Side = { backend: string; note?: string | null; layers: number[][] };
+  const r = await page.evaluate(
+    ([url, ids]) => (window as unknown as { webGpuLoss: (...a: unknown[]) => Promise<{ first: Side; after: Side; againBackend: string; againLayers: number; opened: { backend: string; note: string | null; rows: number } }> }).webGpuLoss(url, ids),
+    [`${server.url}/fixtures/gpt2.onnx`, ref.input_ids[0]] as const,
+  );
+  await page.close();
+  assert.equal(r.first.backend, 'webgpu');
+  assert.ok(maxAbsDiff(r.first.layers, ref.attentions) < 1e-4);
+  assert.equal(r.after.backend, 'wasm');
+  assert.match(r.after.note ?? '', /^WebGPU failed: the WebGPU device was lost \(Device was destroyed\)\. Switched to WebAssembly for this model\.$/);
+  const diff = maxAbsDiff(r.after.layers, ref.attentions);
+  assert.ok(diff < 1e-4, `max |diff| = ${diff}`);
+  assert.equal(r.againBackend, 'wasm');
+  assert.equal(r.againLayers, 2);
+  // A model opened after the loss does not wait on the dead device.
+  assert.equal(r.opened.backend, 'wasm');
+  assert.match(r.opened.note ?? '', /WebGPU failed to open the model \(the WebGPU device was lost/);
+  assert.equal(r.opened.rows, 2);
+});
+
 async function panel(opts: Parameters<typeof panelPage>[1] = {}, pageName = 'panel.html'): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1100, height: 1000 } });
   page.on('pageerror', (e) => console.error('page error:', e.message));
@@ -190,6 +213,59 @@ test('the panel: no WebGPU adapter falls back to WebAssembly and says so; long t
   assert.match(await p.locator('.run-header').innerText(), /WebAssembly/);
   await p.screenshot({ path: path.join(shots, 'panel-wasm-fallback.png') });
   await ctx.close();
+});
+
+test('the panel: a WebGPU device lost in the middle of a run asks the host for a fresh page, which runs on WebAssembly and says why', async () => {
+  const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
+  // The page's own WebGPU calls, watched: after the flag is set, the device is destroyed right
+  // after the next command buffer is submitted, i.e. while a run is on the GPU.
+  await page.addInitScript(() => {
+    const w = window as unknown as { __loseOnSubmit: boolean; __devices: { destroy(): void }[] };
+    w.__devices = [];
+    const g = globalThis as unknown as Record<string, { prototype: Record<string, (...a: unknown[]) => unknown> }>;
+    const requestDevice = g.GPUAdapter.prototype.requestDevice;
+    g.GPUAdapter.prototype.requestDevice = async function (this: unknown, ...a: unknown[]) {
+      const d = (await requestDevice.apply(this, a)) as { destroy(): void };
+      w.__devices.push(d);
+      return d;
+    };
+    const submit = g.GPUQueue.prototype.submit;
+    g.GPUQueue.prototype.submit = function (this: unknown, ...a: unknown[]) {
+      const r = submit.apply(this, a);
+      if (w.__loseOnSubmit) {
+        w.__loseOnSubmit = false;
+        for (const d of w.__devices) d.destroy();
+      }
+      return r;
+    };
+  });
+  await installVsCodeStub(page);
+  const html = panelPage(server.url, { backend: 'webgpu' });
+  await page.route('**/lost.html', (r) => r.fulfill({ body: html, contentType: 'text/html' }));
+  await page.goto(`${server.url}/lost.html`);
+  await waitForMessage(page, 'ready');
+  const settings = { backend: 'webgpu', maxTokens: 1024, topK: 5 } as const;
+  await sendToWebview(page, { type: 'analyze', requestId: 1, text: 'x = 1', source: 'a.py', origin: { uri: 'file:///a.py', offset: 0 }, settings });
+  assert.equal((await waitForMessage(page, 'result', 1)).backend, 'webgpu');
+  await page.evaluate(() => ((window as unknown as { __loseOnSubmit: boolean }).__loseOnSubmit = true));
+  await sendToWebview(page, { type: 'analyze', requestId: 2, text: CODE, source: 'fib.js', origin: { uri: 'file:///fib.js', offset: 0 }, settings });
+  const restart = await waitForMessage(page, 'restart', 2);
+  assert.match(restart.reason, /^the WebGPU device was lost during a run \(Device was destroyed\)$/);
+  assert.match(await page.locator('.notices').innerText(), /The WebGPU device was lost during a run \(Device was destroyed\): restarting the panel on WebAssembly/);
+  await page.close();
+
+  // The page the host loads instead: WebAssembly, the reason shown with the result.
+  const fresh = await panel({ backend: 'wasm', notice: `Restarted the panel on WebAssembly: ${restart.reason}.` }, 'restarted.html');
+  await sendToWebview(fresh, { type: 'analyze', requestId: 2, text: CODE, source: 'fib.js', origin: { uri: 'file:///fib.js', offset: 0 }, settings: { ...settings, backend: 'wasm' } });
+  const r = await waitForMessage(fresh, 'result', 2);
+  assert.equal(r.backend, 'wasm');
+  assert.match(r.backendNote ?? '', /^Restarted the panel on WebAssembly: the WebGPU device was lost during a run/);
+  assert.match(await fresh.locator('.notices').innerText(), /Restarted the panel on WebAssembly: the WebGPU device was lost during a run/);
+  await fresh.screenshot({ path: path.join(shots, 'panel-restarted-after-device-loss.png') });
+  // The reason belongs to that result only.
+  await sendToWebview(fresh, { type: 'analyze', requestId: 3, text: 'y = 2', source: 'b.py', origin: { uri: 'file:///b.py', offset: 0 }, settings: { ...settings, backend: 'wasm' } });
+  assert.equal((await waitForMessage(fresh, 'result', 3)).backendNote, null);
+  await fresh.close();
 });
 
 test('the panel: a truncated model file gives a clear error and the page keeps answering', async () => {

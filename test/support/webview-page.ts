@@ -13,7 +13,7 @@ export const DARK_THEME_CSS = `:root {
 }`;
 
 /** The panel's own page (the HTML the host generates), served from 127.0.0.1 with a stand-in for the VS Code API. */
-export function panelPage(base: string, opts: { modelUrl?: string; backend?: BackendSetting } = {}): string {
+export function panelPage(base: string, opts: { modelUrl?: string; backend?: BackendSetting; notice?: string } = {}): string {
   const config: WebviewConfig = {
     modelName: 'code-prose-gpt',
     modelUrl: opts.modelUrl ?? `${base}/media/model/model.onnx`,
@@ -22,6 +22,7 @@ export function panelPage(base: string, opts: { modelUrl?: string; backend?: Bac
     tokenizerConfigUrl: null,
     ortBase: `${base}/dist/webview/ort/`,
     backend: opts.backend ?? 'auto',
+    notice: opts.notice ?? null,
   };
   const html = webviewHtml({ script: `${base}/dist/webview/main.js`, style: `${base}/dist/webview/style.css`, cspSource: base }, config, 'testnonce');
   return html.replace('</head>', `<style>${DARK_THEME_CSS}</style></head>`);
