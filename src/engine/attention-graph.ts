@@ -57,7 +57,7 @@ function precisionOf(graph: onnx.IGraphProto): PreparedGraph['precision'] {
 const PASS_THROUGH = new Set(['Cast', 'Identity', 'Dropout', 'Reshape', 'Expand', 'QuantizeLinear', 'DequantizeLinear']);
 /** Operators between Q·Kᵀ and the Softmax: scaling, masking, biases. */
 const SCORE_PATH = new Set(['Add', 'Sub', 'Mul', 'Div', 'Where', 'Cast', 'Identity', 'Reshape', 'Transpose', 'Max', 'Min', 'Clip', 'Tanh']);
-const FUSED_ATTENTION = ['Attention', 'MultiHeadAttention', 'GroupQueryAttention', 'PackedAttention', 'PackedMultiHeadAttention', 'DecoderMaskedMultiHeadAttention', 'SparseAttention'];
+const FUSED_ATTENTION = ['Attention', 'MultiHeadAttention', 'GroupQueryAttention', 'QAttention', 'PackedAttention', 'PackedMultiHeadAttention', 'DecoderMaskedMultiHeadAttention', 'SparseAttention'];
 const MS = 'com.microsoft';
 
 export class AttentionNotFoundError extends Error {}
@@ -141,16 +141,66 @@ const unsupported = (n: onnx.INodeProto, why: string): AttentionNotFoundError =>
     `The graph computes attention inside ${n.domain || 'ai.onnx'}.${n.opType} operators (node "${n.name ?? ''}"), which hide the probabilities, and ${why}. Use an unfused export (torch.onnx.export without attention fusion, or Optimum's export without ONNX Runtime's transformer optimisations).`,
   );
 
+/** Nodes and initializers the surgery adds to the graph. */
+interface Additions {
+  nodes: onnx.INodeProto[];
+  initializers: onnx.ITensorProto[];
+}
+
 /**
- * Fused attention operators whose query and key are graph tensors: the probabilities are
- * recomputed from them. Operators that pack Q and K with their weights inside are refused with a
+ * com.microsoft.Attention computes Q, K and V inside from its input and one packed weight matrix
+ * ([hidden_in, q + k + v], bias [q + k + v]). The query and key are rebuilt as graph tensors:
+ * Slice the weight's (and bias's) Q and K columns and multiply the operator's input by them, nodes
+ * that ONNX Runtime runs like the rest of the graph (and folds the constant slices of).
+ */
+function packedQueryKey(graph: onnx.IGraphProto, n: onnx.INodeProto, add: Additions): { query: string; key: string } {
+  const [input, weights, bias] = n.input ?? [];
+  const id = `${n.name || n.output?.[0] || 'Attention'}/attention_explorer`;
+  const declared = n.attribute?.find((a) => a.name === 'qkv_hidden_sizes')?.ints?.map(Number);
+  let sizes = declared && declared.length === 3 ? declared : undefined;
+  if (!sizes) {
+    const w = graph.initializer?.find((t) => t.name === weights);
+    const cols = w?.dims?.length === 2 ? Number(w.dims[1]) : undefined;
+    if (!cols || cols % 3 !== 0) throw unsupported(n, 'the size of its packed query, key and value weights is unknown (no qkv_hidden_sizes, no initializer shape)');
+    sizes = [cols / 3, cols / 3, cols / 3];
+  }
+  const ints = (name: string, v: number[]): string => {
+    if (add.initializers.some((t) => t.name === `${id}/${name}`)) return `${id}/${name}`;
+    add.initializers.push({ name: `${id}/${name}`, dims: [v.length], dataType: onnx.TensorProto.DataType.INT64, int64Data: v });
+    return `${id}/${name}`;
+  };
+  const project = (what: 'query' | 'key', start: number, size: number): string => {
+    const w = `${id}/${what}_weight`;
+    add.nodes.push({ opType: 'Slice', name: w, input: [weights, ints(`${what}_start`, [start]), ints(`${what}_end`, [start + size]), ints('columns', [1])], output: [w] });
+    const product = `${id}/${what}_product`;
+    add.nodes.push({ opType: 'MatMul', name: product, input: [input, w], output: [product] });
+    if (!bias) return product;
+    const b = `${id}/${what}_bias`;
+    add.nodes.push({ opType: 'Slice', name: b, input: [bias, ints(`${what}_start`, [start]), ints(`${what}_end`, [start + size]), ints('elements', [0])], output: [b] });
+    const out = `${id}/${what}`;
+    add.nodes.push({ opType: 'Add', name: out, input: [product, b], output: [out] });
+    return out;
+  };
+  return { query: project('query', 0, sizes[0]), key: project('key', sizes[0], sizes[1]) };
+}
+
+/**
+ * Fused attention operators whose query and key are graph tensors, or can be made so: the
+ * probabilities are recomputed from them. Operators that truly hide them are refused with a
  * message naming them.
  */
-function fusedSource(graph: onnx.IGraphProto, n: onnx.INodeProto): AttentionSource | undefined {
+function fusedSource(graph: onnx.IGraphProto, n: onnx.INodeProto, add: Additions): AttentionSource | undefined {
   const op = n.opType ?? '';
   const domain = n.domain ?? '';
   const inputs = n.input ?? [];
   const name = `${domain || 'ai.onnx'}.${op}`;
+  if (domain === MS && op === 'Attention') {
+    if (inputs[5]) throw unsupported(n, 'it adds an attention bias (relative positions) that is not recovered yet');
+    if (!inputs[1]) throw unsupported(n, 'it has no weight input');
+    const heads = attr(n, 'num_heads') ?? 0;
+    const { query, key } = packedQueryKey(graph, n, add);
+    return { kind: 'fused', op: name, query, key, spec: { qHeads: heads, kvHeads: heads, scale: attr(n, 'scale') ?? 0, causal: attr(n, 'unidirectional') === 1 } };
+  }
   if (domain === MS && op === 'MultiHeadAttention') {
     if (!inputs[1]) throw unsupported(n, 'its query, key and value arrive packed in one tensor');
     if (inputs[5]) throw unsupported(n, 'it adds an attention bias that is not recovered yet');
@@ -201,6 +251,7 @@ export function exposeAttention(modelBytes: Uint8Array): PreparedGraph {
   const inlined = inlineKnownIfs(graph, new Map([['use_cache_branch', false]]));
   const softmaxes = new Set(findAttentionSoftmaxes(graph));
   const attention: AttentionOutput[] = [];
+  const additions: Additions = { nodes: [], initializers: [] };
   // In graph order: unfused Softmaxes and fused operators alike.
   for (const n of graph.node) {
     const out0 = n.output?.[0] ?? '';
@@ -208,9 +259,12 @@ export function exposeAttention(modelBytes: Uint8Array): PreparedGraph {
       attention.push({ source: { kind: 'softmax', output: out0 }, layerName: n.name || out0 });
       continue;
     }
-    const fused = fusedSource(graph, n);
+    const fused = fusedSource(graph, n, additions);
     if (fused) attention.push({ source: fused, layerName: n.name || out0 });
   }
+  // Appended after everything: they read only what the graph already computes.
+  graph.node.push(...additions.nodes.map((x) => onnx.NodeProto.create(x)));
+  graph.initializer.push(...additions.initializers.map((x) => onnx.TensorProto.create(x)));
   if (attention.length === 0) {
     const hidden = subgraphsHold(graph, 'Softmax');
     throw new AttentionNotFoundError(

@@ -77,6 +77,38 @@ test('what only fed the original outputs is pruned: the bundled model loses its 
   for (const l of out.layers) assert.equal(l.length, 8 * 12 * 12);
 });
 
+test('com.microsoft.Attention (packed Q/K/V weights, as the ONNX Runtime optimizer fuses BERT): query and key are rebuilt in the graph and match the reference', async () => {
+  const { packedAttention } = await import('../support/packed-attention');
+  const fixture = new Uint8Array(fs.readFileSync(path.join(FIXTURES, 'fused-mha.onnx')));
+  const ref = readReference('fused-mha');
+  const run = async (bytes: Uint8Array) => {
+    const graph = exposeAttention(bytes);
+    const session = await AttentionSession.create(graph, [], 'wasm');
+    const out = await session.run(ref.input_ids[0]);
+    await session.release();
+    return { graph, out };
+  };
+  const plain = await run(packedAttention(fixture).packed);
+  assert.deepEqual(plain.graph.attention.map((a) => a.source.kind === 'fused' && a.source.op), ['com.microsoft.Attention', 'com.microsoft.Attention']);
+  const diff = maxAbsDiff(plain.out.layers, ref.attentions);
+  assert.ok(diff < 1e-4, `max |diff| = ${diff}`);
+
+  // With Q/K/V biases: against the same biases as Add nodes on the unfused projections.
+  let x = 99;
+  const bias = () => Float32Array.from({ length: 192 }, () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 4);
+  const { packed, unfusedWithBias } = packedAttention(fixture, bias);
+  const withBias = await run(packed);
+  const twin = await run(unfusedWithBias);
+  const biasDiff = maxAbsDiff(withBias.out.layers, nested(twin.out.layers, twin.out.heads, ref.input_ids[0].length));
+  assert.ok(biasDiff < 1e-4, `max |diff| with biases = ${biasDiff}`);
+  assert.ok(maxAbsDiff(withBias.out.layers, ref.attentions) > 1e-2, 'the biases change the attention');
+});
+
+/** Per layer [heads·T·T] → [layer][head][query][key], the references' nesting. */
+function nested(layers: Float32Array[], heads: number, t: number): number[][][][] {
+  return layers.map((l) => Array.from({ length: heads }, (_, h) => Array.from({ length: t }, (_, q) => Array.from(l.subarray((h * t + q) * t, (h * t + q + 1) * t)))));
+}
+
 test('the CLI prints tokens, layer names and [layer][head][query][key] attention matching the reference', () => {
   const ref = readReference('llama');
   const out = execFileSync(process.execPath, [CLI, 'attention', '--model', path.join(FIXTURES, 'llama-dynamo.onnx'), '--ids', ref.input_ids[0].join(',')], { encoding: 'utf8' });

@@ -45,14 +45,14 @@ test('a fused operator that truly hides the probabilities is named, with the exp
     opsetImport: [{ domain: '', version: 17 }, { domain: 'com.microsoft', version: 1 }],
     graph: {
       name: 'g',
-      node: [{ opType: 'Attention', domain: 'com.microsoft', name: 'attn0', input: ['x', 'w', 'b'], output: ['y'], attribute: [{ name: 'num_heads', type: onnx.AttributeProto.AttributeType.INT, i: 4 }] }],
+      node: [{ opType: 'QAttention', domain: 'com.microsoft', name: 'attn0', input: ['x', 'w', 'b', 'x_scale', 'w_scale'], output: ['y'], attribute: [{ name: 'num_heads', type: onnx.AttributeProto.AttributeType.INT, i: 4 }] }],
       input: [{ name: 'x' }], output: [{ name: 'y' }],
     },
   });
   const bytes = onnx.ModelProto.encode(model).finish();
   assert.throws(() => exposeAttention(bytes), (e: Error) => {
     assert.ok(e instanceof AttentionNotFoundError);
-    assert.match(e.message, /com\.microsoft\.Attention operators \(node "attn0"\)/);
+    assert.match(e.message, /com\.microsoft\.QAttention operators \(node "attn0"\)/);
     assert.match(e.message, /packed weights/);
     assert.match(e.message, /unfused export/);
     return true;
