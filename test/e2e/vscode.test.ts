@@ -7,6 +7,7 @@ import type { Browser, FrameLocator, Page } from 'playwright-core';
 import { launchChromium } from '../support/chromium';
 import { codeServerAvailable, openFile as openSupportFile, runCommand, startCodeServer, webviewFrame, type CodeServer } from '../support/code-server';
 import { fakeHub } from '../support/fake-hub';
+import { watchGpuDevices } from '../support/gpu-loss';
 import { ROOT, outputDir } from '../support/paths';
 
 const SAMPLE = `def fibonacci(n):
@@ -60,6 +61,8 @@ before(async () => {
   );
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
+  // Every frame, webviews included, can have its WebGPU device lost on request (the last test).
+  await page.context().addInitScript(watchGpuDevices);
   await page.goto(`${server.url}/?folder=${encodeURIComponent(server.workspace)}`);
   await page.waitForSelector('.monaco-workbench .explorer-folders-view', { timeout: 90_000 });
   panel = webviewFrame(page);
@@ -324,4 +327,55 @@ e2e('after a window reload the panel is restored and runs its last request again
   await returns.first().hover();
   await page.locator('.monaco-hover:visible', { hasText: 'Attends to' }).waitFor({ timeout: 15_000 });
   await page.keyboard.press('Escape');
+});
+
+/**
+ * Opens the user settings.json in VS Code's own editor (a modal editor in this version), puts the
+ * cursor right after its opening brace, lets `edit` type, saves and closes it.
+ */
+async function editUserSettings(edit: () => Promise<void>): Promise<void> {
+  await runCommand(page, 'Preferences: Open User Settings (JSON)');
+  const editor = page.locator('.monaco-editor', { hasText: 'workbench.startupEditor' }).last();
+  await editor.locator('.view-lines').click();
+  await page.keyboard.press('Control+Home');
+  await page.keyboard.press('ArrowRight');
+  await edit();
+  await page.keyboard.press('Control+S');
+  // The save is asynchronous; Escape closes the modal editor (it would ask first were it unsaved).
+  await page.waitForTimeout(500);
+  await page.keyboard.press('Escape');
+  await editor.waitFor({ state: 'hidden' });
+}
+
+const insertUserSetting = (text: string): Promise<void> => editUserSettings(() => page.keyboard.insertText(text));
+
+const removeUserSetting = (text: string): Promise<void> =>
+  editUserSettings(async () => {
+    for (let i = 0; i < text.length; i++) await page.keyboard.press('Shift+ArrowRight');
+    await page.keyboard.press('Delete');
+  });
+
+e2e('a WebGPU device lost in the middle of a run: the panel restarts on WebAssembly, shows the result and says why', async () => {
+  const webgpu = '"attentionExplorer.backend": "webgpu", ';
+  await insertUserSetting(webgpu);
+  try {
+    await openFile('fibonacci.py');
+    await page.keyboard.press('Control+A');
+    await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+    await waitForRun(/^code-prose-gpt · WebGPU · /);
+    // The panel's page holds the device its session runs on; it is lost during the next run.
+    const frames = await Promise.all(page.frames().map(async (f) => ((await f.evaluate(() => (window as unknown as { __devices?: unknown[] }).__devices?.length ?? 0).catch(() => 0)) > 0 ? f : undefined)));
+    const webview = frames.find(Boolean);
+    assert.ok(webview, 'the panel requested a WebGPU device');
+    await webview.evaluate(() => ((window as unknown as { __loseOnSubmit: boolean }).__loseOnSubmit = true));
+    await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+    await panel.locator('.notice', { hasText: 'Restarted the panel on WebAssembly: the WebGPU device was lost during a run' }).waitFor({ timeout: 120_000 });
+    const header = await waitForRun(/^code-prose-gpt · WebAssembly · /);
+    assert.match(header, / \d+ tokens/);
+    await page.locator('.statusbar-item', { hasText: /code-prose-gpt · wasm · \d+ ms/ }).waitFor({ timeout: 10_000 });
+    await shot('15-restarted-after-device-loss');
+    assert.match(server.extensionLog(), /reloading it on WebAssembly/);
+  } finally {
+    await removeUserSetting(webgpu);
+  }
 });

@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../support/chromium';
 import { FIXTURES, ROOT, maxAbsDiff, outputDir, readReference } from '../support/paths';
+import { watchGpuDevices } from '../support/gpu-loss';
 import { serve } from '../support/static-server';
 import { installVsCodeStub, panelPage, sendToWebview, sentByWebview, waitForMessage } from '../support/webview-page';
 
@@ -217,28 +218,8 @@ test('the panel: no WebGPU adapter falls back to WebAssembly and says so; long t
 
 test('the panel: a WebGPU device lost in the middle of a run asks the host for a fresh page, which runs on WebAssembly and says why', async () => {
   const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
-  // The page's own WebGPU calls, watched: after the flag is set, the device is destroyed right
-  // after the next command buffer is submitted, i.e. while a run is on the GPU.
-  await page.addInitScript(() => {
-    const w = window as unknown as { __loseOnSubmit: boolean; __devices: { destroy(): void }[] };
-    w.__devices = [];
-    const g = globalThis as unknown as Record<string, { prototype: Record<string, (...a: unknown[]) => unknown> }>;
-    const requestDevice = g.GPUAdapter.prototype.requestDevice;
-    g.GPUAdapter.prototype.requestDevice = async function (this: unknown, ...a: unknown[]) {
-      const d = (await requestDevice.apply(this, a)) as { destroy(): void };
-      w.__devices.push(d);
-      return d;
-    };
-    const submit = g.GPUQueue.prototype.submit;
-    g.GPUQueue.prototype.submit = function (this: unknown, ...a: unknown[]) {
-      const r = submit.apply(this, a);
-      if (w.__loseOnSubmit) {
-        w.__loseOnSubmit = false;
-        for (const d of w.__devices) d.destroy();
-      }
-      return r;
-    };
-  });
+  // After the flag is set, the device is destroyed right after the next submit: mid-run.
+  await page.addInitScript(watchGpuDevices);
   await installVsCodeStub(page);
   const html = panelPage(server.url, { backend: 'webgpu' });
   await page.route('**/lost.html', (r) => r.fulfill({ body: html, contentType: 'text/html' }));
