@@ -329,35 +329,46 @@ e2e('after a window reload the panel is restored and runs its last request again
   await page.keyboard.press('Escape');
 });
 
-/**
- * Opens the user settings.json in VS Code's own editor (a modal editor in this version), puts the
- * cursor right after its opening brace, lets `edit` type, saves and closes it.
- */
-async function editUserSettings(edit: () => Promise<void>): Promise<void> {
-  await runCommand(page, 'Preferences: Open User Settings (JSON)');
-  const editor = page.locator('.monaco-editor', { hasText: 'workbench.startupEditor' }).last();
-  await editor.locator('.view-lines').click();
-  await page.keyboard.press('Control+Home');
-  await page.keyboard.press('ArrowRight');
-  await edit();
-  await page.keyboard.press('Control+S');
-  // The save is asynchronous; Escape closes the modal editor (it would ask first were it unsaved).
-  await page.waitForTimeout(500);
+/** Sets attentionExplorer.backend in VS Code's Settings editor, as a user does. */
+async function setBackend(value: 'auto' | 'webgpu' | 'wasm'): Promise<void> {
+  await runCommand(page, 'Preferences: Open User Settings');
+  await page.locator('.settings-editor .settings-header').waitFor();
+  await page.keyboard.insertText('attentionExplorer.backend'); // the search box has the focus
+  const item = page.locator('.settings-editor .setting-item', { hasText: 'Attention Explorer: Backend' }).first();
+  await item.waitFor();
+  // VS Code draws its own drop-down for an enum: opened by a click, driven by the keyboard.
+  const select = item.locator('select');
+  await select.click();
+  await page.locator('.monaco-select-box-dropdown-container .monaco-list-row', { hasText: value }).first().waitFor();
+  const options = ['auto', 'webgpu', 'wasm']; // package.json's order
+  for (let i = 0; i < options.length; i++) await page.keyboard.press('ArrowUp');
+  for (let i = 0; i < options.indexOf(value); i++) await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Enter');
+  for (let i = 0; (await select.inputValue()) !== value; i++) {
+    if (i > 50) throw new Error(`the Settings editor shows attentionExplorer.backend = ${await select.inputValue()}, not ${value}`);
+    await page.waitForTimeout(100);
+  }
+  // The Settings editor writes the file a moment later (closing it first can drop the write), then
+  // VS Code tells the extension host: wait for the file, then a moment more.
+  const file = path.join(path.dirname(server.workspace), 'user-data', 'User', 'settings.json');
+  const written = (): boolean => {
+    try {
+      const v = (JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>)['attentionExplorer.backend'];
+      return (v ?? 'auto') === value;
+    } catch {
+      return false; // being written
+    }
+  };
+  for (let i = 0; !written(); i++) {
+    if (i > 100) throw new Error(`settings.json does not say attentionExplorer.backend = ${value}`);
+    await page.waitForTimeout(100);
+  }
   await page.keyboard.press('Escape');
-  await editor.waitFor({ state: 'hidden' });
+  await page.waitForTimeout(1000);
 }
 
-const insertUserSetting = (text: string): Promise<void> => editUserSettings(() => page.keyboard.insertText(text));
-
-const removeUserSetting = (text: string): Promise<void> =>
-  editUserSettings(async () => {
-    for (let i = 0; i < text.length; i++) await page.keyboard.press('Shift+ArrowRight');
-    await page.keyboard.press('Delete');
-  });
-
 e2e('a WebGPU device lost in the middle of a run: the panel restarts on WebAssembly, shows the result and says why', async () => {
-  const webgpu = '"attentionExplorer.backend": "webgpu", ';
-  await insertUserSetting(webgpu);
+  await setBackend('webgpu');
   try {
     await openFile('fibonacci.py');
     await page.keyboard.press('Control+A');
@@ -376,6 +387,6 @@ e2e('a WebGPU device lost in the middle of a run: the panel restarts on WebAssem
     await shot('15-restarted-after-device-loss');
     assert.match(server.extensionLog(), /reloading it on WebAssembly/);
   } finally {
-    await removeUserSetting(webgpu);
+    await setBackend('auto');
   }
 });
