@@ -77,8 +77,14 @@ export function decodeModel(bytes: Uint8Array): onnx.ModelProto {
   return model;
 }
 
+/**
+ * Matrix products, plain and as ONNX Runtime's optimizer and quantizers write them (FusedMatMul
+ * carries the 1/√d scale; the quantized forms multiply int8 data).
+ */
+const MATMULS = new Set(['MatMul', 'MatMulInteger', 'Einsum', 'FusedMatMul', 'QLinearMatMul', 'MatMulIntegerToFloat', 'DynamicQuantizeMatMul']);
+
 function isMatMul(op: string): boolean {
-  return op === 'MatMul' || op === 'MatMulInteger' || op === 'Einsum';
+  return MATMULS.has(op);
 }
 
 /** Finds the Softmax nodes whose output reaches a MatMul as its left operand (P in P·V). */
@@ -268,7 +274,7 @@ export function exposeAttention(modelBytes: Uint8Array): PreparedGraph {
   if (attention.length === 0) {
     const hidden = subgraphsHold(graph, 'Softmax');
     throw new AttentionNotFoundError(
-      `No attention found: searched for a Softmax whose output multiplies the values (Softmax → [Cast/Identity/Dropout] → MatMul) and whose input comes from a query·key MatMul, and for fused attention operators (${FUSED_ATTENTION.join(', ')}); none of the graph's ${graph.node.length} nodes matched.` +
+      `No attention found: searched for a Softmax whose output multiplies the values (Softmax → [Cast/Identity/Dropout/QuantizeLinear] → MatMul) and whose input comes from a query·key product (${[...MATMULS].join(', ')}), and for fused attention operators (${FUSED_ATTENTION.join(', ')}); none of the graph's ${graph.node.length} nodes matched.` +
         (hidden ? ` ${hidden} Softmax nodes sit inside If/Loop/Scan subgraphs whose condition is computed at run time; export the model without control flow.` : ''),
     );
   }

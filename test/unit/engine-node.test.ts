@@ -109,6 +109,32 @@ function nested(layers: Float32Array[], heads: number, t: number): number[][][][
   return layers.map((l) => Array.from({ length: heads }, (_, h) => Array.from({ length: t }, (_, q) => Array.from(l.subarray((h * t + q) * t, (h * t + q + 1) * t)))));
 }
 
+test("ONNX Runtime's FusedMatMul in the score path (as its optimizer saves graphs): the attention is found and matches the reference", async () => {
+  const model = onnx.ModelProto.decode(new Uint8Array(fs.readFileSync(path.join(FIXTURES, 'bert.onnx'))));
+  const g = model.graph as onnx.GraphProto;
+  const producer = new Map(g.node.flatMap((n) => (n.output ?? []).map((o) => [o, n] as const)));
+  let fused = 0;
+  for (const softmax of g.node.filter((n) => n.opType === 'Softmax')) {
+    // Softmax ← Add (mask) ← Mul (scale) ← MatMul (Q·Kᵀ): the MatMul becomes com.microsoft.FusedMatMul.
+    let n = producer.get(softmax.input?.[0] ?? '');
+    while (n && n.opType !== 'MatMul') n = producer.get(n.input?.[0] ?? '');
+    assert.ok(n);
+    n.opType = 'FusedMatMul';
+    n.domain = 'com.microsoft';
+    n.attribute = [{ name: 'alpha', type: onnx.AttributeProto.AttributeType.FLOAT, f: 1 }];
+    fused++;
+  }
+  assert.equal(fused, 2);
+  model.opsetImport.push(onnx.OperatorSetIdProto.create({ domain: 'com.microsoft', version: 1 }));
+  const graph = exposeAttention(onnx.ModelProto.encode(model).finish());
+  const session = await AttentionSession.create(graph, [], 'wasm');
+  const ref = readReference('bert');
+  const out = await session.run(ref.input_ids[0]);
+  await session.release();
+  const diff = maxAbsDiff(out.layers, ref.attentions);
+  assert.ok(diff < 1e-4, `max |diff| = ${diff}`);
+});
+
 test('the CLI prints tokens, layer names and [layer][head][query][key] attention matching the reference', () => {
   const ref = readReference('llama');
   const out = execFileSync(process.execPath, [CLI, 'attention', '--model', path.join(FIXTURES, 'llama-dynamo.onnx'), '--ids', ref.input_ids[0].join(',')], { encoding: 'utf8' });
