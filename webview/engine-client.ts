@@ -5,7 +5,7 @@ import type { BackendSetting, ModelInfo, TokenInfo } from '../src/common/protoco
 import { analyseIds } from '../src/engine/analyse';
 import { exposeAttention, type PreparedGraph } from '../src/engine/attention-graph';
 import { fitText } from '../src/engine/fit';
-import { edgeSpecials } from '../src/engine/windows';
+import { addedBySequenceTemplate, edgeSpecials } from '../src/engine/windows';
 import { contextLength } from '../src/engine/model-config';
 import { AttentionSession } from '../src/engine/session';
 import { loadTokenizer, type TextTokenizer } from '../src/engine/tokenizer';
@@ -115,7 +115,7 @@ export class EngineClient {
     const session = await this.prepare(setting);
     timings.session = performance.now() - t;
     const ctx = await context;
-    const a = await analyseIds(session, fit.tokens.map((x) => x.id), ctx, maxTokens, edgeSpecials(fit.tokens.map((x) => x.special === true)));
+    const a = await analyseIds(session, fit.tokens.map((x) => x.id), ctx, maxTokens, edgeSpecials(fit.tokens.map(addedBySequenceTemplate)));
     timings.run = a.runMs;
     const graph = session.graph;
     const model: ModelInfo = {

@@ -110,5 +110,32 @@ export function alignedSpans(text: string, pieces: readonly string[]): CharSpan[
       at = end;
     }
   }
+  claimGaps(text, pieces, spans);
   return spans;
+}
+
+/**
+ * Pieces with no text of their own ([UNK], or a special token written in the text) stand for what
+ * lies between their aligned neighbours: a run of them shares that text word by word (the last
+ * one takes what is left), so that hovering the word in the editor finds its token.
+ */
+function claimGaps(text: string, pieces: readonly string[], spans: CharSpan[]): void {
+  const blank = (i: number): boolean => spans[i].end === spans[i].start && pieces[i].trim() === '';
+  for (let i = 0; i < spans.length; i++) {
+    if (!blank(i)) continue;
+    let last = i;
+    while (last + 1 < spans.length && blank(last + 1)) last++;
+    let prev = i - 1;
+    while (prev >= 0 && spans[prev].end === spans[prev].start) prev--;
+    let next = last + 1;
+    while (next < spans.length && spans[next].end === spans[next].start) next++;
+    const from = prev >= 0 ? spans[prev].end : 0;
+    const to = next < spans.length ? spans[next].start : text.length;
+    const words = [...text.slice(from, to).matchAll(/\S+/g)].map((m) => ({ start: from + (m.index ?? 0), end: from + (m.index ?? 0) + m[0].length }));
+    for (let j = i; j <= last && j - i < words.length; j++) {
+      const w = words[j - i];
+      spans[j] = { start: w.start, end: j === last ? words[words.length - 1].end : w.end };
+    }
+    i = last;
+  }
 }

@@ -31,6 +31,14 @@ export interface EdgeSpecials {
   trail: number;
 }
 
+/**
+ * Whether a token was added around the text by the tokenizer's template ([CLS], [SEP], <s>): a
+ * special token that covers no text. ([UNK] is special too, but stands for text.)
+ */
+export function addedBySequenceTemplate(t: { special: boolean; start: number; end: number }): boolean {
+  return t.special && t.start === t.end;
+}
+
 /** The runs of special tokens at a sequence's two ends. */
 export function edgeSpecials(special: readonly boolean[]): EdgeSpecials {
   let lead = 0;

@@ -7,6 +7,8 @@ import type { Browser, FrameLocator, Page } from 'playwright-core';
 import { launchChromium } from '../support/chromium';
 import { codeServerAvailable, openFile as openSupportFile, runCommand, startCodeServer, webviewFrame, type CodeServer } from '../support/code-server';
 import { fakeHub } from '../support/fake-hub';
+import { bertTokenizerJson } from '../support/tokenizers';
+import { FIXTURES } from '../support/paths';
 import { watchGpuDevices } from '../support/gpu-loss';
 import { ROOT, outputDir } from '../support/paths';
 
@@ -19,6 +21,7 @@ print(fibonacci(10))
 `;
 const BIG_LINE = 'const total = items.reduce((sum, item) => sum + item.price * item.count, 0); // naïve 😀\n';
 const BIG = BIG_LINE.repeat(Math.ceil((2 * 1024 * 1024) / BIG_LINE.length));
+const FOX = 'The quick brown fox jumps over the lazy dog.\n'.repeat(8);
 const BINARY = 'ELF\u0001\u0002\u0003\u0004\u001b[0m\u007f\u0005\u0006\u00ff\u00fe\u0010\u0011 header \u0012\u0013\u0014\u0015'.repeat(8);
 
 const missing = codeServerAvailable();
@@ -56,7 +59,7 @@ before(async () => {
   });
   server = await startCodeServer(
     path.join(os.tmpdir(), `attention-explorer-e2e-${process.pid}`),
-    { 'fibonacci.py': SAMPLE, 'empty.txt': '', 'big.ts': BIG, 'binary.txt': BINARY },
+    { 'fibonacci.py': SAMPLE, 'empty.txt': '', 'big.ts': BIG, 'binary.txt': BINARY, 'fox.txt': FOX },
     { 'attentionExplorer.hubEndpoint': hub.url },
   );
   browser = await launchChromium();
@@ -256,6 +259,40 @@ e2e('Choose Model: a local folder in the Hub layout replaces the bundled model i
   assert.match(await panel.locator('.run-header').innerText(), /^my-local-gpt · /, 'the previous result stays');
   await shot('11-model-without-tokenizer');
 
+  await runCommand(page, 'Attention Explorer: Choose Model…');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'code-prose-gpt' }).first().click();
+  await waitForRun(/^code-prose-gpt · /);
+});
+
+e2e('an encoder (BERT) from a local folder: full attention, [CLS]/[SEP] marked, and every window given them again', async () => {
+  // Hugging Face's BERT fixture with a small WordPiece vocabulary, and a 32-token context so that the
+  // sentence runs in windows.
+  const dir = path.join(path.dirname(server.workspace), 'tiny-bert');
+  fs.mkdirSync(path.join(dir, 'onnx'), { recursive: true });
+  fs.copyFileSync(path.join(FIXTURES, 'bert.onnx'), path.join(dir, 'onnx', 'model.onnx'));
+  fs.writeFileSync(path.join(dir, 'tokenizer.json'), bertTokenizerJson(['quick', 'brown', 'fox', 'jumps', 'over', 'lazy', 'dog', '.']));
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ model_type: 'bert', max_position_embeddings: 32 }));
+  await analyseFibonacciWithBundledModel();
+  await chooseFolder(dir);
+  await waitForRun(/^tiny-bert · /);
+  await openFile('fox.txt');
+  await page.keyboard.press('Control+A');
+  await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+  const header = await waitForRun(/^tiny-bert · .* 82 tokens/);
+  assert.match(header, /2 layers × 4 heads · full \(encoder\) attention/);
+  const chips = panel.locator('.token-strip .token');
+  assert.equal(await chips.first().innerText(), '[CLS]');
+  assert.match((await chips.first().getAttribute('class')) ?? '', /special/);
+  assert.equal(await chips.last().innerText(), '[SEP]');
+  assert.equal(await chips.nth(1).innerText(), 'The');
+  await panel.locator('.notice', { hasText: /analysed in 4 windows .* Every window begins with \[CLS\] and ends with \[SEP\], as the model expects/ }).waitFor();
+  // Pinning [CLS] marks the tokens that attend to it: those of the last window too, which run
+  // with their own copy of [CLS].
+  await chips.first().click();
+  const lastDog = chips.nth(79);
+  assert.equal(await lastDog.innerText(), 'dog');
+  assert.notEqual(await lastDog.evaluate((e: HTMLElement) => e.style.boxShadow), '', 'the last window attends to [CLS]');
+  await shot('16-encoder-windows');
   await runCommand(page, 'Attention Explorer: Choose Model…');
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'code-prose-gpt' }).first().click();
   await waitForRun(/^code-prose-gpt · /);

@@ -1,27 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadTokenizer } from '../../src/engine/tokenizer';
-
-/** A BERT-style tokenizer.json (lower-casing, accent stripping, WordPiece, [CLS]/[SEP] template), small vocabulary. */
-function bertTokenizerJson(): string {
-  const words = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', 'hello', ',', 'the', 'cafe', 'un', '##believ', '##able', '!'];
-  const vocab = Object.fromEntries(words.map((w, i) => [w, i]));
-  const special = (id: number, content: string) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
-  return JSON.stringify({
-    version: '1.0', truncation: null, padding: null,
-    added_tokens: [special(0, '[PAD]'), special(1, '[UNK]'), special(2, '[CLS]'), special(3, '[SEP]')],
-    normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
-    pre_tokenizer: { type: 'BertPreTokenizer' },
-    post_processor: {
-      type: 'TemplateProcessing',
-      single: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }],
-      pair: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }, { SpecialToken: { id: '[SEP]', type_id: 1 } }],
-      special_tokens: { '[CLS]': { id: '[CLS]', ids: [2], tokens: ['[CLS]'] }, '[SEP]': { id: '[SEP]', ids: [3], tokens: ['[SEP]'] } },
-    },
-    decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
-    model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab },
-  });
-}
+import { bertTokenizerJson } from '../support/tokenizers';
 
 /** A T5-style tokenizer.json: Metaspace pre-tokenizer and a Unigram model. */
 function metaspaceTokenizerJson(): string {
@@ -88,4 +68,16 @@ test('a selection cut at maxTokens keeps the [CLS] it opens with and is closed w
   assert.equal(fit.analysedEnd, text.indexOf('the', 20) + 3);
   // Whole text that fits keeps its own [SEP] where the tokenizer put it.
   assert.deepEqual(fitText('the cafe', tok, 10).tokens.map((t) => t.text), ['[CLS]', 'the', 'cafe', '[SEP]']);
+});
+
+test('the specials a window gets again are the ones the template added, not an [UNK] that stands for a word', async () => {
+  const { addedBySequenceTemplate, edgeSpecials } = await import('../../src/engine/windows');
+  const tok = loadTokenizer(bertTokenizerJson());
+  const tokens = tok.encode('zebra the cafe quokka');
+  assert.deepEqual(tokens.map((t) => [t.text, t.special]), [['[CLS]', true], ['zebra', true], ['the', false], ['cafe', false], ['quokka', true], ['[SEP]', true]]);
+  assert.deepEqual(edgeSpecials(tokens.map(addedBySequenceTemplate)), { lead: 1, trail: 1 });
+  // The unknown words keep their place in the text (the editor's hover finds them).
+  assert.deepEqual(tokens.map((t) => [t.start, t.end]), [[0, 0], [0, 5], [6, 9], [10, 14], [15, 21], [21, 21]]);
+  // Unknown words in a row share their gap word by word.
+  assert.deepEqual(tok.encode('zebra  quokka!').map((t) => [t.text, t.start, t.end]), [['[CLS]', 0, 0], ['zebra', 0, 5], ['quokka', 7, 13], ['!', 13, 14], ['[SEP]', 14, 14]]);
 });
