@@ -59,23 +59,36 @@ export class EngineClient {
     ort.env.logLevel = 'error';
   }
 
-  private load(): { graph: Promise<PreparedGraph>; tokenizer: Promise<TextTokenizer>; context: Promise<number> } {
+  /** The graph after surgery: fetched once per session creation, not kept once a session holds it. */
+  private loadGraph(): Promise<PreparedGraph> {
+    if (!this.graph) {
+      const g = fetchBytes(this.config.modelUrl, 'model').then((b) => exposeAttention(b));
+      this.graph = g;
+      // A failed load is not cached: the next request tries again.
+      g.catch(() => {
+        if (this.graph === g) this.graph = undefined;
+      });
+    }
+    return this.graph;
+  }
+
+  /** The tokenizer and the context length, loaded once. */
+  private loadText(): { tokenizer: Promise<TextTokenizer>; context: Promise<number> } {
     const c = this.config;
-    this.graph ??= fetchBytes(c.modelUrl, 'model').then((b) => exposeAttention(b));
-    const tokenizerConfig = c.tokenizerConfigUrl ? fetchText(c.tokenizerConfigUrl, 'tokenizer config', true) : Promise.resolve(undefined);
-    this.tokenizer ??= Promise.all([fetchText(c.tokenizerUrl, 'tokenizer'), tokenizerConfig]).then(([t, tc]) => loadTokenizer(t ?? '', tc));
-    this.context ??= Promise.all([c.configUrl ? fetchText(c.configUrl, 'model config', true) : undefined, tokenizerConfig]).then(([cfg, tc]) => contextLength(cfg, tc));
-    // A failed load is not cached: the next request tries again.
-    this.graph.catch(() => (this.graph = undefined));
-    this.tokenizer.catch(() => (this.tokenizer = undefined));
-    return { graph: this.graph, tokenizer: this.tokenizer, context: this.context };
+    if (!this.tokenizer || !this.context) {
+      const tokenizerConfig = c.tokenizerConfigUrl ? fetchText(c.tokenizerConfigUrl, 'tokenizer config', true) : Promise.resolve(undefined);
+      this.tokenizer ??= Promise.all([fetchText(c.tokenizerUrl, 'tokenizer'), tokenizerConfig]).then(([t, tc]) => loadTokenizer(t ?? '', tc));
+      this.context ??= Promise.all([c.configUrl ? fetchText(c.configUrl, 'model config', true) : undefined, tokenizerConfig]).then(([cfg, tc]) => contextLength(cfg, tc));
+      this.tokenizer.catch(() => (this.tokenizer = undefined));
+    }
+    return { tokenizer: this.tokenizer, context: this.context };
   }
 
   /** Creates the session for a backend setting, or returns the one already made for it. */
   prepare(setting: BackendSetting): Promise<AttentionSession> {
     if (this.session?.setting === setting) return this.session.session;
     const old = this.session;
-    const graph = this.load().graph;
+    const graph = this.loadGraph();
     const session = this.creating.then(async () => {
       const g = await graph;
       const base = this.config.modelUrl.slice(0, this.config.modelUrl.lastIndexOf('/') + 1);
@@ -106,7 +119,7 @@ export class EngineClient {
   private async analyseNow(text: string, setting: BackendSetting, maxTokens: number): Promise<EngineResult> {
     const timings: Record<string, number> = {};
     let t = performance.now();
-    const { tokenizer, context } = this.load();
+    const { tokenizer, context } = this.loadText();
     const tok = await tokenizer;
     const fit = fitText(text, tok, maxTokens);
     if (fit.tokens.length === 0) throw new Error('The selection gives no tokens to analyse.');

@@ -216,7 +216,9 @@ export class AttentionSession {
         try {
           // A device lost before or while the session is made would leave the creation waiting.
           const earlier = await webGpuDevice();
-          const s = await Promise.race([ort.InferenceSession.create(graph.bytes, webOptions(externalData, 'webgpu')), whenLost(earlier)]);
+          const lost = whenLost(earlier);
+          lost.catch(() => undefined); // a loss after the session is made is the session's to watch
+          const s = await Promise.race([ort.InferenceSession.create(graph.bytes, webOptions(externalData, 'webgpu')), lost]);
           return new AttentionSession(s, graph, externalData, 'webgpu', null, performance.now() - t0, earlier ?? (await webGpuDevice()));
         } catch (e) {
           note = `WebGPU failed to open the model (${(e as Error).message}); running on WebAssembly instead.`;
@@ -235,8 +237,10 @@ export class AttentionSession {
     if (!fallback) return this.runOn(ids, feeds);
     // A device lost since the last run: the run is never started on it, and WebAssembly takes over.
     if (fallback.lostError) return this.switchToWasm(fallback, fallback.lostError, ids, feeds);
+    const running = this.runOn(ids, feeds);
+    running.catch(() => undefined); // when the device is lost first, this run never settles, or fails later
     try {
-      return await Promise.race([this.runOn(ids, feeds), fallback.lost]);
+      return await Promise.race([running, fallback.lost]);
     } catch (e) {
       // (Read again: the loss may have been reported while the run was waiting.)
       const lostDuring: Error | undefined = this.webgpuFallback?.lostError;

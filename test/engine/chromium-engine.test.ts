@@ -87,9 +87,15 @@ test('Chromium: a WebGPU device lost between runs: the next run finishes on WebA
   assert.equal(r.opened.rows, 2);
 });
 
+/** The URLs each panel page requested, in order. */
+const requests = new WeakMap<Page, string[]>();
+
 async function panel(opts: Parameters<typeof panelPage>[1] = {}, pageName = 'panel.html'): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1100, height: 1000 } });
   page.on('pageerror', (e) => console.error('page error:', e.message));
+  const urls: string[] = [];
+  requests.set(page, urls);
+  page.on('request', (r) => urls.push(r.url()));
   await installVsCodeStub(page);
   const html = panelPage(server.url, opts);
   await page.route(`**/${pageName}`, (r) => r.fulfill({ body: html, contentType: 'text/html' }));
@@ -246,6 +252,8 @@ test('the panel: a WebGPU device lost in the middle of a run asks the host for a
   // The reason belongs to that result only.
   await sendToWebview(fresh, { type: 'analyze', requestId: 3, text: 'y = 2', source: 'b.py', origin: { uri: 'file:///b.py', offset: 0 }, settings: { ...settings, backend: 'wasm' } });
   assert.equal((await waitForMessage(fresh, 'result', 3)).backendNote, null);
+  // The model was fetched once for the page, not once per analysis.
+  assert.equal(requests.get(fresh)?.filter((u) => u.endsWith('/model.onnx')).length, 1);
   await fresh.close();
 });
 
