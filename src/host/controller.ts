@@ -5,7 +5,7 @@ import { AttentionDecorations } from './decorations';
 import { hoverMarkdown } from './hover-text';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { HubError, downloadHubModel, hubGraphs } from './hub-download';
+import { HubError, downloadHubModel, hubGraphs, hubRepoExists } from './hub-download';
 import { bundledModel, resolveLocalModel, type ModelFiles } from './model-source';
 import { AttentionPanel, PANEL_VIEW_TYPE } from './panel';
 import { pickRange } from './pick-range';
@@ -153,6 +153,10 @@ export class AttentionController implements vscode.Disposable {
     if (!repo) return undefined;
     try {
       const graphs = await hubGraphs(endpoint, repo);
+      if (graphs.length === 0 && !(await hubRepoExists(endpoint, repo))) {
+        void vscode.window.showErrorMessage(`Attention Explorer: ${repo} was not found on ${endpoint} (no such model id, or it is private). Check the id, e.g. Xenova/bert-base-uncased.`);
+        return undefined;
+      }
       if (graphs.length === 0) {
         void vscode.window.showErrorMessage(`Attention Explorer: ${repo} has no ONNX model (looked for model.onnx, encoder_model.onnx, decoder_model_merged.onnx and decoder_model.onnx, at the top and under onnx/, and their quantized, fp16 and int8 variants).`);
         return undefined;

@@ -189,6 +189,17 @@ export async function hubGraphs(endpoint: string, repo: string, revision?: strin
 }
 
 /**
+ * Whether the repository exists (and is public): every Hub repository has a .gitattributes;
+ * a mirror may lack it, so a config.json or README.md counts too.
+ */
+export async function hubRepoExists(endpoint: string, repo: string, revision?: string): Promise<boolean> {
+  for (const f of ['.gitattributes', 'config.json', 'README.md']) {
+    if (await hubFileExists({ endpoint, repo, revision, path: f })) return true;
+  }
+  return false;
+}
+
+/**
  * Downloads a model: its graph (with an external data file when there is one), tokenizer.json
  * (required), config.json and tokenizer_config.json (when present), into `folder` in the same
  * layout, and returns the local path of the graph.

@@ -5,7 +5,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { HubError, downloadHubFile, hubGraphs } from '../../src/host/hub-download';
+import { HubError, downloadHubFile, hubGraphs, hubRepoExists } from '../../src/host/hub-download';
 import { fakeHub } from '../support/fake-hub';
 
 const big = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 31 + 7) % 251));
@@ -26,6 +26,7 @@ before(async () => {
     'org/gpt/onnx/decoder_model_merged.onnx': { content: big, lfs: true },
     'org/gpt/onnx/decoder_model_merged_fp16.onnx': { content: big, lfs: true },
     'org/flat/model.onnx': { content: big, lfs: true },
+    'org/docs/.gitattributes': { content: Buffer.from('*.onnx filter=lfs'), lfs: false },
     'org/flat/model_quantized.onnx': { content: big, lfs: true },
   });
   cache = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-hub-'));
@@ -115,4 +116,8 @@ test('the graphs a repository offers: the whole model and its variants, else the
   assert.deepEqual(await hubGraphs(hub.url, 'org/t5'), ['onnx/encoder_model.onnx', 'onnx/encoder_model_quantized.onnx']);
   assert.deepEqual(await hubGraphs(hub.url, 'org/gpt'), ['onnx/decoder_model_merged.onnx', 'onnx/decoder_model_merged_fp16.onnx']);
   assert.deepEqual(await hubGraphs(hub.url, 'org/none'), []);
+  // A repository with files but no graph exists; one with nothing does not.
+  assert.equal(await hubRepoExists(hub.url, 'org/tiny'), false);
+  assert.equal(await hubRepoExists(hub.url, 'org/docs'), true);
+  assert.equal(await hubRepoExists(hub.url, 'org/none'), false);
 });
