@@ -3,6 +3,7 @@ import type { Backend, BackendSetting } from '../common/protocol';
 import type { ModelInput, PreparedGraph } from './attention-graph';
 import { fusedAttentionProbs } from './fused-attention';
 import { halfBitsToFloat32 } from './half';
+import { probeWebGpu, webGpuDevice, whenLost, type LosableDevice, type WebGpuProbe } from './webgpu';
 
 export interface ExternalDataFile {
   path: string;
@@ -56,7 +57,7 @@ function webOptions(externalData: ExternalDataFile[], backend: Backend): ort.Inf
 }
 
 /** Inputs are fed by what the model declares; anything else required is an error that names it. */
-function feedsFor(graph: Omit<PreparedGraph, 'bytes'>, ids: readonly number[]): Record<string, ort.Tensor> {
+function feedsFor(graph: GraphInfo, ids: readonly number[]): Record<string, ort.Tensor> {
   const t = ids.length;
   const feeds: Record<string, ort.Tensor> = {};
   for (const input of graph.inputs) {
@@ -91,32 +92,6 @@ function toFloat32(t: ort.Tensor): Float32Array {
   throw new Error(`attention output of unexpected type ${t.type}`);
 }
 
-export interface WebGpuAdapter {
-  /** A software (fallback) adapter such as SwiftShader: far slower than WebAssembly. */
-  software: boolean;
-  name: string;
-}
-export type WebGpuProbe = () => Promise<WebGpuAdapter | null>;
-
-interface GpuLike {
-  requestAdapter(): Promise<{ isFallbackAdapter?: boolean; info?: { isFallbackAdapter?: boolean; vendor?: string; architecture?: string } } | null>;
-}
-
-/** The WebGPU adapter this JS context gets, if any (never under plain Node). */
-export const probeWebGpu: WebGpuProbe = async () => {
-  const gpu = (globalThis as { navigator?: { gpu?: GpuLike } }).navigator?.gpu;
-  if (!gpu) return null;
-  try {
-    const a = await gpu.requestAdapter();
-    if (!a) return null;
-    const info = a.info ?? {};
-    const name = [info.vendor, info.architecture].filter(Boolean).join(' ') || 'unknown adapter';
-    return { software: Boolean(info.isFallbackAdapter ?? a.isFallbackAdapter) || /swiftshader/i.test(name), name };
-  } catch {
-    return null;
-  }
-};
-
 /**
  * The runtime can run nothing more in this page: a WebGPU device was lost in the middle of a run.
  * The webview is reloaded to continue (on WebAssembly).
@@ -125,34 +100,6 @@ export class EngineBrokenError extends Error {}
 
 /** What a session keeps of its graph: everything but the serialized bytes (the model's size). */
 export type GraphInfo = Omit<PreparedGraph, 'bytes'>;
-
-/** The part of a GPUDevice this module uses (no WebGPU type package is needed for it). */
-interface LosableDevice {
-  lost: Promise<{ message?: string; reason?: string }>;
-}
-
-/**
- * The device onnxruntime-web's WebGPU backend runs on, once it has one. A lost device (a driver
- * reset, a GPU process crash) leaves ONNX Runtime's pending work waiting forever, so the session
- * watches for the loss itself.
- */
-async function webGpuDevice(): Promise<LosableDevice | undefined> {
-  try {
-    const d = (await (ort.env.webgpu as unknown as { device: Promise<unknown> }).device) as Partial<LosableDevice> | undefined;
-    return d && d.lost instanceof Promise ? (d as LosableDevice) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Rejects when the device is lost; never settles otherwise. */
-function whenLost(device: LosableDevice | undefined): Promise<never> {
-  if (!device) return new Promise<never>(() => undefined);
-  return device.lost.then((info) => {
-    const detail = (info.message || info.reason || '').replace(/\.\s*$/, '');
-    throw new Error(`the WebGPU device was lost${detail ? ` (${detail})` : ''}`);
-  });
-}
 
 /**
  * An inference session over a graph whose attention was exposed, on the backend chosen by the
