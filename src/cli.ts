@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-web';
+import { fitText } from './engine/fit';
 import { exposeAttention } from './engine/attention-graph';
 import { contextLength } from './engine/model-config';
 import { AttentionSession } from './engine/session';
@@ -106,15 +107,19 @@ async function main(argv: string[]): Promise<number> {
   type CliToken = { id: number; text: string | null; start: number | null; end: number | null };
   let tokens: CliToken[];
   if (args.text !== undefined) {
-    tokens = tokenizer!.encode(args.text).map((t) => ({ id: t.id, text: t.text, start: t.start, end: t.end }));
+    const all = tokenizer!.encode(args.text);
+    // Cut as the panel cuts: at a token boundary, still closed by the tokenizer's [SEP] or </s>.
+    const kept = all.length > context ? fitText(args.text, tokenizer!, context).tokens : all;
+    if (kept.length < all.length) process.stderr.write(`attention-explorer: input cut to the model's context: ${kept.length} of ${all.length} tokens analysed\n`);
+    tokens = kept.map((t) => ({ id: t.id, text: t.text, start: t.start, end: t.end }));
   } else {
     tokens = args.ids!.map((id) => ({ id, text: tokenizer ? tokenizer.idToText(id) : null, start: null, end: null }));
+    if (tokens.length > context) {
+      process.stderr.write(`attention-explorer: input cut to the model's context: ${context} of ${tokens.length} tokens analysed\n`);
+      tokens = tokens.slice(0, context);
+    }
   }
   if (tokens.length === 0) throw new Error('the text gives no tokens');
-  if (tokens.length > context) {
-    process.stderr.write(`attention-explorer: input cut to the model's context: ${context} of ${tokens.length} tokens analysed\n`);
-    tokens = tokens.slice(0, context);
-  }
 
   const layerIdx = args.layers === 'all' ? graph.attention.map((_, i) => i) : args.layers;
   for (const l of layerIdx) {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { onnx } from 'onnx-proto';
@@ -147,6 +148,21 @@ test('the CLI prints tokens, layer names and [layer][head][query][key] attention
     worst = Math.max(worst, Math.abs(v - ref.attentions[li][hi][q][k]));
   }))));
   assert.ok(worst < 1e-4, `max |diff| = ${worst}`);
+});
+
+test("the CLI cuts an encoder's long text to its context and still closes it with [SEP]", async () => {
+  const { bertTokenizerJson } = await import('../support/tokenizers');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-cli-bert-'));
+  fs.copyFileSync(path.join(FIXTURES, 'bert.onnx'), path.join(dir, 'model.onnx'));
+  fs.writeFileSync(path.join(dir, 'tokenizer.json'), bertTokenizerJson(['quick', 'fox']));
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ max_position_embeddings: 16 }));
+  const r = spawnSync(process.execPath, [CLI, 'attention', '--model', path.join(dir, 'model.onnx'), '--text', 'the quick fox '.repeat(20), '--layers', '1'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /cut to the model's context: 16 of 62 tokens/);
+  const out = JSON.parse(r.stdout) as { tokens: { text: string }[]; attentions: number[][][][] };
+  assert.deepEqual(out.tokens.map((t) => t.text), ['[CLS]', ...'the quick fox '.repeat(5).trim().split(' ').slice(0, 14), '[SEP]']);
+  assert.equal(out.attentions[0][0].length, 16);
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('the CLI uses the bundled model by default, with offsets, --layers, and a note when input is cut', () => {
