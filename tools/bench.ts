@@ -18,6 +18,7 @@ import type { Browser } from 'playwright-core';
 import { launchChromium } from '../test/support/chromium';
 import { ROOT } from '../test/support/paths';
 import { serve } from '../test/support/static-server';
+import { installVsCodeStub, panelPage, sendToWebview, waitForMessage } from '../test/support/webview-page';
 import { exposeAttention } from '../src/engine/attention-graph';
 import { BERT_BASE, buildBertBase } from './bert-base-model';
 
@@ -125,6 +126,46 @@ async function browserSide(c: Case, serverUrl: string, backend: 'wasm' | 'webgpu
   }
 }
 
+/**
+ * The panel's own stages on the bundled model, through the panel page itself (the HTML the
+ * extension generates, with a stand-in for the VS Code API): tokenize, run (with read-back), the
+ * first draw, and the size of the result message the host receives. Second request of each size.
+ */
+async function panelStages(serverUrl: string): Promise<void> {
+  const browser = await launchChromium(['--disable-background-timer-throttling', '--disable-renderer-backgrounding']);
+  try {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 1000 } });
+    await installVsCodeStub(page);
+    const html = panelPage(serverUrl, { backend: 'wasm' });
+    await page.route('**/panel.html', (r) => r.fulfill({ body: html, contentType: 'text/html' }));
+    await page.goto(`${serverUrl}/panel.html`);
+    await waitForMessage(page, 'ready');
+    console.log('');
+    console.log('### the panel, stage by stage (bundled model, WebAssembly; the text is code, analysed twice, the second shown)');
+    console.log('');
+    console.log('| tokens | windows | tokenize | run (incl. read-back) | first draw | summaries for the host | request → result posted | result message |');
+    console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    const line = 'for (let i = 0; i < items.length; i++) total += items[i].price;\n';
+    let id = 1;
+    for (const lines of [3, 12, 48]) {
+      const text = line.repeat(lines);
+      let result;
+      let timings: Record<string, number> = {};
+      for (let pass = 0; pass < 2; pass++) {
+        const requestId = id++;
+        await sendToWebview(page, { type: 'analyze', requestId, text, source: 'bench.js', origin: { uri: 'file:///bench.js', offset: 0 }, settings: { backend: 'wasm', maxTokens: 1024, topK: 5 } });
+        result = await waitForMessage(page, 'result', requestId);
+        timings = JSON.parse((await page.evaluate(() => document.body.dataset.timings)) ?? '{}') as Record<string, number>;
+      }
+      const r = result!;
+      const ms = (k: string): string => `${(timings[k] ?? NaN).toFixed(1)} ms`;
+      console.log(`| ${r.tokens.length} | ${r.windows} | ${ms('tokenize')} | ${ms('run')} | ${ms('draw')} | ${ms('summarise')} | ${ms('total')} | ${JSON.stringify(r).length.toLocaleString('en')} bytes |`);
+    }
+  } finally {
+    await browser.close();
+  }
+}
+
 function bertBaseFile(): string {
   const file = path.join(ROOT, '.bench', 'bert-base-random.onnx');
   if (!fs.existsSync(file)) {
@@ -184,6 +225,7 @@ async function main(): Promise<void> {
       console.log(`session creation: wasm ${wasm.createMs.toFixed(0)} ms${gpu ? `, WebGPU ${gpu.createMs.toFixed(0)} ms` : ''}, onnxruntime-node ${nat.createMs.toFixed(0)} ms (model fetch into the page ${wasm.fetchMs?.toFixed(0)} ms)`);
       console.log(`peak memory: Chromium renderer ${MiB(wasm.peakBytes)} (${MiB(wasm.baselineBytes)} before the model), onnxruntime-node process ${MiB(nat.peakBytes)} (${MiB(nat.baselineBytes)} before); model file ${MiB(fs.statSync(c.file).size)}`);
     }
+    if (!only || 'panel'.includes(only)) await panelStages(server.url);
   } finally {
     await server.close();
   }

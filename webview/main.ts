@@ -222,6 +222,7 @@ function setView(view: AttentionView): void {
 
 // ---- requests ----
 async function analyze(m: AnalyzeMessage): Promise<void> {
+  const received = performance.now();
   const mine = ++busy;
   if (!result) notices.replaceChildren();
   setBusy('Running the model…');
@@ -243,8 +244,9 @@ async function analyze(m: AnalyzeMessage): Promise<void> {
     const t0 = performance.now();
     render();
     const drawMs = performance.now() - t0;
-    document.body.dataset.drawMs = drawMs.toFixed(1);
-    document.body.dataset.timings = JSON.stringify({ ...r.timings, draw: drawMs });
+    const t1 = performance.now();
+    const summaries = summarise(r.store, saved.view, Math.max(SUMMARY_MIN_K, m.settings.topK));
+    const summariseMs = performance.now() - t1;
     post({
       type: 'result',
       requestId: m.requestId,
@@ -257,8 +259,11 @@ async function analyze(m: AnalyzeMessage): Promise<void> {
       truncated: r.truncated,
       windows: r.windows,
       view: saved.view,
-      summaries: summarise(r.store, saved.view, Math.max(SUMMARY_MIN_K, m.settings.topK)),
+      summaries,
     });
+    // Every stage, for the benchmark and the tests (the page's own clock).
+    document.body.dataset.drawMs = drawMs.toFixed(1);
+    document.body.dataset.timings = JSON.stringify({ ...r.timings, draw: drawMs, summarise: summariseMs, total: performance.now() - received });
   } catch (e) {
     if (mine !== busy) return;
     const message = (e as Error).message || String(e);
