@@ -9,14 +9,10 @@ import { AttentionStore } from '../src/common/attention-store';
 import type { BackendSetting } from '../src/common/protocol';
 import { exposeAttention } from '../src/engine/attention-graph';
 import { AttentionSession } from '../src/engine/session';
+import { timeRuns } from './bench-timing';
 
 ort.env.wasm.wasmPaths = '/dist/webview/ort/';
 ort.env.wasm.numThreads = 1;
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function bench(modelUrl: string, idLists: number[][], backend: BackendSetting, runs: number, warmupMs: number) {
   const t0 = performance.now();
@@ -31,29 +27,16 @@ async function bench(modelUrl: string, idLists: number[][], backend: BackendSett
   const rows = [];
   for (const ids of idLists) {
     const n = ids.length;
-    // Warm-up until V8 has tiered the WebAssembly up: the first runs of a session are several
-    // times slower than the steady state a user meets from the second analysis on.
-    let first = 0;
-    for (let w = 0, s0 = performance.now(); w < 2 || performance.now() - s0 < warmupMs; w++) {
-      const r0 = performance.now();
-      await session.run(ids);
-      if (w === 0) first = performance.now() - r0;
-    }
-    const times: number[] = [];
-    let out = await session.run(ids);
-    for (let r = 0; r < runs; r++) {
-      const r0 = performance.now();
-      out = await session.run(ids);
-      times.push(performance.now() - r0);
-    }
+    const timed = await timeRuns(() => session.run(ids), warmupMs, runs);
+    const out = timed.last;
     const store = new AttentionStore([{ start: 0, length: n, layers: out.layers }], out.layers.length, out.heads);
     const s0 = performance.now();
     const summary = summarise(store, { layer: 0, head: 'mean' }, 16);
     const summariseMs = performance.now() - s0;
     rows.push({
       tokens: n,
-      firstMs: first,
-      runMs: median(times),
+      firstMs: timed.firstMs,
+      runMs: timed.medianMs,
       summariseMs,
       attentionBytes: out.layers.reduce((s, l) => s + l.byteLength, 0),
       summaryBytes: JSON.stringify(summary).length,

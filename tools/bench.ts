@@ -21,13 +21,10 @@ import { serve } from '../test/support/static-server';
 import { installVsCodeStub, panelPage, sendToWebview, waitForMessage } from '../test/support/webview-page';
 import { exposeAttention } from '../src/engine/attention-graph';
 import { BERT_BASE, buildBertBase } from './bert-base-model';
+import { timeRuns } from './bench-timing';
 
 const RUNS = 10;
 const WARMUP_MS = 2000;
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const MiB = (bytes: number): string => `${(bytes / 1024 ** 2).toFixed(0)} MiB`;
 
 interface Case {
@@ -65,7 +62,7 @@ async function rendererPids(browser: Browser): Promise<number[]> {
 async function nativeChild(file: string, idLists: number[][]): Promise<void> {
   const baselineBytes = process.memoryUsage().rss;
   const graph = exposeAttention(new Uint8Array(fs.readFileSync(file)));
-  let t = performance.now();
+  const t = performance.now();
   const session = await ortNode.InferenceSession.create(graph.bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
   const createMs = performance.now() - t;
   const rows: Row[] = [];
@@ -79,19 +76,8 @@ async function nativeChild(file: string, idLists: number[][]): Promise<void> {
       else if (/token_type_ids$/.test(name)) feeds[name] = tensor(ids.map(() => 0));
       else throw new Error(`bench: no feed for ${name}`);
     }
-    let first = 0;
-    for (let w = 0, s0 = performance.now(); w < 2 || performance.now() - s0 < WARMUP_MS; w++) {
-      const r0 = performance.now();
-      await session.run(feeds);
-      if (w === 0) first = performance.now() - r0;
-    }
-    const times: number[] = [];
-    for (let r = 0; r < RUNS; r++) {
-      t = performance.now();
-      await session.run(feeds);
-      times.push(performance.now() - t);
-    }
-    rows.push({ tokens: n, runMs: median(times), firstMs: first });
+    const timed = await timeRuns(() => session.run(feeds), WARMUP_MS, RUNS);
+    rows.push({ tokens: n, runMs: timed.medianMs, firstMs: timed.firstMs });
   }
   await session.release();
   const result: SideResult = { createMs, rows, baselineBytes, peakBytes: vmHwm(process.pid) };
