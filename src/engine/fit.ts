@@ -1,5 +1,6 @@
 import type { TokenInfo } from '../common/protocol';
 import type { TextTokenizer } from './tokenizer';
+import { addedBySequenceTemplate } from './windows';
 
 export interface FittedText {
   tokens: TokenInfo[];
@@ -21,7 +22,8 @@ export function fitText(text: string, tokenizer: TextTokenizer, maxTokens: numbe
     let tokens = tokenizer.encode(prefix);
     // The specials the tokenizer closes a sequence with ([SEP], </s>) close a cut one too.
     let closing = 0;
-    while (closing < tokens.length && tokens[tokens.length - 1 - closing].special && tokens[tokens.length - 1 - closing].start === prefix.length) closing++;
+    const closes = (t: TokenInfo): boolean => addedBySequenceTemplate(t) && t.start === prefix.length;
+    while (closing < tokens.length && closes(tokens[tokens.length - 1 - closing])) closing++;
     if (closing === tokens.length) closing = 0;
     const trail = tokens.slice(tokens.length - closing);
     tokens = tokens.slice(0, tokens.length - closing);
