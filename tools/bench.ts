@@ -18,7 +18,7 @@ import type { Browser } from 'playwright-core';
 import { launchChromium } from '../test/support/chromium';
 import { ROOT } from '../test/support/paths';
 import { serve } from '../test/support/static-server';
-import { installVsCodeStub, panelPage, sendToWebview, waitForMessage } from '../test/support/webview-page';
+import { openPanelPage, sendToWebview, waitForMessage } from '../test/support/webview-page';
 import { exposeAttention } from '../src/engine/attention-graph';
 import { BERT_BASE, buildBertBase } from './bert-base-model';
 import { timeRuns } from './bench-timing';
@@ -41,15 +41,13 @@ interface Case {
 interface Row { tokens: number; runMs: number; firstMs?: number; summariseMs?: number; attentionBytes?: number; summaryBytes?: number }
 interface SideResult { createMs: number; surgeryMs?: number; fetchMs?: number; backend?: string; rows: Row[]; baselineBytes: number; peakBytes: number }
 
-/** The kernel's high-water mark of a process's resident memory. */
-function vmHwm(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+/** A process's resident memory now (VmRSS) or at its peak (VmHWM, the kernel's high-water mark). */
+function residentBytes(pid: number, which: 'VmRSS' | 'VmHWM'): number {
+  const m = new RegExp(`${which}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : 0;
 }
-function vmRss(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : 0;
-}
+const vmHwm = (pid: number): number => residentBytes(pid, 'VmHWM');
+const vmRss = (pid: number): number => residentBytes(pid, 'VmRSS');
 
 async function rendererPids(browser: Browser): Promise<number[]> {
   const cdp = await browser.newBrowserCDPSession();
@@ -120,12 +118,7 @@ async function browserSide(c: Case, serverUrl: string, backend: 'wasm' | 'webgpu
 async function panelStages(serverUrl: string): Promise<void> {
   const browser = await launchChromium(['--disable-background-timer-throttling', '--disable-renderer-backgrounding']);
   try {
-    const page = await browser.newPage({ viewport: { width: 1100, height: 1000 } });
-    await installVsCodeStub(page);
-    const html = panelPage(serverUrl, { backend: 'wasm' });
-    await page.route('**/panel.html', (r) => r.fulfill({ body: html, contentType: 'text/html' }));
-    await page.goto(`${serverUrl}/panel.html`);
-    await waitForMessage(page, 'ready');
+    const page = await openPanelPage(browser, serverUrl, { backend: 'wasm' });
     console.log('');
     console.log('### the panel, stage by stage (bundled model, WebAssembly; the text is code, analysed twice, the second shown)');
     console.log('');

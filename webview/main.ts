@@ -149,9 +149,11 @@ function renderHeader(): void {
     list.push(notice('warning', `Only the first ${result.tokens.length} tokens were analysed (attentionExplorer.maxTokens); the rest of the selection was left out.`));
   }
   if (result.windows > 1) {
+    // The specials the windows were given again, as the engine planned them.
     const t = result.tokens;
-    const opens = t[0].special ? `begins with ${t[0].text}` : '';
-    const closes = t.length > 1 && t[t.length - 1].special ? `ends with ${t[t.length - 1].text}` : '';
+    const named = (side: 'lead' | 'trail'): string => (result?.store.windows.find((w) => w[side]?.length)?.[side] ?? []).map((i) => t[i].text).join(' ');
+    const opens = named('lead') && `begins with ${named('lead')}`;
+    const closes = named('trail') && `ends with ${named('trail')}`;
     const again = opens || closes ? ` Every window ${[opens, closes].filter(Boolean).join(' and ')}, as the model expects.` : '';
     list.push(notice('info', `The text is longer than the model's ${m.context}-token context: it was analysed in ${result.windows} windows overlapping by a quarter; attention never crosses a window.${again}`));
   }

@@ -259,9 +259,7 @@ e2e('Choose Model: a local folder in the Hub layout replaces the bundled model i
   assert.match(await panel.locator('.run-header').innerText(), /^my-local-gpt · /, 'the previous result stays');
   await shot('11-model-without-tokenizer');
 
-  await runCommand(page, 'Attention Explorer: Choose Model…');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'code-prose-gpt' }).first().click();
-  await waitForRun(/^code-prose-gpt · /);
+  await chooseBundledModel();
 });
 
 e2e('an encoder (BERT) from a local folder: full attention, [CLS]/[SEP] marked, and every window given them again', async () => {
@@ -293,9 +291,7 @@ e2e('an encoder (BERT) from a local folder: full attention, [CLS]/[SEP] marked, 
   assert.equal(await lastDog.innerText(), 'dog');
   assert.notEqual(await lastDog.evaluate((e: HTMLElement) => e.style.boxShadow), '', 'the last window attends to [CLS]');
   await shot('16-encoder-windows');
-  await runCommand(page, 'Attention Explorer: Choose Model…');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'code-prose-gpt' }).first().click();
-  await waitForRun(/^code-prose-gpt · /);
+  await chooseBundledModel();
 });
 
 /** Opens fibonacci.py, selects it all and analyses it with the bundled model. */
@@ -303,6 +299,13 @@ async function analyseFibonacciWithBundledModel(): Promise<void> {
   await openFile('fibonacci.py');
   await page.keyboard.press('Control+A');
   await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+  await waitForRun(/^code-prose-gpt · /);
+}
+
+/** Choose Model → the bundled code-prose-gpt, and wait for the panel's run with it. */
+async function chooseBundledModel(): Promise<void> {
+  await runCommand(page, 'Attention Explorer: Choose Model…');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'code-prose-gpt' }).first().click();
   await waitForRun(/^code-prose-gpt · /);
 }
 

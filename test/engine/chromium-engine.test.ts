@@ -7,7 +7,7 @@ import { launchChromium } from '../support/chromium';
 import { FIXTURES, ROOT, maxAbsDiff, outputDir, readReference } from '../support/paths';
 import { watchGpuDevices } from '../support/gpu-loss';
 import { serve } from '../support/static-server';
-import { installVsCodeStub, panelPage, sendToWebview, sentByWebview, waitForMessage } from '../support/webview-page';
+import { openPanelPage, panelPage, sendToWebview, sentByWebview, waitForMessage } from '../support/webview-page';
 
 let browser: Browser;
 let server: Awaited<ReturnType<typeof serve>>;
@@ -90,17 +90,14 @@ test('Chromium: a WebGPU device lost between runs: the next run finishes on WebA
 /** The URLs each panel page requested, in order. */
 const requests = new WeakMap<Page, string[]>();
 
-async function panel(opts: Parameters<typeof panelPage>[1] = {}, pageName = 'panel.html'): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1100, height: 1000 } });
-  page.on('pageerror', (e) => console.error('page error:', e.message));
+/** The panel's page in a new tab; every URL it requests is recorded. */
+async function panel(opts: Parameters<typeof panelPage>[1] = {}, initScripts: (() => void)[] = [], viewport?: { width: number; height: number }): Promise<Page> {
   const urls: string[] = [];
+  const context = await browser.newContext();
+  context.on('request', (r) => urls.push(r.url()));
+  const page = await openPanelPage(context, server.url, opts, initScripts, viewport);
+  page.on('pageerror', (e) => console.error('page error:', e.message));
   requests.set(page, urls);
-  page.on('request', (r) => urls.push(r.url()));
-  await installVsCodeStub(page);
-  const html = panelPage(server.url, opts);
-  await page.route(`**/${pageName}`, (r) => r.fulfill({ body: html, contentType: 'text/html' }));
-  await page.goto(`${server.url}/${pageName}`);
-  await waitForMessage(page, 'ready');
   return page;
 }
 
@@ -189,19 +186,12 @@ test('the panel page runs the bundled model, draws the head view and the matrix,
   await sendToWebview(page, { type: 'bogus' });
   await sendToWebview(page, { type: 'setView', view: { layer: 1, head: 'max' } });
   await page.waitForFunction(() => document.querySelector('.details-title')?.textContent?.includes('layer 1, all heads (max)'));
-  await page.close();
+  await page.context().close();
 });
 
 test('the panel: no WebGPU adapter falls back to WebAssembly and says so; long text is windowed and cut at maxTokens', async () => {
-  const ctx = await browser.newContext({ viewport: { width: 1000, height: 900 } });
-  const p = await ctx.newPage();
   // No adapter for this page: WebGPU's entry point is gone, as on a machine without a GPU.
-  await p.addInitScript(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined }));
-  await installVsCodeStub(p);
-  const html = panelPage(server.url, { backend: 'webgpu' });
-  await p.route('**/nogpu.html', (r) => r.fulfill({ body: html, contentType: 'text/html' }));
-  await p.goto(`${server.url}/nogpu.html`);
-  await waitForMessage(p, 'ready');
+  const p = await panel({ backend: 'webgpu' }, [() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined })], { width: 1000, height: 900 });
   const long = 'The quick brown fox jumps over the lazy dog. '.repeat(120);
   await sendToWebview(p, { type: 'analyze', requestId: 7, text: long, source: 'fox.txt', origin: { uri: 'file:///fox.txt', offset: 0 }, settings: { backend: 'webgpu', maxTokens: 400, topK: 3 } });
   const r = await waitForMessage(p, 'result', 7);
@@ -219,18 +209,12 @@ test('the panel: no WebGPU adapter falls back to WebAssembly and says so; long t
   assert.match(text, /2 windows/);
   assert.match(await p.locator('.run-header').innerText(), /WebAssembly/);
   await p.screenshot({ path: path.join(shots, 'panel-wasm-fallback.png') });
-  await ctx.close();
+  await p.context().close();
 });
 
 test('the panel: a WebGPU device lost in the middle of a run asks the host for a fresh page, which runs on WebAssembly and says why', async () => {
-  const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
   // After the flag is set, the device is destroyed right after the next submit: mid-run.
-  await page.addInitScript(watchGpuDevices);
-  await installVsCodeStub(page);
-  const html = panelPage(server.url, { backend: 'webgpu' });
-  await page.route('**/lost.html', (r) => r.fulfill({ body: html, contentType: 'text/html' }));
-  await page.goto(`${server.url}/lost.html`);
-  await waitForMessage(page, 'ready');
+  const page = await panel({ backend: 'webgpu' }, [watchGpuDevices], { width: 1000, height: 700 });
   const settings = { backend: 'webgpu', maxTokens: 1024, topK: 5 } as const;
   await sendToWebview(page, { type: 'analyze', requestId: 1, text: 'x = 1', source: 'a.py', origin: { uri: 'file:///a.py', offset: 0 }, settings });
   assert.equal((await waitForMessage(page, 'result', 1)).backend, 'webgpu');
@@ -239,10 +223,10 @@ test('the panel: a WebGPU device lost in the middle of a run asks the host for a
   const restart = await waitForMessage(page, 'restart', 2);
   assert.match(restart.reason, /^the WebGPU device was lost during a run \(Device was destroyed\)$/);
   assert.match(await page.locator('.notices').innerText(), /The WebGPU device was lost during a run \(Device was destroyed\): restarting the panel on WebAssembly/);
-  await page.close();
+  await page.context().close();
 
   // The page the host loads instead: WebAssembly, the reason shown with the result.
-  const fresh = await panel({ backend: 'wasm', notice: `Restarted the panel on WebAssembly: ${restart.reason}.` }, 'restarted.html');
+  const fresh = await panel({ backend: 'wasm', notice: `Restarted the panel on WebAssembly: ${restart.reason}.` });
   await sendToWebview(fresh, { type: 'analyze', requestId: 2, text: CODE, source: 'fib.js', origin: { uri: 'file:///fib.js', offset: 0 }, settings: { ...settings, backend: 'wasm' } });
   const r = await waitForMessage(fresh, 'result', 2);
   assert.equal(r.backend, 'wasm');
@@ -254,11 +238,11 @@ test('the panel: a WebGPU device lost in the middle of a run asks the host for a
   assert.equal((await waitForMessage(fresh, 'result', 3)).backendNote, null);
   // The model was fetched once for the page, not once per analysis.
   assert.equal(requests.get(fresh)?.filter((u) => u.endsWith('/model.onnx')).length, 1);
-  await fresh.close();
+  await fresh.context().close();
 });
 
 test('the panel: a truncated model file gives a clear error and the page keeps answering', async () => {
-  const page = await panel({ modelUrl: `${server.url}/bad/truncated.onnx` }, 'panel-bad.html');
+  const page = await panel({ modelUrl: `${server.url}/bad/truncated.onnx` });
   await sendToWebview(page, { type: 'analyze', requestId: 3, text: 'x = 1', source: 'a.py', origin: { uri: 'file:///a.py', offset: 0 }, settings: { backend: 'wasm', maxTokens: 1024, topK: 5 } });
   const err = await waitForMessage(page, 'error', 3);
   assert.match(err.message, /not a valid ONNX model|truncated/);
@@ -268,5 +252,5 @@ test('the panel: a truncated model file gives a clear error and the page keeps a
   await sendToWebview(page, { type: 'analyze', requestId: 4, text: '', source: 'a.py', origin: { uri: 'file:///a.py', offset: 0 }, settings: { backend: 'wasm', maxTokens: 1024, topK: 5 } });
   const err2 = await waitForMessage(page, 'error', 4);
   assert.ok(err2.message.length > 0);
-  await page.close();
+  await page.context().close();
 });

@@ -1,4 +1,4 @@
-import type { Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { BackendSetting, HostToWebview, WebviewConfig, WebviewToHost } from '../../src/common/protocol';
 import { webviewHtml } from '../../src/host/webview-html';
 
@@ -63,4 +63,29 @@ export async function waitForMessage<T extends WebviewToHost['type']>(
     if (Date.now() > deadline) throw new Error(`no "${type}" message from the webview within ${timeout} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+let pageCount = 0;
+
+/**
+ * Opens the panel's page in a new tab of `where`, served from `base`, with the VS Code API
+ * stand-in and anything `initScripts` adds before the page's own scripts; resolves once the page
+ * has said it is ready.
+ */
+export async function openPanelPage(
+  where: Browser | BrowserContext,
+  base: string,
+  opts: Parameters<typeof panelPage>[1] = {},
+  initScripts: (() => void)[] = [],
+  viewport = { width: 1100, height: 1000 },
+): Promise<Page> {
+  const page = await where.newPage({ viewport });
+  for (const script of initScripts) await page.addInitScript(script);
+  await installVsCodeStub(page);
+  const html = panelPage(base, opts);
+  const name = `panel-${++pageCount}.html`;
+  await page.route(`**/${name}`, (r) => r.fulfill({ body: html, contentType: 'text/html' }));
+  await page.goto(`${base}/${name}`);
+  await waitForMessage(page, 'ready');
+  return page;
 }
