@@ -137,9 +137,13 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   await row.click();
 }
 
-/** Opens a workspace file with Quick Open and puts the cursor in its editor. */
+/**
+ * Opens a workspace file with Quick Open, in the first editor group (not beside the panel, where
+ * focus may have been left), and puts the cursor in its editor.
+ */
 export async function openFile(page: Page, name: string): Promise<void> {
   await page.keyboard.press('Escape');
+  await runCommand(page, 'View: Focus First Editor Group');
   await page.keyboard.press('Control+P');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible' });
