@@ -22,10 +22,11 @@ import { openPanelPage, sendToWebview, waitForMessage } from '../test/support/we
 import { exposeAttention } from '../src/engine/attention-graph';
 import { BERT_BASE, buildBertBase } from './bert-base-model';
 import { timeRuns } from './bench-timing';
+import { MiB, rendererPids, vmHwm, vmRss } from './bench-memory';
+import { benchVsCode } from './bench-vscode';
 
 const RUNS = 10;
 const WARMUP_MS = 2000;
-const MiB = (bytes: number): string => `${(bytes / 1024 ** 2).toFixed(0)} MiB`;
 
 interface Case {
   title: string;
@@ -40,21 +41,6 @@ interface Case {
 
 interface Row { tokens: number; runMs: number; firstMs?: number; summariseMs?: number; attentionBytes?: number; summaryBytes?: number }
 interface SideResult { createMs: number; surgeryMs?: number; fetchMs?: number; backend?: string; rows: Row[]; baselineBytes: number; peakBytes: number }
-
-/** A process's resident memory now (VmRSS) or at its peak (VmHWM, the kernel's high-water mark). */
-function residentBytes(pid: number, which: 'VmRSS' | 'VmHWM'): number {
-  const m = new RegExp(`${which}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : 0;
-}
-const vmHwm = (pid: number): number => residentBytes(pid, 'VmHWM');
-const vmRss = (pid: number): number => residentBytes(pid, 'VmRSS');
-
-async function rendererPids(browser: Browser): Promise<number[]> {
-  const cdp = await browser.newBrowserCDPSession();
-  const info = (await cdp.send('SystemInfo.getProcessInfo')) as { processInfo: { type: string; id: number }[] };
-  await cdp.detach();
-  return info.processInfo.filter((p) => p.type === 'renderer').map((p) => p.id);
-}
 
 /** The reference side, in a child process: `node bench.js --native FILE IDS_JSON`. */
 async function nativeChild(file: string, idLists: number[][]): Promise<void> {
@@ -156,6 +142,7 @@ function bertBaseFile(): string {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'vscode') return benchVsCode();
   fs.mkdirSync(path.join(ROOT, '.bench'), { recursive: true });
   const server = await serve({ '/dist/': path.join(ROOT, 'dist'), '/media/': path.join(ROOT, 'media'), '/bench-files/': path.join(ROOT, '.bench') }, {
     '/bench.html': '<html><body><script type="module" src="/dist/test-browser/bench-page.js"></script></body></html>',

@@ -31,8 +31,10 @@ function copyOrtWasm() {
   const from = path.join(root, 'node_modules', 'onnxruntime-web', 'dist');
   const to = path.join(dist, 'webview', 'ort');
   fs.mkdirSync(to, { recursive: true });
-  // onnxruntime-web runs WebGPU through its JSEP build (loader .mjs + .wasm); wasm alone uses the same binary.
-  for (const f of ['ort-wasm-simd-threaded.jsep.wasm', 'ort-wasm-simd-threaded.jsep.mjs']) {
+  // The panel's workers take the binary from the page: the plain WebAssembly build (14 MB) when
+  // WebGPU will not be used, the WebGPU (JSEP) build (28 MB) when it will. The engine tests'
+  // pages load the JSEP build through its loader (.mjs).
+  for (const f of ['ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.jsep.wasm', 'ort-wasm-simd-threaded.jsep.mjs']) {
     const src = path.join(from, f);
     const dst = path.join(to, f);
     if (!fs.existsSync(dst) || fs.statSync(dst).size !== fs.statSync(src).size) fs.copyFileSync(src, dst);
@@ -75,6 +77,17 @@ await Promise.all([
     format: 'esm',
     loader: { '.css': 'text' },
   }),
+  // The engine's worker, once per onnxruntime-web build: the page starts the one it needs.
+  ...['wasm', 'webgpu'].map((flavour) =>
+    esbuild.build({
+      ...common,
+      entryPoints: { [`engine-worker-${flavour}`]: 'webview/engine-worker.ts' },
+      outdir: path.join(dist, 'webview'),
+      platform: 'browser',
+      format: 'esm',
+      alias: flavour === 'wasm' ? { 'onnxruntime-web': 'onnxruntime-web/wasm' } : {},
+    }),
+  ),
   esbuild.build({
     ...common,
     sourcemap: true,

@@ -1,155 +1,271 @@
-import * as ort from 'onnxruntime-web';
-import { isCausal } from '../src/common/analysis';
-import type { AttentionStore } from '../src/common/attention-store';
-import type { BackendSetting, ModelInfo, TokenInfo } from '../src/common/protocol';
-import { analyseIds } from '../src/engine/analyse';
-import { exposeAttention, type PreparedGraph } from '../src/engine/attention-graph';
-import { fitText } from '../src/engine/fit';
-import { addedBySequenceTemplate, edgeSpecials } from '../src/engine/windows';
-import { contextLength } from '../src/engine/model-config';
-import { AttentionSession } from '../src/engine/session';
-import { loadTokenizer, type TextTokenizer } from '../src/engine/tokenizer';
+/**
+ * The page's side of the engine. The engine itself runs in a worker (webview/engine-worker.ts);
+ * this fetches what it needs on the page — fetches from inside a webview worker are unreliable —
+ * and transfers the bytes: the runtime's WebAssembly (the plain build unless WebGPU will be
+ * used), the graph, the tokenizer. Everything is fetched at once, when the page opens, before the
+ * first request; a fetch's progress (bytes) is reported for the panel to show.
+ */
+import { AttentionStore } from '../src/common/attention-store';
+import type { Backend, BackendSetting } from '../src/common/protocol';
+import type { EngineResult, EngineStage } from '../src/engine/model-engine';
+import { backendPlan, probeWebGpu } from '../src/engine/backend-plan';
 import type { WebviewConfig } from './config';
+import type { PageTimeline } from './timeline';
+import { parseWorkerMessage, type PageToWorker, type WorkerToPage } from './worker-protocol';
 
-export interface EngineResult {
-  tokens: TokenInfo[];
-  store: AttentionStore;
-  model: ModelInfo;
-  backend: 'webgpu' | 'wasm';
-  backendNote: string | null;
-  runMs: number;
-  analysedEnd: number;
-  truncated: boolean;
-  windows: number;
-  timings: Record<string, number>;
+export type { EngineResult };
+
+/** What the panel shows while the engine loads. */
+export interface LoadProgress {
+  stage: 'fetch' | EngineStage;
+  /** Bytes fetched so far and in all (all: 0 while unknown). */
+  fetched: number;
+  total: number;
 }
 
-async function fetchBytes(url: string, what: string): Promise<Uint8Array> {
-  const res = await fetch(url);
+/** The runtime can run nothing more in this page (a WebGPU device lost in the middle of a run). */
+export class EngineBrokenError extends Error {}
+/** The worker itself stopped (crashed, or ran out of memory): a new one is started on the next request. */
+export class EngineStoppedError extends Error {}
+
+type Flavour = Backend;
+
+interface Job {
+  resolve: (r: EngineResult) => void;
+  reject: (e: Error) => void;
+}
+
+interface Running {
+  worker: Worker;
+  setting: BackendSetting;
+  loaded: Promise<{ backend: Backend; note: string | null }>;
+  jobs: Map<number, Job>;
+  fail: (e: Error) => void;
+}
+
+/** Streams a response, reporting bytes as they arrive. */
+async function fetchBytes(url: string, what: string, onBytes: (n: number, total: number) => void): Promise<ArrayBuffer> {
+  const res = await fetch(url).catch((e: Error) => {
+    throw new Error(`could not load the ${what} (${e.message})`);
+  });
   if (!res.ok) throw new Error(`could not load the ${what} (${res.status} ${res.statusText})`);
-  return new Uint8Array(await res.arrayBuffer());
-}
-async function fetchText(url: string, what: string, optional = false): Promise<string | undefined> {
-  const res = await fetch(url).catch(() => undefined);
-  if (!res?.ok) {
-    if (optional) return undefined;
-    throw new Error(`could not load the ${what}`);
+  const total = Number(res.headers.get('content-length')) || 0;
+  if (!res.body) return res.arrayBuffer();
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    n += value.byteLength;
+    onBytes(n, total);
   }
+  if (total && n !== total) throw new Error(`the ${what} arrived cut off (${n} of ${total} bytes)`);
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out.buffer;
+}
+
+async function fetchText(url: string | null, what: string): Promise<string | null> {
+  if (!url) return null;
+  const res = await fetch(url).catch(() => undefined);
+  if (!res?.ok) throw new Error(`could not load the ${what}`);
   return res.text();
 }
 
-/**
- * The webview's side of the engine: loads the model by URL once, runs the graph surgery once,
- * and keeps one inference session per backend setting, created ahead of the first request.
- */
 export class EngineClient {
-  private graph?: Promise<PreparedGraph>;
-  private tokenizer?: Promise<TextTokenizer>;
-  private context?: Promise<number>;
-  private session?: { setting: BackendSetting; session: Promise<AttentionSession> };
-  /** Session creations run one after another: onnxruntime-web's runtime cannot initialise twice at once. */
-  private creating: Promise<unknown> = Promise.resolve();
-  /** Analyses run one after another: a session cannot run twice at once. */
-  private analysing: Promise<unknown> = Promise.resolve();
+  private running?: Running;
+  private progress: Record<string, { n: number; total: number }> = {};
 
-  constructor(private readonly config: WebviewConfig) {
-    ort.env.wasm.wasmPaths = config.ortBase;
-    // The webview is not cross-origin isolated, so threads are unavailable anyway.
-    ort.env.wasm.numThreads = 1;
-    ort.env.logLevel = 'error';
+  constructor(
+    private readonly config: WebviewConfig,
+    private readonly timeline: PageTimeline,
+    private readonly onProgress: (p: LoadProgress) => void,
+  ) {}
+
+  /** Starts (or keeps) the worker for a backend setting, and loads the model into it. */
+  prepare(setting: BackendSetting): Promise<{ backend: Backend; note: string | null }> {
+    if (this.running?.setting === setting) return this.running.loaded;
+    this.stop(new Error('the backend setting changed'));
+    const running = this.start(setting);
+    this.running = running;
+    return running.loaded;
   }
 
-  /** The graph after surgery: fetched once per session creation, not kept once a session holds it. */
-  private loadGraph(): Promise<PreparedGraph> {
-    if (!this.graph) {
-      const g = fetchBytes(this.config.modelUrl, 'model').then((b) => exposeAttention(b));
-      this.graph = g;
-      // A failed load is not cached: the next request tries again.
-      g.catch(() => {
-        if (this.graph === g) this.graph = undefined;
-      });
-    }
-    return this.graph;
+  /** Runs one analysis; the caller keeps at most one in flight and drops what a newer one supersedes. */
+  async analyse(id: number, text: string, setting: BackendSetting, maxTokens: number): Promise<EngineResult> {
+    await this.prepare(setting);
+    const running = this.running;
+    if (!running) throw new EngineStoppedError('the engine stopped while loading');
+    return new Promise<EngineResult>((resolve, reject) => {
+      running.jobs.set(id, { resolve, reject });
+      this.send(running, { type: 'analyse', id, text, maxTokens });
+    });
   }
 
-  /** The tokenizer and the context length, loaded once. */
-  private loadText(): { tokenizer: Promise<TextTokenizer>; context: Promise<number> } {
+  /** Ends the worker (the panel closing, a new backend, a crash); whatever waited on it fails with `why`. */
+  stop(why: Error): void {
+    const r = this.running;
+    if (!r) return;
+    this.running = undefined;
+    r.worker?.terminate();
+    r.fail(why);
+  }
+
+  private send(r: Running, m: PageToWorker, transfer: Transferable[] = []): void {
+    r.worker.postMessage(m, transfer);
+  }
+
+  private report(stage: LoadProgress['stage']): void {
+    const all = Object.values(this.progress);
+    this.onProgress({ stage, fetched: all.reduce((s, p) => s + p.n, 0), total: all.every((p) => p.total) ? all.reduce((s, p) => s + p.total, 0) : 0 });
+  }
+
+  private fetchTracked(url: string, what: string): Promise<ArrayBuffer> {
+    this.progress[what] = { n: 0, total: 0 };
+    const t0 = performance.now();
+    return fetchBytes(url, what, (n, total) => {
+      this.progress[what] = { n, total };
+      this.report('fetch');
+    }).then((b) => {
+      this.timeline.span(`fetch ${what}`, performance.now() - t0);
+      this.timeline.mark(`${what} fetched`);
+      return b;
+    });
+  }
+
+  private start(setting: BackendSetting): Running {
     const c = this.config;
-    if (!this.tokenizer || !this.context) {
-      const tokenizerConfig = c.tokenizerConfigUrl ? fetchText(c.tokenizerConfigUrl, 'tokenizer config', true) : Promise.resolve(undefined);
-      this.tokenizer ??= Promise.all([fetchText(c.tokenizerUrl, 'tokenizer'), tokenizerConfig]).then(([t, tc]) => loadTokenizer(t ?? '', tc));
-      this.context ??= Promise.all([c.configUrl ? fetchText(c.configUrl, 'model config', true) : undefined, tokenizerConfig]).then(([cfg, tc]) => contextLength(cfg, tc));
-      this.tokenizer.catch(() => (this.tokenizer = undefined));
+    const jobs = new Map<number, Job>();
+    let failLoad: (e: Error) => void = () => undefined;
+    const failed = new Promise<never>((_, reject) => (failLoad = reject));
+    failed.catch(() => undefined);
+    this.progress = {};
+    // Which build to load is decided before loading it: a WebAssembly run never loads the WebGPU one.
+    const plan = probeWebGpu().then((adapter) => backendPlan(setting, adapter));
+    const flavour = plan.then((p): Flavour => p.backend);
+    const script = flavour.then((f) => fetchText(`${c.engineBase}engine-worker-${f}.js`, 'engine'));
+    const wasm = flavour.then((f) => this.fetchTracked(`${c.engineBase}ort/ort-wasm-simd-threaded${f === 'webgpu' ? '.jsep' : ''}.wasm`, 'runtime'));
+    const graph = this.fetchTracked(c.modelUrl, 'model');
+    const text = Promise.all([fetchText(c.tokenizerUrl, 'tokenizer'), fetchText(c.tokenizerConfigUrl, 'tokenizer config').catch(() => null), fetchText(c.configUrl, 'model config').catch(() => null)]);
+    for (const p of [wasm, graph, text, script]) p.catch(() => undefined);
+
+    const workerReady = script.then((source) => {
+      const url = URL.createObjectURL(new Blob([source ?? ''], { type: 'text/javascript' }));
+      const worker = new Worker(url, { type: 'module', name: 'attention-explorer-engine' });
+      URL.revokeObjectURL(url);
+      return worker;
+    });
+    const running: Running = {
+      worker: undefined as unknown as Worker,
+      setting,
+      jobs,
+      loaded: undefined as unknown as Promise<{ backend: Backend; note: string | null }>,
+      fail: (e) => {
+        failLoad(e);
+        for (const j of jobs.values()) j.reject(e);
+        jobs.clear();
+      },
+    };
+    let loadedResolve: (v: { backend: Backend; note: string | null }) => void = () => undefined;
+    const loaded = new Promise<{ backend: Backend; note: string | null }>((resolve) => (loadedResolve = resolve));
+    running.loaded = Promise.race([loaded, failed]);
+    running.loaded.catch(() => undefined);
+
+    void (async () => {
+      try {
+        const worker = await workerReady;
+        if (this.running !== running) return worker.terminate();
+        running.worker = worker;
+        worker.addEventListener('error', (e) => {
+          e.preventDefault();
+          if (this.running === running) this.stop(new EngineStoppedError(`the engine stopped: ${e.message || 'its worker crashed'}`));
+        });
+        worker.addEventListener('message', (e: MessageEvent<unknown>) => this.onWorkerMessage(running, e.data, loadedResolve));
+        const [tokenizer, tokenizerConfig, config] = await text;
+        if (tokenizer === null) throw new Error('could not load the tokenizer');
+        this.send(running, { type: 'text', tokenizer, tokenizerConfig, config });
+        const [p, w, g] = await Promise.all([plan, wasm, graph]);
+        this.report('surgery');
+        this.send(running, { type: 'model', name: c.modelName, wasm: w, graph: g, setting: p.backend === 'wasm' ? 'wasm' : setting, note: p.note }, [w, g]);
+      } catch (e) {
+        if (this.running === running) this.stop(e as Error);
+      }
+    })();
+    return running;
+  }
+
+  private onWorkerMessage(running: Running, data: unknown, loaded: (v: { backend: Backend; note: string | null }) => void): void {
+    const parsed = parseWorkerMessage(data);
+    if (!parsed.ok) {
+      console.warn(`Attention Explorer: ignored a message from the engine: ${parsed.error}`);
+      return;
     }
-    return { tokenizer: this.tokenizer, context: this.context };
+    const m: WorkerToPage = parsed.message;
+    switch (m.type) {
+      case 'stage': {
+        this.timeline.span(m.stage, m.ms);
+        this.timeline.mark(m.stage);
+        const next: Record<EngineStage, LoadProgress['stage']> = { tokenizer: 'fetch', surgery: 'session', session: 'warm-up', 'warm-up': 'warm-up' };
+        if (m.stage !== 'tokenizer') this.report(next[m.stage]);
+        return;
+      }
+      case 'needFiles':
+        void this.sendExternal(running, m.files);
+        return;
+      case 'loaded':
+        loaded({ backend: m.backend, note: m.note });
+        return;
+      case 'result': {
+        const job = running.jobs.get(m.id);
+        if (!job) return;
+        running.jobs.delete(m.id);
+        const store = new AttentionStore(m.windows, m.layers, m.heads);
+        job.resolve({
+          tokens: m.tokens,
+          store,
+          model: m.model,
+          backend: m.backend,
+          backendNote: m.backendNote,
+          runMs: m.runMs,
+          analysedEnd: m.analysedEnd,
+          truncated: m.truncated,
+          windows: m.windows.length,
+          timings: m.timings,
+        });
+        return;
+      }
+      case 'error': {
+        const err = m.broken ? new EngineBrokenError(m.message) : new Error(m.message);
+        if (m.id === null) {
+          // The model failed to load: every request waiting on it fails with the reason.
+          if (this.running === running) this.stop(err);
+          return;
+        }
+        const job = running.jobs.get(m.id);
+        running.jobs.delete(m.id);
+        job?.reject(err);
+        return;
+      }
+      default: {
+        const never: never = m;
+        throw new Error(`unhandled engine message ${String(never)}`);
+      }
+    }
   }
 
-  /** Creates the session for a backend setting, or returns the one already made for it. */
-  prepare(setting: BackendSetting): Promise<AttentionSession> {
-    if (this.session?.setting === setting) return this.session.session;
-    const old = this.session;
-    const graph = this.loadGraph();
-    const session = this.creating.then(async () => {
-      const g = await graph;
-      const base = this.config.modelUrl.slice(0, this.config.modelUrl.lastIndexOf('/') + 1);
-      const external = await Promise.all(g.externalDataFiles.map(async (f) => ({ path: f, data: await fetchBytes(base + f, `external data file ${f}`) })));
-      const s = await AttentionSession.create(g, external, setting);
-      // The serialized graph (the model's size again) is not kept once a session holds the
-      // model: a later backend change loads it anew.
-      if (this.graph === graph) this.graph = undefined;
-      // One short run compiles the WebGPU kernels (or warms wasm) before the first request.
-      await s.run(Array.from({ length: 8 }, (_, i) => i + 1)).catch(() => undefined);
-      return s;
-    });
-    this.session = { setting, session };
-    this.creating = session.catch(() => undefined);
-    session.catch(() => {
-      if (this.session?.session === session) this.session = undefined;
-    });
-    void old?.session.then((s) => s.release()).catch(() => undefined);
-    return session;
-  }
-
-  analyse(text: string, setting: BackendSetting, maxTokens: number): Promise<EngineResult> {
-    const job = this.analysing.then(() => this.analyseNow(text, setting, maxTokens));
-    this.analysing = job.catch(() => undefined);
-    return job;
-  }
-
-  private async analyseNow(text: string, setting: BackendSetting, maxTokens: number): Promise<EngineResult> {
-    const timings: Record<string, number> = {};
-    let t = performance.now();
-    const { tokenizer, context } = this.loadText();
-    const tok = await tokenizer;
-    const fit = fitText(text, tok, maxTokens);
-    if (fit.tokens.length === 0) throw new Error('The selection gives no tokens to analyse.');
-    timings.tokenize = performance.now() - t;
-    t = performance.now();
-    const session = await this.prepare(setting);
-    timings.session = performance.now() - t;
-    const ctx = await context;
-    const a = await analyseIds(session, fit.tokens.map((x) => x.id), ctx, maxTokens, edgeSpecials(fit.tokens.map(addedBySequenceTemplate)));
-    timings.run = a.runMs;
-    const graph = session.graph;
-    const model: ModelInfo = {
-      name: this.config.modelName,
-      layers: graph.attention.length,
-      heads: a.store.heads,
-      context: ctx,
-      causal: isCausal(a.store),
-      layerNames: graph.attention.map((x) => x.layerName),
-    };
-    return {
-      tokens: fit.tokens,
-      store: a.store,
-      model,
-      backend: session.backend,
-      backendNote: session.backendNote,
-      runMs: a.runMs,
-      analysedEnd: fit.analysedEnd,
-      truncated: fit.truncated,
-      windows: a.plan.windows.length,
-      timings,
-    };
+  private async sendExternal(running: Running, files: string[]): Promise<void> {
+    const base = this.config.modelUrl.slice(0, this.config.modelUrl.lastIndexOf('/') + 1);
+    try {
+      const data = await Promise.all(files.map(async (f) => ({ path: f, data: await this.fetchTracked(base + f, `external data file ${f}`) })));
+      this.send(running, { type: 'files', files: data }, data.map((f) => f.data));
+    } catch (e) {
+      if (this.running === running) this.stop(e as Error);
+    }
   }
 }

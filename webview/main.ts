@@ -8,9 +8,9 @@ import {
   type WebviewToHost,
 } from '../src/common/protocol';
 import { readConfig } from './config';
+import { PageTimeline } from './timeline';
 import { Controls } from './controls';
-import { EngineBrokenError } from '../src/engine/session';
-import { EngineClient, type EngineResult } from './engine-client';
+import { EngineBrokenError, EngineClient, EngineStoppedError, type EngineResult, type LoadProgress } from './engine-client';
 import type { Focus } from './views/focus';
 import { HeadView } from './views/head-view';
 import { visibleToken } from './views/labels';
@@ -28,16 +28,22 @@ interface SavedState {
   pinned: number | null;
 }
 
+const timeline = new PageTimeline();
+timeline.mark('script');
 const vscode = acquireVsCodeApi<SavedState>();
 const post = (m: WebviewToHost): void => vscode.postMessage(m);
 const config = readConfig();
-const engine = new EngineClient(config);
+const engine = new EngineClient(config, timeline, showLoad);
 
 let saved: SavedState = vscode.getState() ?? { view: { layer: 0, head: 'mean' }, tab: 0, colourByHead: false, pinned: null };
 let result: (EngineResult & { requestId: number; topK: number; source: string }) | undefined;
 let focus: Focus | null = null;
 let stale = false;
-let busy = 0;
+/** The request the engine is working on, and the next one (a newer request replaces it). */
+let inFlight: AnalyzeMessage | null = null;
+let waiting: AnalyzeMessage | null = null;
+/** The engine's load, while it lasts: shown until the model is ready. */
+let loadText: string | null = null;
 /** Why the host reloaded this page (shown with the first result, then dropped). */
 let pageNotice = config.notice;
 
@@ -105,11 +111,36 @@ function notice(kind: 'info' | 'warning' | 'error', text: string): HTMLDivElemen
 }
 
 function setBusy(message: string | null): void {
-  progress.replaceChildren();
-  if (message) {
-    const ring = document.createElement('vscode-progress-ring');
-    progress.append(ring, message);
+  const shown = message ?? loadText;
+  if (!shown) {
+    progress.replaceChildren();
+    return;
   }
+  // The ring is kept across updates: replacing it many times a second would restart its animation.
+  let ring = progress.querySelector('vscode-progress-ring');
+  let label = progress.querySelector<HTMLSpanElement>('.progress-text');
+  if (!ring || !label) {
+    ring = document.createElement('vscode-progress-ring');
+    label = document.createElement('span');
+    label.className = 'progress-text';
+    progress.replaceChildren(ring, label);
+  }
+  label.textContent = shown;
+}
+
+const MB = (n: number): string => (n / 1e6).toFixed(1);
+
+/** The engine's loading stage, with the megabytes fetched, until the model is ready. */
+function showLoad(p: LoadProgress): void {
+  const what: Record<LoadProgress['stage'], string> = {
+    fetch: p.total ? `Loading the model and the runtime: ${MB(p.fetched)} of ${MB(p.total)} MB…` : `Loading the model and the runtime: ${MB(p.fetched)} MB…`,
+    tokenizer: 'Loading the tokenizer…',
+    surgery: 'Preparing the graph (exposing each layer\'s attention)…',
+    session: 'Creating the inference session…',
+    'warm-up': 'Compiling the model (one short run)…',
+  };
+  loadText = what[p.stage];
+  setBusy(inFlight ? null : loadText);
 }
 
 // ---- focus ----
@@ -223,64 +254,117 @@ function setView(view: AttentionView): void {
 }
 
 // ---- requests ----
+
+/** A request from the host: run now, or wait for the one in flight (replacing an older waiting one). */
+function request(m: AnalyzeMessage): void {
+  if (inFlight) {
+    if (waiting) post({ type: 'superseded', requestId: waiting.requestId });
+    waiting = m;
+    return;
+  }
+  void analyze(m);
+}
+
 async function analyze(m: AnalyzeMessage): Promise<void> {
   const received = performance.now();
-  const mine = ++busy;
+  timeline.mark('request', true);
+  inFlight = m;
   if (!result) notices.replaceChildren();
-  setBusy('Running the model…');
+  setBusy(loadText ?? 'Running the model…');
   post({ type: 'progress', requestId: m.requestId, message: 'running the model' });
   try {
-    const analysed = await engine.analyse(m.text, m.settings.backend, m.settings.maxTokens);
-    if (mine !== busy) return; // a newer request superseded this one
-    const r = { ...analysed, backendNote: [pageNotice, analysed.backendNote].filter(Boolean).join(' ') || null };
-    pageNotice = null;
-    result = { ...r, requestId: m.requestId, topK: m.settings.topK, source: m.source };
-    stale = false;
-    saved.request = m;
-    const pinned = saved.pinned;
-    focus = pinned !== null && pinned < r.tokens.length ? { index: pinned, side: 'query', pinned: true } : null;
-    if (saved.view.layer >= r.model.layers) saved.view = { layer: 0, head: 'mean' };
-    if (typeof saved.view.head === 'number' && saved.view.head >= r.model.heads) saved.view = { ...saved.view, head: 'mean' };
-    save();
-    strip.setTokens(r.tokens);
-    const t0 = performance.now();
-    render();
-    const drawMs = performance.now() - t0;
-    const t1 = performance.now();
-    const summaries = summarise(r.store, saved.view, Math.max(SUMMARY_MIN_K, m.settings.topK));
-    const summariseMs = performance.now() - t1;
-    post({
-      type: 'result',
-      requestId: m.requestId,
-      backend: r.backend,
-      backendNote: r.backendNote,
-      runMs: r.runMs,
-      model: r.model,
-      tokens: r.tokens,
-      analysed: { start: 0, end: r.analysedEnd },
-      truncated: r.truncated,
-      windows: r.windows,
-      view: saved.view,
-      summaries,
-    });
-    // Every stage, for the benchmark and the tests (the page's own clock).
-    document.body.dataset.drawMs = drawMs.toFixed(1);
-    document.body.dataset.timings = JSON.stringify({ ...r.timings, draw: drawMs, summarise: summariseMs, total: performance.now() - received });
-  } catch (e) {
-    if (mine !== busy) return;
-    const message = (e as Error).message || String(e);
-    if (e instanceof EngineBrokenError) {
-      // Nothing more can run in this page: the host reloads it and sends the request again.
-      notices.prepend(notice('warning', `${message.charAt(0).toUpperCase()}${message.slice(1)}: restarting the panel on WebAssembly…`));
-      post({ type: 'restart', requestId: m.requestId, reason: message });
+    await engine.prepare(m.settings.backend).catch(() => undefined); // its error is the analysis's
+    loadText = null;
+    if (waiting) {
+      // A newer request arrived while the model loaded: it runs instead of this one.
+      post({ type: 'superseded', requestId: m.requestId });
       return;
     }
-    // The previous result stays on screen: the error is shown above it.
-    notices.prepend(notice('error', `Could not analyse the selection: ${message}`));
-    post({ type: 'error', requestId: m.requestId, message });
+    setBusy('Running the model…');
+    const analysed = await engine.analyse(m.requestId, m.text, m.settings.backend, m.settings.maxTokens);
+    show(m, analysed, received);
+  } catch (e) {
+    failed(m, e as Error);
   } finally {
-    if (mine === busy) setBusy(null);
+    loadText = null;
+    inFlight = null;
+    setBusy(null);
+    const next = waiting;
+    waiting = null;
+    if (next) void analyze(next);
   }
+}
+
+function show(m: AnalyzeMessage, analysed: EngineResult, received: number): void {
+  const r = { ...analysed, backendNote: [pageNotice, analysed.backendNote].filter(Boolean).join(' ') || null };
+  pageNotice = null;
+  result = { ...r, requestId: m.requestId, topK: m.settings.topK, source: m.source };
+  stale = false;
+  saved.request = m;
+  const pinned = saved.pinned;
+  focus = pinned !== null && pinned < r.tokens.length ? { index: pinned, side: 'query', pinned: true } : null;
+  if (saved.view.layer >= r.model.layers) saved.view = { layer: 0, head: 'mean' };
+  if (typeof saved.view.head === 'number' && saved.view.head >= r.model.heads) saved.view = { ...saved.view, head: 'mean' };
+  save();
+  strip.setTokens(r.tokens);
+  const t0 = performance.now();
+  render();
+  const drawMs = performance.now() - t0;
+  const t1 = performance.now();
+  const summaries = summarise(r.store, saved.view, Math.max(SUMMARY_MIN_K, m.settings.topK));
+  const summariseMs = performance.now() - t1;
+  post({
+    type: 'result',
+    requestId: m.requestId,
+    backend: r.backend,
+    backendNote: r.backendNote,
+    runMs: r.runMs,
+    model: r.model,
+    tokens: r.tokens,
+    analysed: { start: 0, end: r.analysedEnd },
+    truncated: r.truncated,
+    windows: r.windows,
+    view: saved.view,
+    summaries,
+  });
+  // Every stage, for the benchmark and the tests (the page's own clock).
+  document.body.dataset.drawMs = drawMs.toFixed(1);
+  document.body.dataset.timings = JSON.stringify({ ...r.timings, draw: drawMs, summarise: summariseMs, total: performance.now() - received });
+  timeline.span('tokenize', r.timings.tokenize ?? NaN);
+  timeline.span('run', r.timings.run ?? NaN);
+  timeline.span('draw', drawMs);
+  timeline.span('summarise', summariseMs);
+  timeline.mark('result', true);
+  timeline.collectResources();
+  document.body.dataset.resultId = String(m.requestId);
+}
+
+/** Out of memory, or the worker gone: a smaller maxTokens may fit. */
+const looksLikeMemory = (e: Error): boolean => e instanceof EngineStoppedError || /memory|allocat|out of bounds|abort/i.test(e.message);
+
+function failed(m: AnalyzeMessage, e: Error): void {
+  const message = e.message || String(e);
+  if (e instanceof EngineBrokenError) {
+    // Nothing more can run in this page: the host reloads it and sends the request again.
+    notices.prepend(notice('warning', `${message.charAt(0).toUpperCase()}${message.slice(1)}: restarting the panel on WebAssembly…`));
+    post({ type: 'restart', requestId: m.requestId, reason: message });
+    return;
+  }
+  // The previous result stays on screen: the error is shown above it.
+  const n = notice('error', `Could not analyse the selection: ${message}`);
+  const smaller = Math.max(1, Math.floor(m.settings.maxTokens / 2));
+  if (looksLikeMemory(e) && m.settings.maxTokens > 1) {
+    const retry = document.createElement('vscode-button');
+    retry.className = 'retry';
+    retry.textContent = `Retry with at most ${smaller} tokens`;
+    retry.addEventListener('click', () => {
+      n.remove();
+      request({ ...m, settings: { ...m.settings, maxTokens: smaller } });
+    });
+    n.append(' ', retry);
+  }
+  notices.prepend(n);
+  post({ type: 'error', requestId: m.requestId, message });
 }
 
 window.addEventListener('message', (event: MessageEvent<unknown>) => {
@@ -292,7 +376,7 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
   const m = parsed.message;
   switch (m.type) {
     case 'analyze':
-      void analyze(m);
+      request(m);
       break;
     case 'setView':
       setView(m.view);
@@ -325,5 +409,8 @@ window.addEventListener('resize', () => render());
 // A page the host reloaded to recover gets its request from the host, on the backend it names.
 const restarted = config.notice !== null;
 engine.prepare(restarted ? config.backend : saved.request?.settings.backend ?? config.backend).catch(() => undefined);
-if (saved.request && !restarted) void analyze(saved.request);
+if (saved.request && !restarted) request(saved.request);
+// The panel closing ends the worker with the page; said here too, so that nothing keeps running.
+window.addEventListener('pagehide', () => engine.stop(new Error('the panel was closed')));
 post({ type: 'ready' });
+timeline.mark('ready');

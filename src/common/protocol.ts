@@ -96,6 +96,8 @@ export type WebviewToHost =
     }
   | { type: 'summary'; requestId: number; view: AttentionView; summaries: TokenSummary[] }
   | { type: 'focusToken'; requestId: number; index: number | null }
+  /** A newer request arrived before this one started: it will not run. */
+  | { type: 'superseded'; requestId: number }
   | { type: 'error'; requestId: number | null; message: string }
   /**
    * The page's runtime can run nothing more (a WebGPU device lost in the middle of a run): the
@@ -203,6 +205,9 @@ export function parseWebviewMessage(v: unknown): Parsed<WebviewToHost> {
           return { ok: true, message: v as WebviewToHost };
         }
         break;
+      case 'superseded':
+        if (isInt(v.requestId)) return { ok: true, message: { type: 'superseded', requestId: v.requestId } };
+        break;
       case 'focusToken':
         if (isInt(v.requestId) && (v.index === null || isInt(v.index))) return { ok: true, message: v as WebviewToHost };
         break;
@@ -235,8 +240,8 @@ export interface WebviewConfig {
   tokenizerUrl: string;
   configUrl: string | null;
   tokenizerConfigUrl: string | null;
-  /** URL prefix (ending in '/') of onnxruntime-web's .wasm files. */
-  ortBase: string;
+  /** URL prefix (ending in '/') of the page's own folder: the engine's workers and, under ort/, onnxruntime-web's .wasm files. */
+  engineBase: string;
   /** The backend setting at page load, to create the session before the first request. */
   backend: BackendSetting;
   /** Why the page was reloaded, when the host reloaded it to recover (shown with its first result). */

@@ -3,7 +3,8 @@ import type { Backend, BackendSetting } from '../common/protocol';
 import type { ModelInput, PreparedGraph } from './attention-graph';
 import { fusedAttentionProbs } from './fused-attention';
 import { halfBitsToFloat32 } from './half';
-import { probeWebGpu, webGpuDevice, whenLost, type LosableDevice, type WebGpuProbe } from './webgpu';
+import { backendPlan, probeWebGpu, type WebGpuProbe } from './backend-plan';
+import { webGpuDevice, whenLost, type LosableDevice } from './webgpu';
 
 export interface ExternalDataFile {
   path: string;
@@ -141,25 +142,26 @@ export class AttentionSession {
     return this.note;
   }
 
+  /** `note` says why the run is on WebAssembly when the caller already decided it (backendPlan). */
   static async create(
     graph: PreparedGraph,
     externalData: ExternalDataFile[],
     setting: BackendSetting,
     hasWebGpu: WebGpuProbe = probeWebGpu,
+    presetNote: string | null = null,
   ): Promise<AttentionSession> {
     const t0 = performance.now();
-    let note: string | null = null;
+    let note: string | null = presetNote;
     if (setting !== 'wasm') {
       const adapter = await hasWebGpu();
+      const plan = backendPlan(setting, adapter);
       if (graph.precision !== 'fp32') {
         // Measured against ONNX Runtime's CPU result for the same graph (the truth for reduced
         // precision): onnxruntime-web 1.30's WebGPU backend, on Chromium's SwiftShader adapter,
         // was off by 0.09 on float16 attention and 0.92 on int8-quantized attention, while
         // WebAssembly matches to 1e-4 (test/engine). Until a GPU says otherwise, they run on wasm.
         note = `This ${graph.precision === 'int8' ? 'int8-quantized' : 'float16'} model runs on WebAssembly: ONNX Runtime's WebGPU backend does not reproduce its attention exactly.`;
-      } else if (adapter && setting === 'auto' && adapter.software) {
-        note = `The only WebGPU adapter here is a software renderer (${adapter.name}), slower than WebAssembly: running on WebAssembly. Set attentionExplorer.backend to "webgpu" to use it anyway.`;
-      } else if (adapter) {
+      } else if (plan.backend === 'webgpu') {
         try {
           // A device lost before or while the session is made would leave the creation waiting.
           const earlier = await webGpuDevice();
@@ -170,8 +172,8 @@ export class AttentionSession {
         } catch (e) {
           note = `WebGPU failed to open the model (${(e as Error).message}); running on WebAssembly instead.`;
         }
-      } else if (setting === 'webgpu') {
-        note = 'No WebGPU adapter is available here; running on WebAssembly instead.';
+      } else {
+        note = plan.note;
       }
     }
     const s = await ort.InferenceSession.create(graph.bytes, webOptions(externalData, 'wasm'));

@@ -1,31 +1,5 @@
-/** What the engine asks of WebGPU: whether there is an adapter, and whether the device was lost. */
+/** Whether the device onnxruntime-web's WebGPU backend runs on was lost. */
 import * as ort from 'onnxruntime-web';
-
-export interface WebGpuAdapter {
-  /** A software (fallback) adapter such as SwiftShader: far slower than WebAssembly. */
-  software: boolean;
-  name: string;
-}
-export type WebGpuProbe = () => Promise<WebGpuAdapter | null>;
-
-interface GpuLike {
-  requestAdapter(): Promise<{ isFallbackAdapter?: boolean; info?: { isFallbackAdapter?: boolean; vendor?: string; architecture?: string } } | null>;
-}
-
-/** The WebGPU adapter this JS context gets, if any (never under plain Node). */
-export const probeWebGpu: WebGpuProbe = async () => {
-  const gpu = (globalThis as { navigator?: { gpu?: GpuLike } }).navigator?.gpu;
-  if (!gpu) return null;
-  try {
-    const a = await gpu.requestAdapter();
-    if (!a) return null;
-    const info = a.info ?? {};
-    const name = [info.vendor, info.architecture].filter(Boolean).join(' ') || 'unknown adapter';
-    return { software: Boolean(info.isFallbackAdapter ?? a.isFallbackAdapter) || /swiftshader/i.test(name), name };
-  } catch {
-    return null;
-  }
-};
 
 /** The part of a GPUDevice this module uses (no WebGPU type package is needed for it). */
 export interface LosableDevice {

@@ -317,6 +317,11 @@ export class AttentionController implements vscode.Disposable {
           if (editor && settings().editorHighlight) this.decorations.show(editor, rec, m.index);
         }
         return;
+      case 'superseded':
+        // A newer request took its place in the panel: whoever waited on it stops waiting.
+        this.pending.get(m.requestId)?.(false);
+        this.pending.delete(m.requestId);
+        return;
       case 'restart': {
         // The page's runtime is stuck (a WebGPU device lost mid-run): a fresh page on
         // WebAssembly runs the same request, under the same id, so nothing waiting on it is lost.
@@ -367,6 +372,7 @@ export class AttentionController implements vscode.Disposable {
     const text = doc.getText(new vscode.Range(doc.positionAt(choice.start), doc.positionAt(choice.end)));
     const s = settings();
     const requestId = this.nextId++;
+    this.log.info(`show attention: request ${requestId}, ${text.length} characters`);
     this.record = { requestId, uri: doc.uri.toString(), baseOffset: choice.start, textLength: text.length, stale: false };
     this.decorations.clear();
     const panel = this.ensurePanel();

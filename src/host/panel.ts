@@ -70,7 +70,7 @@ export class AttentionPanel implements vscode.Disposable {
       tokenizerUrl: uri(model.tokenizer),
       configUrl: model.config ? uri(model.config) : null,
       tokenizerConfigUrl: model.tokenizerConfig ? uri(model.tokenizerConfig) : null,
-      ortBase: `${webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', 'ort')).toString()}/`,
+      engineBase: `${webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview')).toString()}/`,
       backend,
       notice,
     };

@@ -9,7 +9,7 @@ import { codeServerAvailable, openFile as openSupportFile, runCommand, startCode
 import { fakeHub } from '../support/fake-hub';
 import { bertTokenizerJson } from '../support/tokenizers';
 import { FIXTURES } from '../support/paths';
-import { watchGpuDevices } from '../support/gpu-loss';
+import { loseGpuAtNextSubmit, watchGpuDevices } from '../support/gpu-loss';
 import { ROOT, outputDir } from '../support/paths';
 
 const SAMPLE = `def fibonacci(n):
@@ -414,11 +414,11 @@ e2e('a WebGPU device lost in the middle of a run: the panel restarts on WebAssem
     await page.keyboard.press('Control+A');
     await runCommand(page, 'Attention Explorer: Show Attention for Selection');
     await waitForRun(/^code-prose-gpt · WebGPU · /);
-    // The panel's page holds the device its session runs on; it is lost during the next run.
-    const frames = await Promise.all(page.frames().map(async (f) => ((await f.evaluate(() => (window as unknown as { __devices?: unknown[] }).__devices?.length ?? 0).catch(() => 0)) > 0 ? f : undefined)));
+    // The panel's engine worker holds the device its session runs on; it is lost during the next run.
+    const frames = await Promise.all(page.frames().map(async (f) => ((await f.evaluate(() => (window as unknown as { __engineWorkers?: number }).__engineWorkers ?? 0).catch(() => 0)) > 0 ? f : undefined)));
     const webview = frames.find(Boolean);
-    assert.ok(webview, 'the panel requested a WebGPU device');
-    await webview.evaluate(() => ((window as unknown as { __loseOnSubmit: boolean }).__loseOnSubmit = true));
+    assert.ok(webview, 'the panel started its engine worker');
+    await webview.evaluate(loseGpuAtNextSubmit);
     await runCommand(page, 'Attention Explorer: Show Attention for Selection');
     await panel.locator('.notice', { hasText: 'Restarted the panel on WebAssembly: the WebGPU device was lost during a run' }).waitFor({ timeout: 120_000 });
     const header = await waitForRun(/^code-prose-gpt · WebAssembly · /);

@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../support/chromium';
 import { FIXTURES, ROOT, maxAbsDiff, outputDir, readReference } from '../support/paths';
-import { watchGpuDevices } from '../support/gpu-loss';
+import { loseGpuAtNextSubmit, watchGpuDevices } from '../support/gpu-loss';
 import { serve } from '../support/static-server';
 import { openPanelPage, panelPage, sendToWebview, sentByWebview, waitForMessage } from '../support/webview-page';
 
@@ -218,7 +218,7 @@ test('the panel: a WebGPU device lost in the middle of a run asks the host for a
   const settings = { backend: 'webgpu', maxTokens: 1024, topK: 5 } as const;
   await sendToWebview(page, { type: 'analyze', requestId: 1, text: 'x = 1', source: 'a.py', origin: { uri: 'file:///a.py', offset: 0 }, settings });
   assert.equal((await waitForMessage(page, 'result', 1)).backend, 'webgpu');
-  await page.evaluate(() => ((window as unknown as { __loseOnSubmit: boolean }).__loseOnSubmit = true));
+  await page.evaluate(loseGpuAtNextSubmit);
   await sendToWebview(page, { type: 'analyze', requestId: 2, text: CODE, source: 'fib.js', origin: { uri: 'file:///fib.js', offset: 0 }, settings });
   const restart = await waitForMessage(page, 'restart', 2);
   assert.match(restart.reason, /^the WebGPU device was lost during a run \(Device was destroyed\)$/);

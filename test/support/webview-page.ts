@@ -20,7 +20,7 @@ export function panelPage(base: string, opts: { modelUrl?: string; backend?: Bac
     tokenizerUrl: `${base}/media/model/tokenizer.json`,
     configUrl: `${base}/media/model/config.json`,
     tokenizerConfigUrl: null,
-    ortBase: `${base}/dist/webview/ort/`,
+    engineBase: `${base}/dist/webview/`,
     backend: opts.backend ?? 'auto',
     notice: opts.notice ?? null,
   };

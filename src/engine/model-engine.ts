@@ -1,0 +1,130 @@
+import { isCausal } from '../common/analysis';
+import type { AttentionStore } from '../common/attention-store';
+import type { BackendSetting, ModelInfo, TokenInfo } from '../common/protocol';
+import { analyseIds } from './analyse';
+import { exposeAttention } from './attention-graph';
+import { fitText } from './fit';
+import { contextLength } from './model-config';
+import { AttentionSession, type ExternalDataFile } from './session';
+import { loadTokenizer, type TextTokenizer } from './tokenizer';
+import { addedBySequenceTemplate, edgeSpecials } from './windows';
+
+/**
+ * What a model is made of, as bytes: no URLs, no files. The caller fetches them, and the
+ * external data files the graph names once it is parsed.
+ */
+export interface ModelBytes {
+  name: string;
+  graph: Uint8Array;
+  external: (files: string[]) => Promise<ExternalDataFile[]>;
+}
+
+export interface ModelText {
+  tokenizer: string;
+  tokenizerConfig: string | null;
+  config: string | null;
+}
+
+export interface EngineResult {
+  tokens: TokenInfo[];
+  store: AttentionStore;
+  model: ModelInfo;
+  backend: 'webgpu' | 'wasm';
+  backendNote: string | null;
+  runMs: number;
+  analysedEnd: number;
+  truncated: boolean;
+  windows: number;
+  timings: Record<string, number>;
+}
+
+export type EngineStage = 'tokenizer' | 'surgery' | 'session' | 'warm-up';
+export type StageListener = (stage: EngineStage, ms: number) => void;
+
+const since = (t: number): number => performance.now() - t;
+
+/**
+ * One model, ready to analyse text: the tokenizer, the graph after surgery, one inference
+ * session. It runs wherever onnxruntime-web runs — the panel's worker, or Node in the tests —
+ * and never fetches anything itself: the bytes are handed in.
+ */
+export class ModelEngine {
+  private tokenizer?: TextTokenizer;
+  private context = 0;
+  private session?: AttentionSession;
+  private name = '';
+
+  constructor(private readonly onStage: StageListener = () => undefined) {}
+
+  /** The tokenizer and the context length (from config.json / tokenizer_config.json). */
+  loadText(text: ModelText): void {
+    const t = performance.now();
+    this.tokenizer = loadTokenizer(text.tokenizer, text.tokenizerConfig ?? undefined);
+    this.context = contextLength(text.config ?? undefined, text.tokenizerConfig ?? undefined);
+    this.onStage('tokenizer', since(t));
+  }
+
+  /**
+   * Surgery, session creation on the backend the setting allows (`note` says why it is not the
+   * one asked for, when the caller decided that), and one short run that compiles the kernels.
+   */
+  async loadModel(model: ModelBytes, setting: BackendSetting, note: string | null = null): Promise<AttentionSession> {
+    this.name = model.name;
+    let t = performance.now();
+    const graph = exposeAttention(model.graph);
+    this.onStage('surgery', since(t));
+    t = performance.now();
+    const external = graph.externalDataFiles.length ? await model.external(graph.externalDataFiles) : [];
+    t = performance.now();
+    const session = await AttentionSession.create(graph, external, setting, undefined, note);
+    this.onStage('session', since(t));
+    t = performance.now();
+    await session.run(Array.from({ length: 8 }, (_, i) => i + 1)).catch(() => undefined);
+    this.onStage('warm-up', since(t));
+    this.session = session;
+    return session;
+  }
+
+  get ready(): boolean {
+    return this.session !== undefined && this.tokenizer !== undefined;
+  }
+
+  async analyse(text: string, maxTokens: number): Promise<EngineResult> {
+    const session = this.session;
+    const tokenizer = this.tokenizer;
+    if (!session || !tokenizer) throw new Error('the model is not loaded yet');
+    const timings: Record<string, number> = {};
+    const t = performance.now();
+    const fit = fitText(text, tokenizer, maxTokens);
+    if (fit.tokens.length === 0) throw new Error('The selection gives no tokens to analyse.');
+    timings.tokenize = since(t);
+    const a = await analyseIds(session, fit.tokens.map((x) => x.id), this.context, maxTokens, edgeSpecials(fit.tokens.map(addedBySequenceTemplate)));
+    timings.run = a.runMs;
+    const graph = session.graph;
+    const model: ModelInfo = {
+      name: this.name,
+      layers: graph.attention.length,
+      heads: a.store.heads,
+      context: this.context,
+      causal: isCausal(a.store),
+      layerNames: graph.attention.map((x) => x.layerName),
+    };
+    return {
+      tokens: fit.tokens,
+      store: a.store,
+      model,
+      backend: session.backend,
+      backendNote: session.backendNote,
+      runMs: a.runMs,
+      analysedEnd: fit.analysedEnd,
+      truncated: fit.truncated,
+      windows: a.plan.windows.length,
+      timings,
+    };
+  }
+
+  async release(): Promise<void> {
+    await this.session?.release().catch(() => undefined);
+    this.session = undefined;
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * The engine's worker: tokenizing, graph surgery, session creation and runs happen here, off the
+ * page's main thread, so that the panel keeps drawing and answering while a model loads or runs.
+ * Built twice (tools/build.mjs): with onnxruntime-web's plain WebAssembly build, and with its
+ * WebGPU (JSEP) build; the page starts the one its backend needs.
+ */
+import * as ort from 'onnxruntime-web';
+import { EngineBrokenError } from '../src/engine/session';
+import { ModelEngine } from '../src/engine/model-engine';
+import { parsePageMessage, type PageToWorker, type WindowPayload, type WorkerToPage } from './worker-protocol';
+
+interface WorkerScope {
+  postMessage(m: WorkerToPage, transfer?: Transferable[]): void;
+  addEventListener(type: 'message', listener: (e: MessageEvent<unknown>) => void): void;
+}
+const scope = self as unknown as WorkerScope;
+const post = (m: WorkerToPage, transfer: Transferable[] = []): void => scope.postMessage(m, transfer);
+
+ort.env.wasm.numThreads = 1;
+ort.env.wasm.proxy = false;
+ort.env.logLevel = 'error';
+
+const engine = new ModelEngine((stage, ms) => post({ type: 'stage', stage, ms }));
+/** The model's load; an analysis waits for it and fails with its error. */
+let loading: Promise<unknown> = Promise.reject(new Error('the model was not sent to the engine'));
+loading.catch(() => undefined);
+let textError: unknown;
+let filesArrived: ((files: { path: string; data: Uint8Array }[]) => void) | undefined;
+
+/** Asks the page for the graph's external data files and waits for them. */
+function fetchExternal(files: string[]): Promise<{ path: string; data: Uint8Array }[]> {
+  return new Promise((resolve) => {
+    filesArrived = resolve;
+    post({ type: 'needFiles', files });
+  });
+}
+/** Runs happen one after another: a session cannot run twice at once. */
+let queue: Promise<unknown> = Promise.resolve();
+
+/** A layer's buffer, alone: transferred as is when the array spans it, copied otherwise. */
+const own = (a: Float32Array): Float32Array => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice());
+
+async function analyse(m: Extract<PageToWorker, { type: 'analyse' }>): Promise<void> {
+  await loading;
+  if (textError) throw textError;
+  const r = await engine.analyse(m.text, m.maxTokens);
+  const windows: WindowPayload[] = r.store.windows.map((w) => ({ start: w.start, length: w.length, lead: [...(w.lead ?? [])], trail: [...(w.trail ?? [])], layers: w.layers.map(own) }));
+  const transfer = windows.flatMap((w) => w.layers.map((l) => l.buffer as ArrayBuffer));
+  post(
+    {
+      type: 'result',
+      id: m.id,
+      tokens: r.tokens,
+      windows,
+      layers: r.store.layers,
+      heads: r.store.heads,
+      model: r.model,
+      backend: r.backend,
+      backendNote: r.backendNote,
+      runMs: r.runMs,
+      analysedEnd: r.analysedEnd,
+      truncated: r.truncated,
+      timings: r.timings,
+    },
+    transfer,
+  );
+}
+
+const fail = (id: number | null) => (e: unknown): void => {
+  const message = (e as Error)?.message || String(e);
+  post({ type: 'error', id, message, broken: e instanceof EngineBrokenError });
+};
+
+scope.addEventListener('message', (event) => {
+  const parsed = parsePageMessage(event.data);
+  if (!parsed.ok) {
+    post({ type: 'error', id: null, message: `the engine ignored a message: ${parsed.error}`, broken: false });
+    return;
+  }
+  const m = parsed.message;
+  switch (m.type) {
+    case 'text':
+      try {
+        textError = undefined;
+        engine.loadText(m);
+      } catch (e) {
+        textError = e;
+      }
+      return;
+    case 'model': {
+      ort.env.wasm.wasmBinary = m.wasm;
+      const load = engine.loadModel({ name: m.name, graph: new Uint8Array(m.graph), external: fetchExternal }, m.setting, m.note);
+      loading = load;
+      load.then((s) => post({ type: 'loaded', backend: s.backend, note: s.backendNote }), fail(null));
+      return;
+    }
+    case 'files':
+      filesArrived?.(m.files.map((f) => ({ path: f.path, data: new Uint8Array(f.data) })));
+      filesArrived = undefined;
+      return;
+    case 'analyse': {
+      const job = queue.then(() => analyse(m)).catch(fail(m.id));
+      queue = job;
+      return;
+    }
+    default: {
+      const never: never = m;
+      throw new Error(`unhandled message ${String(never)}`);
+    }
+  }
+});

@@ -1,0 +1,104 @@
+/**
+ * The messages between the panel's page and its engine worker. Like the host's protocol, every
+ * message is validated on receipt, by a table with one validator per message type: a new type
+ * without a validator does not compile. Tensors travel as transferred ArrayBuffers.
+ */
+import type { Backend, BackendSetting, ModelInfo, TokenInfo } from '../src/common/protocol';
+import type { EngineStage } from '../src/engine/model-engine';
+
+export interface WindowPayload {
+  start: number;
+  length: number;
+  lead: number[];
+  trail: number[];
+  /** Per layer, [heads, T, T] float32 probabilities (each its own transferred buffer). */
+  layers: Float32Array[];
+}
+
+export type PageToWorker =
+  | { type: 'text'; tokenizer: string; tokenizerConfig: string | null; config: string | null }
+  | {
+      type: 'model';
+      name: string;
+      /** The runtime's WebAssembly binary, fetched by the page (fetches inside a webview worker are unreliable). */
+      wasm: ArrayBuffer;
+      graph: ArrayBuffer;
+      setting: BackendSetting;
+      /** Why the run is on WebAssembly, when the page decided so before loading a runtime. */
+      note: string | null;
+    }
+  /** The external data files the graph named (answer to `needFiles`). */
+  | { type: 'files'; files: { path: string; data: ArrayBuffer }[] }
+  | { type: 'analyse'; id: number; text: string; maxTokens: number };
+
+export type WorkerToPage =
+  | { type: 'stage'; stage: EngineStage; ms: number }
+  /** The graph keeps its weights in these files, beside it: the page fetches them. */
+  | { type: 'needFiles'; files: string[] }
+  | { type: 'loaded'; backend: Backend; note: string | null }
+  | {
+      type: 'result';
+      id: number;
+      tokens: TokenInfo[];
+      windows: WindowPayload[];
+      layers: number;
+      heads: number;
+      model: ModelInfo;
+      backend: Backend;
+      backendNote: string | null;
+      runMs: number;
+      analysedEnd: number;
+      truncated: boolean;
+      timings: Record<string, number>;
+    }
+  /** `broken`: the runtime can run nothing more (a WebGPU device lost during a run). */
+  | { type: 'error'; id: number | null; message: string; broken: boolean };
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isInt = (v: unknown, min = 0): boolean => typeof v === 'number' && Number.isInteger(v) && v >= min;
+const isNum = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const isStrOrNull = (v: unknown): boolean => v === null || isStr(v);
+const isBackend = (v: unknown): boolean => v === 'webgpu' || v === 'wasm';
+const isIntList = (v: unknown): boolean => Array.isArray(v) && v.every((x) => isInt(x));
+const isStage = (v: unknown): boolean => v === 'tokenizer' || v === 'surgery' || v === 'session' || v === 'warm-up';
+
+function isWindow(v: unknown): boolean {
+  return (
+    isObj(v) && isInt(v.start) && isInt(v.length, 1) && isIntList(v.lead) && isIntList(v.trail) &&
+    Array.isArray(v.layers) && v.layers.every((l) => l instanceof Float32Array)
+  );
+}
+
+type Validators<M extends { type: string }> = { [K in M['type']]: (v: Obj) => boolean };
+
+const pageValidators: Validators<PageToWorker> = {
+  text: (v) => isStr(v.tokenizer) && isStrOrNull(v.tokenizerConfig) && isStrOrNull(v.config),
+  model: (v) =>
+    isStr(v.name) && v.wasm instanceof ArrayBuffer && v.graph instanceof ArrayBuffer && isStrOrNull(v.note) &&
+    (v.setting === 'auto' || isBackend(v.setting)),
+  files: (v) => Array.isArray(v.files) && v.files.every((f) => isObj(f) && isStr(f.path) && f.data instanceof ArrayBuffer),
+  analyse: (v) => isInt(v.id) && isStr(v.text) && isInt(v.maxTokens, 1),
+};
+
+const workerValidators: Validators<WorkerToPage> = {
+  stage: (v) => isStage(v.stage) && isNum(v.ms),
+  needFiles: (v) => Array.isArray(v.files) && v.files.every(isStr),
+  loaded: (v) => isBackend(v.backend) && isStrOrNull(v.note),
+  result: (v) =>
+    isInt(v.id) && Array.isArray(v.tokens) && Array.isArray(v.windows) && v.windows.every(isWindow) &&
+    isInt(v.layers, 1) && isInt(v.heads, 1) && isObj(v.model) && isBackend(v.backend) && isStrOrNull(v.backendNote) &&
+    isNum(v.runMs) && isInt(v.analysedEnd) && typeof v.truncated === 'boolean' && isObj(v.timings),
+  error: (v) => (v.id === null || isInt(v.id)) && isStr(v.message) && typeof v.broken === 'boolean',
+};
+
+function parseWith<M extends { type: string }>(validators: Validators<M>, v: unknown): { ok: true; message: M } | { ok: false; error: string } {
+  if (!isObj(v)) return { ok: false, error: `a message must be an object, got ${Array.isArray(v) ? 'an array' : typeof v}` };
+  const type = v.type;
+  if (!isStr(type) || !Object.prototype.hasOwnProperty.call(validators, type)) return { ok: false, error: `unknown message type "${String(type)}"` };
+  return validators[type as M['type']](v) ? { ok: true, message: v as unknown as M } : { ok: false, error: `malformed "${type}" message` };
+}
+
+export const parsePageMessage = (v: unknown) => parseWith(pageValidators, v);
+export const parseWorkerMessage = (v: unknown) => parseWith(workerValidators, v);
