@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../test/support/chromium';
-import { codeServerAvailable, openFile, startCodeServer, webviewFrame, type CodeServer } from '../test/support/code-server';
+import { codeServerAvailable, openFile, runCommand, startCodeServer, webviewFrame, type CodeServer } from '../test/support/code-server';
 import type { TimelineRecord } from '../webview/timeline';
 import { median } from './bench-timing';
 import { MiB, rendererPids, vmHwm, vmRss } from './bench-memory';
@@ -94,8 +94,11 @@ function stageTable(title: string, m: Measured, host: { at: number; text: string
     ['page script running', 'script'],
     ['page ready (told the host)', 'ready'],
     ['tokenizer loaded (in the worker)', 'tokenizer', 'tokenizer'],
+    ['runtime started (WebAssembly instantiated, ORT initialised)', 'runtime', 'runtime'],
     ['runtime (.wasm) fetched', 'runtime fetched', 'fetch runtime'],
     ['model fetched', 'model fetched', 'fetch model'],
+    ['runtime read from the panel\'s cache', 'runtime from the cache'],
+    ['prepared graph read from the panel\'s cache', 'prepared graph from the cache'],
     ['graph parsed + surgery', 'surgery', 'surgery'],
     ['session created (incl. WebAssembly compile on first use)', 'session', 'session'],
     ['warm-up run', 'warm-up', 'warm-up'],
@@ -130,13 +133,18 @@ export async function benchVsCode(): Promise<void> {
   let browser: Browser | undefined;
   try {
     browser = await launchChromium(['--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows']);
-    const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
-    await page.goto(`${server.url}/?folder=${encodeURIComponent(server.workspace)}`);
-    await page.waitForSelector('.monaco-workbench .explorer-folders-view', { timeout: 90_000 });
-    await openFile(page, 'fibonacci.py');
-    await page.keyboard.press('Control+A');
-    // Let the fresh window settle, as a user reading the file would.
-    await new Promise((r) => setTimeout(r, 3000));
+    const context = await browser.newContext({ viewport: { width: 1500, height: 950 } });
+    const freshWindow = async (): Promise<Page> => {
+      const p = await context.newPage();
+      await p.goto(`${server.url}/?folder=${encodeURIComponent(server.workspace)}`);
+      await p.waitForSelector('.monaco-workbench .explorer-folders-view', { timeout: 90_000 });
+      await openFile(p, 'fibonacci.py');
+      await p.keyboard.press('Control+A');
+      // Let the fresh window settle, as a user reading the file would.
+      await new Promise((r) => setTimeout(r, 3000));
+      return p;
+    };
+    const page = await freshWindow();
     const pids = await rendererPids(browser);
     const before = Math.max(...pids.map(vmRss));
 
@@ -165,6 +173,13 @@ export async function benchVsCode(): Promise<void> {
     await waitForResult(page, 0);
     const reload: Measured = { wallMs: Date.now() - reloadedAt, timeline: await readTimeline(page), pressedAt: reloadedAt };
     stageTable('After a window reload (the panel restored, its request run again), from the reload', reload, hostEvents(server));
+
+    // A new window once the panel has been used before: what a returning user meets.
+    await runCommand(page, 'View: Close All Editors');
+    await new Promise((r) => setTimeout(r, 1000));
+    await page.close();
+    const again = await freshWindow();
+    stageTable('A fresh window again, the panel used before (its cache filled): the first Show Attention', await pressAndWait(again), hostEvents(server));
     console.log('');
     console.log(`renderer memory: ${MiB(before)} before the first command; peak ${MiB(peakAfterRuns)} after the runs (largest renderer process: the workbench and its webviews share it when they share an origin)`);
   } finally {

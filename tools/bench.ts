@@ -126,6 +126,10 @@ async function panelStages(serverUrl: string): Promise<void> {
       const ms = (k: string): string => `${(timings[k] ?? NaN).toFixed(1)} ms`;
       console.log(`| ${r.tokens.length} | ${r.windows} | ${ms('tokenize')} | ${ms('run')} | ${ms('draw')} | ${ms('summarise')} | ${ms('total')} | ${JSON.stringify(r).length.toLocaleString('en')} bytes |`);
     }
+    // The page and its engine worker share one renderer process.
+    const peak = Math.max(...(await rendererPids(browser)).map(vmHwm));
+    console.log('');
+    console.log(`panel renderer memory (page + engine worker, one process): peak ${MiB(peak)}`);
   } finally {
     await browser.close();
   }

@@ -6,10 +6,11 @@
  * first request; a fetch's progress (bytes) is reported for the panel to show.
  */
 import { AttentionStore } from '../src/common/attention-store';
-import type { Backend, BackendSetting } from '../src/common/protocol';
+import type { Backend, BackendSetting, HostToWebview, PageFile } from '../src/common/protocol';
 import type { EngineResult, EngineStage } from '../src/engine/model-engine';
 import { backendPlan, probeWebGpu } from '../src/engine/backend-plan';
 import type { WebviewConfig } from './config';
+import { ByteCache } from './byte-cache';
 import type { PageTimeline } from './timeline';
 import { parseWorkerMessage, type PageToWorker, type WorkerToPage } from './worker-protocol';
 
@@ -38,6 +39,8 @@ interface Job {
 interface Running {
   worker: Worker;
   setting: BackendSetting;
+  /** Sends the runtime and the graph (again, from the model file, when a cached graph was refused). */
+  sendModel: (fromModelFile: boolean) => Promise<void>;
   loaded: Promise<{ backend: Backend; note: string | null }>;
   jobs: Map<number, Job>;
   fail: (e: Error) => void;
@@ -78,15 +81,47 @@ async function fetchText(url: string | null, what: string): Promise<string | nul
   return res.text();
 }
 
+type FileMessage = Extract<HostToWebview, { type: 'file' | 'fileError' }>;
+
 export class EngineClient {
   private running?: Running;
+  private readonly cache: Promise<ByteCache | null>;
   private progress: Record<string, { n: number; total: number }> = {};
+  /** Files asked of the host, waiting for its answer. */
+  private readonly asked = new Map<PageFile, { resolve: (b: ArrayBuffer) => void; reject: (e: Error) => void }[]>();
 
   constructor(
     private readonly config: WebviewConfig,
     private readonly timeline: PageTimeline,
     private readonly onProgress: (p: LoadProgress) => void,
-  ) {}
+    /** Asks the host for a file (config.bytesFrom 'host'); the answer comes to receiveFile. */
+    private readonly askHost: (file: PageFile) => void,
+  ) {
+    // Manage Model Cache asked for the panel's cache to be emptied: done before anything is read.
+    this.cache = (config.clearCache ? ByteCache.clear() : Promise.resolve()).then(() => ByteCache.open());
+  }
+
+  /** The host's answer to a `readFile`. */
+  receiveFile(m: FileMessage): void {
+    const waiting = this.asked.get(m.file) ?? [];
+    this.asked.delete(m.file);
+    if (m.type === 'fileError') {
+      for (const w of waiting) w.reject(new Error(m.message));
+      return;
+    }
+    const whole = m.data.byteOffset === 0 && m.data.byteLength === m.data.buffer.byteLength;
+    // Each waiter gets its own buffer: each transfers it to the worker.
+    waiting.forEach((w, i) => w.resolve(i === 0 && whole ? (m.data.buffer as ArrayBuffer) : m.data.slice().buffer));
+  }
+
+  private fromHost(file: PageFile): Promise<ArrayBuffer> {
+    return new Promise((resolve, reject) => {
+      const list = this.asked.get(file) ?? [];
+      if (list.length === 0) this.askHost(file);
+      list.push({ resolve, reject });
+      this.asked.set(file, list);
+    });
+  }
 
   /** Starts (or keeps) the worker for a backend setting, and loads the model into it. */
   prepare(setting: BackendSetting): Promise<{ backend: Backend; note: string | null }> {
@@ -126,13 +161,20 @@ export class EngineClient {
     this.onProgress({ stage, fetched: all.reduce((s, p) => s + p.n, 0), total: all.every((p) => p.total) ? all.reduce((s, p) => s + p.total, 0) : 0 });
   }
 
-  private fetchTracked(url: string, what: string): Promise<ArrayBuffer> {
+  /** A large file, from the host or by URL as the config says, with its progress and time recorded. */
+  private fetchTracked(file: PageFile, url: string, what: string): Promise<ArrayBuffer> {
     this.progress[what] = { n: 0, total: 0 };
     const t0 = performance.now();
-    return fetchBytes(url, what, (n, total) => {
-      this.progress[what] = { n, total };
+    const bytes =
+      this.config.bytesFrom === 'host'
+        ? this.fromHost(file)
+        : fetchBytes(url, what, (n, total) => {
+            this.progress[what] = { n, total };
+            this.report('fetch');
+          });
+    return bytes.then((b) => {
+      this.progress[what] = { n: b.byteLength, total: b.byteLength };
       this.report('fetch');
-    }).then((b) => {
       this.timeline.span(`fetch ${what}`, performance.now() - t0);
       this.timeline.mark(`${what} fetched`);
       return b;
@@ -150,10 +192,20 @@ export class EngineClient {
     const plan = probeWebGpu().then((adapter) => backendPlan(setting, adapter));
     const flavour = plan.then((p): Flavour => p.backend);
     const script = flavour.then((f) => fetchText(`${c.engineBase}engine-worker-${f}.js`, 'engine'));
-    const wasm = flavour.then((f) => this.fetchTracked(`${c.engineBase}ort/ort-wasm-simd-threaded${f === 'webgpu' ? '.jsep' : ''}.wasm`, 'runtime'));
-    const graph = this.fetchTracked(c.modelUrl, 'model');
+    const firstWasm = flavour.then((f) => this.cached('runtime', `${f}/${c.runtimeKey}`, () => this.fetchTracked(`runtime:${f}`, `${c.engineBase}ort/ort-wasm-simd-threaded${f === 'webgpu' ? '.jsep' : ''}.wasm`, 'runtime')));
+    // The graph after surgery when the cache has it for this model's content; the model file otherwise.
+    const graph = async (fromModelFile: boolean): Promise<{ bytes: ArrayBuffer; prepared: boolean }> => {
+      const hit = !fromModelFile && c.modelHash ? await (await this.cache)?.get('prepared', c.modelHash) : undefined;
+      if (hit) {
+        this.timeline.mark('prepared graph from the cache');
+        return { bytes: hit, prepared: true };
+      }
+      return { bytes: await this.fetchTracked('model', c.modelUrl, 'model'), prepared: false };
+    };
+    // Asked for after the runtime, so that the runtime arrives first and starts while the graph comes.
+    const firstGraph = flavour.then(() => graph(false));
     const text = Promise.all([fetchText(c.tokenizerUrl, 'tokenizer'), fetchText(c.tokenizerConfigUrl, 'tokenizer config').catch(() => null), fetchText(c.configUrl, 'model config').catch(() => null)]);
-    for (const p of [wasm, graph, text, script]) p.catch(() => undefined);
+    for (const p of [firstWasm, firstGraph, text, script]) p.catch(() => undefined);
 
     const workerReady = script.then((source) => {
       const url = URL.createObjectURL(new Blob([source ?? ''], { type: 'text/javascript' }));
@@ -165,6 +217,12 @@ export class EngineClient {
       worker: undefined as unknown as Worker,
       setting,
       jobs,
+      sendModel: async (fromModelFile) => {
+        const [p, g] = await Promise.all([plan, fromModelFile ? graph(true) : firstGraph]);
+        this.report(g.prepared ? 'session' : 'surgery');
+        const m: PageToWorker = { type: 'model', name: c.modelName, graph: g.bytes, prepared: g.prepared, sourceHash: c.modelHash, setting: p.backend === 'wasm' ? 'wasm' : setting, note: p.note };
+        this.send(running, m, [g.bytes]);
+      },
       loaded: undefined as unknown as Promise<{ backend: Backend; note: string | null }>,
       fail: (e) => {
         failLoad(e);
@@ -187,12 +245,14 @@ export class EngineClient {
           if (this.running === running) this.stop(new EngineStoppedError(`the engine stopped: ${e.message || 'its worker crashed'}`));
         });
         worker.addEventListener('message', (e: MessageEvent<unknown>) => this.onWorkerMessage(running, e.data, loadedResolve));
-        const [tokenizer, tokenizerConfig, config] = await text;
-        if (tokenizer === null) throw new Error('could not load the tokenizer');
-        this.send(running, { type: 'text', tokenizer, tokenizerConfig, config });
-        const [p, w, g] = await Promise.all([plan, wasm, graph]);
-        this.report('surgery');
-        this.send(running, { type: 'model', name: c.modelName, wasm: w, graph: g, setting: p.backend === 'wasm' ? 'wasm' : setting, note: p.note }, [w, g]);
+        // Each part goes to the worker as soon as it is here: the runtime starts while the graph
+        // is still arriving, and the graph does not wait for the tokenizer.
+        const sendRuntime = firstWasm.then((w) => this.send(running, { type: 'runtime', wasm: w }, [w]));
+        const sendText = text.then(([tokenizer, tokenizerConfig, config]) => {
+          if (tokenizer === null) throw new Error('could not load the tokenizer');
+          this.send(running, { type: 'text', tokenizer, tokenizerConfig, config });
+        });
+        await Promise.all([sendRuntime, sendText, running.sendModel(false)]);
       } catch (e) {
         if (this.running === running) this.stop(e as Error);
       }
@@ -211,8 +271,23 @@ export class EngineClient {
       case 'stage': {
         this.timeline.span(m.stage, m.ms);
         this.timeline.mark(m.stage);
-        const next: Record<EngineStage, LoadProgress['stage']> = { tokenizer: 'fetch', surgery: 'session', session: 'warm-up', 'warm-up': 'warm-up' };
-        if (m.stage !== 'tokenizer') this.report(next[m.stage]);
+        const next: Record<EngineStage, LoadProgress['stage'] | null> = { runtime: null, tokenizer: null, surgery: 'session', session: 'warm-up', 'warm-up': 'warm-up' };
+        const stage = next[m.stage];
+        if (stage) this.report(stage);
+        return;
+      }
+      case 'prepared':
+        if (this.config.modelHash) void this.cache.then((cache) => cache?.put('prepared', this.config.modelHash ?? '', m.file));
+        return;
+      case 'preparedRejected': {
+        // Another version's, or cut short: dropped, and the graph is prepared again from the model.
+        console.warn(`Attention Explorer: the cached prepared graph was not used (${m.reason}); preparing it again.`);
+        this.timeline.mark('prepared graph rejected');
+        const hash = this.config.modelHash ?? '';
+        void this.cache
+          .then((cache) => cache?.delete('prepared', hash))
+          .then(() => running.sendModel(true))
+          .catch((e: Error) => this.running === running && this.stop(e));
         return;
       }
       case 'needFiles':
@@ -259,10 +334,24 @@ export class EngineClient {
     }
   }
 
+  /** A file from the page's cache, or from `load` (then stored for next time). */
+  private async cached(kind: 'runtime', key: string, load: () => Promise<ArrayBuffer>): Promise<ArrayBuffer> {
+    const cache = await this.cache;
+    const hit = await cache?.get(kind, key);
+    if (hit) {
+      this.timeline.mark(`${kind} from the cache`);
+      return hit;
+    }
+    const bytes = await load();
+    // The Response made from the bytes is a copy: they can be transferred right after.
+    void cache?.put(kind, key, bytes);
+    return bytes;
+  }
+
   private async sendExternal(running: Running, files: string[]): Promise<void> {
     const base = this.config.modelUrl.slice(0, this.config.modelUrl.lastIndexOf('/') + 1);
     try {
-      const data = await Promise.all(files.map(async (f) => ({ path: f, data: await this.fetchTracked(base + f, `external data file ${f}`) })));
+      const data = await Promise.all(files.map(async (f) => ({ path: f, data: await this.fetchTracked(`external:${f}`, base + f, `external data file ${f}`) })));
       this.send(running, { type: 'files', files: data }, data.map((f) => f.data));
     } catch (e) {
       if (this.running === running) this.stop(e as Error);

@@ -7,6 +7,8 @@
 import * as ort from 'onnxruntime-web';
 import { EngineBrokenError } from '../src/engine/session';
 import { ModelEngine } from '../src/engine/model-engine';
+import { initRuntime } from '../src/engine/runtime-init';
+import { decodePreparedGraph, encodePreparedGraph, PreparedGraphError } from '../src/engine/prepared-graph-file';
 import { parsePageMessage, type PageToWorker, type WindowPayload, type WorkerToPage } from './worker-protocol';
 
 interface WorkerScope {
@@ -25,6 +27,14 @@ const engine = new ModelEngine((stage, ms) => post({ type: 'stage', stage, ms })
 let loading: Promise<unknown> = Promise.reject(new Error('the model was not sent to the engine'));
 loading.catch(() => undefined);
 let textError: unknown;
+/** The runtime's start: begun as soon as its binary arrives, while the graph may still be on its way. */
+let runtimeArrived: () => void = () => undefined;
+const runtime = new Promise<void>((resolve) => (runtimeArrived = resolve)).then(async () => {
+  const t = performance.now();
+  await initRuntime();
+  post({ type: 'stage', stage: 'runtime', ms: performance.now() - t });
+});
+runtime.catch(() => undefined); // its failure is the model load's to report
 let filesArrived: ((files: { path: string; data: Uint8Array }[]) => void) | undefined;
 
 /** Asks the page for the graph's external data files and waits for them. */
@@ -40,7 +50,8 @@ let queue: Promise<unknown> = Promise.resolve();
 /** A layer's buffer, alone: transferred as is when the array spans it, copied otherwise. */
 const own = (a: Float32Array): Float32Array => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice());
 
-async function analyse(m: Extract<PageToWorker, { type: 'analyse' }>): Promise<void> {
+async function analyse(m: Extract<PageToWorker, { type: 'analyse' }>, received: number): Promise<void> {
+  const started = performance.now();
   await loading;
   if (textError) throw textError;
   const r = await engine.analyse(m.text, m.maxTokens);
@@ -60,7 +71,8 @@ async function analyse(m: Extract<PageToWorker, { type: 'analyse' }>): Promise<v
       runMs: r.runMs,
       analysedEnd: r.analysedEnd,
       truncated: r.truncated,
-      timings: r.timings,
+      // How long the request waited in the worker's queue, and its whole time there.
+      timings: { ...r.timings, queued: started - received, worker: performance.now() - received },
     },
     transfer,
   );
@@ -87,9 +99,28 @@ scope.addEventListener('message', (event) => {
         textError = e;
       }
       return;
-    case 'model': {
+    case 'runtime':
       ort.env.wasm.wasmBinary = m.wasm;
-      const load = engine.loadModel({ name: m.name, graph: new Uint8Array(m.graph), external: fetchExternal }, m.setting, m.note);
+      runtimeArrived();
+      return;
+    case 'model': {
+      let graph: Uint8Array | ReturnType<typeof decodePreparedGraph> = new Uint8Array(m.graph);
+      if (m.prepared) {
+        try {
+          graph = decodePreparedGraph(graph, m.sourceHash ?? '');
+        } catch (e) {
+          if (!(e instanceof PreparedGraphError)) throw e;
+          post({ type: 'preparedRejected', reason: e.message });
+          return;
+        }
+      }
+      const hash = m.sourceHash;
+      const cache = (g: Parameters<typeof encodePreparedGraph>[0]): void => {
+        if (!hash) return;
+        const file = encodePreparedGraph(g, hash);
+        post({ type: 'prepared', file: file.buffer as ArrayBuffer }, [file.buffer as ArrayBuffer]);
+      };
+      const load = engine.loadModel({ name: m.name, graph, external: fetchExternal }, m.setting, { note: m.note, onPrepared: cache, runtime });
       loading = load;
       load.then((s) => post({ type: 'loaded', backend: s.backend, note: s.backendNote }), fail(null));
       return;
@@ -99,7 +130,8 @@ scope.addEventListener('message', (event) => {
       filesArrived = undefined;
       return;
     case 'analyse': {
-      const job = queue.then(() => analyse(m)).catch(fail(m.id));
+      const received = performance.now();
+      const job = queue.then(() => analyse(m, received)).catch(fail(m.id));
       queue = job;
       return;
     }

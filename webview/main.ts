@@ -33,7 +33,7 @@ timeline.mark('script');
 const vscode = acquireVsCodeApi<SavedState>();
 const post = (m: WebviewToHost): void => vscode.postMessage(m);
 const config = readConfig();
-const engine = new EngineClient(config, timeline, showLoad);
+const engine = new EngineClient(config, timeline, showLoad, (file) => post({ type: 'readFile', file }));
 
 let saved: SavedState = vscode.getState() ?? { view: { layer: 0, head: 'mean' }, tab: 0, colourByHead: false, pinned: null };
 let result: (EngineResult & { requestId: number; topK: number; source: string }) | undefined;
@@ -133,7 +133,8 @@ const MB = (n: number): string => (n / 1e6).toFixed(1);
 /** The engine's loading stage, with the megabytes fetched, until the model is ready. */
 function showLoad(p: LoadProgress): void {
   const what: Record<LoadProgress['stage'], string> = {
-    fetch: p.total ? `Loading the model and the runtime: ${MB(p.fetched)} of ${MB(p.total)} MB…` : `Loading the model and the runtime: ${MB(p.fetched)} MB…`,
+    fetch: p.total ? `Loading the model and the runtime: ${MB(p.fetched)} of ${MB(p.total)} MB…` : p.fetched ? `Loading the model and the runtime: ${MB(p.fetched)} MB so far…` : 'Loading the model and the runtime…',
+    runtime: 'Starting the runtime…',
     tokenizer: 'Loading the tokenizer…',
     surgery: 'Preparing the graph (exposing each layer\'s attention)…',
     session: 'Creating the inference session…',
@@ -306,8 +307,8 @@ function show(m: AnalyzeMessage, analysed: EngineResult, received: number): void
   if (saved.view.layer >= r.model.layers) saved.view = { layer: 0, head: 'mean' };
   if (typeof saved.view.head === 'number' && saved.view.head >= r.model.heads) saved.view = { ...saved.view, head: 'mean' };
   save();
-  strip.setTokens(r.tokens);
   const t0 = performance.now();
+  strip.setTokens(r.tokens);
   render();
   const drawMs = performance.now() - t0;
   const t1 = performance.now();
@@ -394,6 +395,10 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
     case 'setStale':
       stale = m.stale;
       renderHeader();
+      break;
+    case 'file':
+    case 'fileError':
+      engine.receiveFile(m);
       break;
     case 'clear':
       focus = null;

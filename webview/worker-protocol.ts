@@ -17,12 +17,16 @@ export interface WindowPayload {
 
 export type PageToWorker =
   | { type: 'text'; tokenizer: string; tokenizerConfig: string | null; config: string | null }
+  /** The runtime's WebAssembly binary, fetched by the page (fetches inside a webview worker are unreliable). */
+  | { type: 'runtime'; wasm: ArrayBuffer }
   | {
       type: 'model';
       name: string;
-      /** The runtime's WebAssembly binary, fetched by the page (fetches inside a webview worker are unreliable). */
-      wasm: ArrayBuffer;
+      /** The model file, or (prepared: true) a prepared-graph file from the page's cache. */
       graph: ArrayBuffer;
+      prepared: boolean;
+      /** The model file's content hash: what a prepared graph is cached under. */
+      sourceHash: string | null;
       setting: BackendSetting;
       /** Why the run is on WebAssembly, when the page decided so before loading a runtime. */
       note: string | null;
@@ -36,6 +40,10 @@ export type WorkerToPage =
   /** The graph keeps its weights in these files, beside it: the page fetches them. */
   | { type: 'needFiles'; files: string[] }
   | { type: 'loaded'; backend: Backend; note: string | null }
+  /** The graph after surgery, as a file for the page's cache (when the model's hash is known). */
+  | { type: 'prepared'; file: ArrayBuffer }
+  /** The cached prepared graph the page sent is not usable (another version, cut short): send the model. */
+  | { type: 'preparedRejected'; reason: string }
   | {
       type: 'result';
       id: number;
@@ -62,7 +70,7 @@ const isStr = (v: unknown): v is string => typeof v === 'string';
 const isStrOrNull = (v: unknown): boolean => v === null || isStr(v);
 const isBackend = (v: unknown): boolean => v === 'webgpu' || v === 'wasm';
 const isIntList = (v: unknown): boolean => Array.isArray(v) && v.every((x) => isInt(x));
-const isStage = (v: unknown): boolean => v === 'tokenizer' || v === 'surgery' || v === 'session' || v === 'warm-up';
+const isStage = (v: unknown): boolean => v === 'runtime' || v === 'tokenizer' || v === 'surgery' || v === 'session' || v === 'warm-up';
 
 function isWindow(v: unknown): boolean {
   return (
@@ -76,14 +84,18 @@ type Validators<M extends { type: string }> = { [K in M['type']]: (v: Obj) => bo
 const pageValidators: Validators<PageToWorker> = {
   text: (v) => isStr(v.tokenizer) && isStrOrNull(v.tokenizerConfig) && isStrOrNull(v.config),
   model: (v) =>
-    isStr(v.name) && v.wasm instanceof ArrayBuffer && v.graph instanceof ArrayBuffer && isStrOrNull(v.note) &&
+    isStr(v.name) && v.graph instanceof ArrayBuffer && isStrOrNull(v.note) &&
+    typeof v.prepared === 'boolean' && isStrOrNull(v.sourceHash) &&
     (v.setting === 'auto' || isBackend(v.setting)),
+  runtime: (v) => v.wasm instanceof ArrayBuffer,
   files: (v) => Array.isArray(v.files) && v.files.every((f) => isObj(f) && isStr(f.path) && f.data instanceof ArrayBuffer),
   analyse: (v) => isInt(v.id) && isStr(v.text) && isInt(v.maxTokens, 1),
 };
 
 const workerValidators: Validators<WorkerToPage> = {
   stage: (v) => isStage(v.stage) && isNum(v.ms),
+  prepared: (v) => v.file instanceof ArrayBuffer,
+  preparedRejected: (v) => isStr(v.reason),
   needFiles: (v) => Array.isArray(v.files) && v.files.every(isStr),
   loaded: (v) => isBackend(v.backend) && isStrOrNull(v.note),
   result: (v) =>

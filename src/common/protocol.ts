@@ -73,10 +73,28 @@ export type HostToWebview =
   | { type: 'setView'; view: AttentionView }
   | { type: 'revealToken'; index: number }
   | { type: 'setStale'; stale: boolean }
-  | { type: 'clear' };
+  | { type: 'clear' }
+  /** A file the page asked for (`readFile`), read by the host: the model's bytes, the runtime's. */
+  | { type: 'file'; file: PageFile; data: Uint8Array }
+  | { type: 'fileError'; file: PageFile; message: string };
+
+/**
+ * The files the page may ask the host for, by role: the graph, the runtime's two WebAssembly
+ * builds, and the external data files the graph names (`external:NAME`, NAME inside the graph's
+ * folder). Nothing else can be named.
+ */
+export type PageFile = 'model' | 'runtime:wasm' | 'runtime:webgpu' | `external:${string}`;
+
+export function isPageFile(v: unknown): v is PageFile {
+  if (v === 'model' || v === 'runtime:wasm' || v === 'runtime:webgpu') return true;
+  if (typeof v !== 'string' || !v.startsWith('external:')) return false;
+  const name = v.slice('external:'.length);
+  return name.length > 0 && !name.split(/[\\/]/).some((part) => part === '..' || part === '') && !/^[a-zA-Z]:|^[\\/]/.test(name);
+}
 
 export type WebviewToHost =
   | { type: 'ready' }
+  | { type: 'readFile'; file: PageFile }
   | { type: 'progress'; requestId: number; message: string }
   | {
       type: 'result';
@@ -172,6 +190,16 @@ export function parseHostMessage(v: unknown): Parsed<HostToWebview> {
         break;
       case 'clear':
         return { ok: true, message: { type: 'clear' } };
+      case 'file':
+        // VS Code delivers a posted Uint8Array as one, or as its ArrayBuffer.
+        if (isPageFile(v.file) && (v.data instanceof Uint8Array || v.data instanceof ArrayBuffer)) {
+          const data = v.data instanceof ArrayBuffer ? new Uint8Array(v.data) : v.data;
+          return { ok: true, message: { type: 'file', file: v.file, data } };
+        }
+        break;
+      case 'fileError':
+        if (isPageFile(v.file) && isStr(v.message)) return { ok: true, message: { type: 'fileError', file: v.file, message: v.message } };
+        break;
       default:
         return { ok: false, error: `unknown message type "${String(v.type)}"` };
     }
@@ -185,6 +213,9 @@ export function parseWebviewMessage(v: unknown): Parsed<WebviewToHost> {
     switch (v.type) {
       case 'ready':
         return { ok: true, message: { type: 'ready' } };
+      case 'readFile':
+        if (isPageFile(v.file)) return { ok: true, message: { type: 'readFile', file: v.file } };
+        break;
       case 'progress':
         if (isInt(v.requestId) && isStr(v.message)) return { ok: true, message: v as WebviewToHost };
         break;
@@ -240,6 +271,18 @@ export interface WebviewConfig {
   tokenizerUrl: string;
   configUrl: string | null;
   tokenizerConfigUrl: string | null;
+  /**
+   * Where the page gets the graph and the runtime's WebAssembly: asked of the host (`readFile`,
+   * the bytes posted back) or fetched by URL. The host's way was measured the faster in
+   * code-server (README, Performance); pages served without a host (the engine tests) fetch.
+   */
+  bytesFrom: 'host' | 'url';
+  /** SHA-256 of the graph file: the key of its prepared graph in the panel's cache (null: not cached). */
+  modelHash: string | null;
+  /** Identifies the runtime's WebAssembly files (they are cached under it). */
+  runtimeKey: string;
+  /** Empty the panel's cache before loading (asked for in Manage Model Cache). */
+  clearCache: boolean;
   /** URL prefix (ending in '/') of the page's own folder: the engine's workers and, under ort/, onnxruntime-web's .wasm files. */
   engineBase: string;
   /** The backend setting at page load, to create the session before the first request. */

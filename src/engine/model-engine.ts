@@ -2,7 +2,7 @@ import { isCausal } from '../common/analysis';
 import type { AttentionStore } from '../common/attention-store';
 import type { BackendSetting, ModelInfo, TokenInfo } from '../common/protocol';
 import { analyseIds } from './analyse';
-import { exposeAttention } from './attention-graph';
+import { exposeAttention, type PreparedGraph } from './attention-graph';
 import { fitText } from './fit';
 import { contextLength } from './model-config';
 import { AttentionSession, type ExternalDataFile } from './session';
@@ -15,7 +15,8 @@ import { addedBySequenceTemplate, edgeSpecials } from './windows';
  */
 export interface ModelBytes {
   name: string;
-  graph: Uint8Array;
+  /** The model file as it is, or the graph already prepared (from a cache). */
+  graph: Uint8Array | PreparedGraph;
   external: (files: string[]) => Promise<ExternalDataFile[]>;
 }
 
@@ -38,7 +39,7 @@ export interface EngineResult {
   timings: Record<string, number>;
 }
 
-export type EngineStage = 'tokenizer' | 'surgery' | 'session' | 'warm-up';
+export type EngineStage = 'runtime' | 'tokenizer' | 'surgery' | 'session' | 'warm-up';
 export type StageListener = (stage: EngineStage, ms: number) => void;
 
 const since = (t: number): number => performance.now() - t;
@@ -68,13 +69,31 @@ export class ModelEngine {
    * Surgery, session creation on the backend the setting allows (`note` says why it is not the
    * one asked for, when the caller decided that), and one short run that compiles the kernels.
    */
-  async loadModel(model: ModelBytes, setting: BackendSetting, note: string | null = null): Promise<AttentionSession> {
+  async loadModel(
+    model: ModelBytes,
+    setting: BackendSetting,
+    options: {
+      note?: string | null;
+      /** Sees the prepared graph before the session takes it (to cache it), when surgery ran here. */
+      onPrepared?: (graph: PreparedGraph) => void;
+      /** The runtime's start, begun earlier (initRuntime): the session waits for it, the surgery does not. */
+      runtime?: Promise<unknown>;
+    } = {},
+  ): Promise<AttentionSession> {
+    const note = options.note ?? null;
     this.name = model.name;
     let t = performance.now();
-    const graph = exposeAttention(model.graph);
-    this.onStage('surgery', since(t));
+    let graph: PreparedGraph;
+    if (model.graph instanceof Uint8Array) {
+      graph = exposeAttention(model.graph);
+      this.onStage('surgery', since(t));
+      options.onPrepared?.(graph);
+    } else {
+      graph = model.graph;
+    }
     t = performance.now();
     const external = graph.externalDataFiles.length ? await model.external(graph.externalDataFiles) : [];
+    await options.runtime;
     t = performance.now();
     const session = await AttentionSession.create(graph, external, setting, undefined, note);
     this.onStage('session', since(t));

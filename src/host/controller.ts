@@ -212,15 +212,24 @@ export class AttentionController implements vscode.Disposable {
         }
       }
     }
-    if (repos.length === 0) {
-      void vscode.window.showInformationMessage('Attention Explorer: no downloaded models in the cache.');
-      return;
-    }
-    const picks = await vscode.window.showQuickPick(
-      repos.map((r) => ({ label: r.repo, description: `${(r.bytes / 1024 ** 2).toFixed(1)} MB`, detail: r.dir, r })),
-      { title: 'Attention Explorer: Model Cache — pick models to delete', canPickMany: true },
+    // The panel's own cache (prepared graphs, the runtime) lives in the webview's storage: it is
+    // emptied by the next page the panel loads, reloaded now when one is open.
+    const panelCache = { label: '$(database) Prepared graphs and runtime kept by the panel', description: 'rebuilt on the next load', r: undefined };
+    const picked = await vscode.window.showQuickPick(
+      [panelCache, ...repos.map((r) => ({ label: r.repo, description: `${(r.bytes / 1024 ** 2).toFixed(1)} MB`, detail: r.dir, r }))],
+      { title: 'Attention Explorer: Model Cache — pick what to delete', canPickMany: true },
     );
-    if (!picks?.length) return;
+    if (!picked?.length) return;
+    if (picked.includes(panelCache)) {
+      AttentionPanel.clearCacheOnNextLoad = true;
+      this.log.info("the panel's cache of prepared graphs will be emptied");
+      if (this.panel && this.loadedModel) {
+        this.panel.load(this.loadedModel, settings().backend);
+        if (this.lastRequest && this.record) this.post({ ...this.lastRequest, requestId: this.record.requestId });
+      }
+    }
+    const picks = picked.flatMap((p) => (p.r ? [{ r: p.r }] : []));
+    if (!picks.length) return;
     const current = settings().model;
     for (const p of picks) {
       fs.rmSync(p.r.dir, { recursive: true, force: true });

@@ -1,6 +1,9 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { BackendSetting, HostToWebview, WebviewConfig, WebviewToHost } from '../common/protocol';
+import type { BackendSetting, HostToWebview, PageFile, WebviewConfig, WebviewToHost } from '../common/protocol';
 import type { ModelFiles } from './model-source';
+import { contentHash } from './content-hash';
 import { makeNonce, webviewHtml } from './webview-html';
 import { receiveFromWebview, type InboxLog } from './webview-inbox';
 
@@ -14,6 +17,7 @@ export class AttentionPanel implements vscode.Disposable {
   private ready = false;
   private queue: HostToWebview[] = [];
   private readonly disposables: vscode.Disposable[] = [];
+  private model: ModelFiles;
 
   private constructor(
     readonly panel: vscode.WebviewPanel,
@@ -24,6 +28,7 @@ export class AttentionPanel implements vscode.Disposable {
     private readonly log: InboxLog,
     onDispose: () => void,
   ) {
+    this.model = model;
     this.load(model, backend);
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'icon.png');
     const webview = panel.webview;
@@ -33,7 +38,8 @@ export class AttentionPanel implements vscode.Disposable {
           raw,
           (m) => {
             if (m.type === 'ready') this.flush();
-            this.onMessage(m);
+            if (m.type === 'readFile') void this.sendFile(m.file);
+            else this.onMessage(m);
           },
           this.log,
         ),
@@ -58,10 +64,31 @@ export class AttentionPanel implements vscode.Disposable {
     };
   }
 
-  /** (Re)loads the page for a model: a new model means a new page, with its own session. */
+  /** Set by Manage Model Cache: the next page empties the panel's cache before it loads. */
+  static clearCacheOnNextLoad = false;
+  private loads = 0;
+
+  /**
+   * (Re)loads the page for a model: a new model means a new page, with its own session. The
+   * page is written once the model file's hash is known (its prepared graph is cached under it).
+   */
   load(model: ModelFiles, backend: BackendSetting, notice: string | null = null): void {
-    const webview = this.panel.webview;
     this.ready = false;
+    this.model = model;
+    const load = ++this.loads;
+    void contentHash(model.graph)
+      .catch(() => null)
+      .then((hash) => {
+        if (load === this.loads) this.writePage(model, backend, notice, hash);
+      });
+  }
+
+  private writePage(model: ModelFiles, backend: BackendSetting, notice: string | null, modelHash: string | null): void {
+    const webview = this.panel.webview;
+    const ortFile = (name: string): fs.Stats => fs.statSync(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', 'ort', name).fsPath);
+    const runtimeKey = ['ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.jsep.wasm'].map((f) => { const st = ortFile(f); return `${st.size}-${Math.round(st.mtimeMs)}`; }).join('_');
+    const clearCache = AttentionPanel.clearCacheOnNextLoad;
+    AttentionPanel.clearCacheOnNextLoad = false;
     webview.options = AttentionPanel.webviewOptions(this.extensionUri, model);
     const uri = (p: string): string => webview.asWebviewUri(vscode.Uri.file(p)).toString();
     const config: WebviewConfig = {
@@ -70,6 +97,10 @@ export class AttentionPanel implements vscode.Disposable {
       tokenizerUrl: uri(model.tokenizer),
       configUrl: model.config ? uri(model.config) : null,
       tokenizerConfigUrl: model.tokenizerConfig ? uri(model.tokenizerConfig) : null,
+      bytesFrom: 'host',
+      modelHash,
+      runtimeKey,
+      clearCache,
       engineBase: `${webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview')).toString()}/`,
       backend,
       notice,
@@ -116,6 +147,27 @@ export class AttentionPanel implements vscode.Disposable {
     const q = this.queue;
     this.queue = [];
     for (const m of q) void this.panel.webview.postMessage(m);
+  }
+
+  /**
+   * Reads a file the page asked for and posts its bytes (transferred as binary, not JSON). In
+   * code-server this was measured faster than the page fetching the same file through the
+   * webview's resource loader (README, Performance).
+   */
+  private async sendFile(file: PageFile): Promise<void> {
+    const ort = (name: string): string => vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', 'ort', name).fsPath;
+    const where =
+      file === 'model' ? this.model.graph
+      : file === 'runtime:wasm' ? ort('ort-wasm-simd-threaded.wasm')
+      : file === 'runtime:webgpu' ? ort('ort-wasm-simd-threaded.jsep.wasm')
+      : path.join(path.dirname(this.model.graph), file.slice('external:'.length));
+    try {
+      const b = await fs.promises.readFile(where);
+      // Posted as binary (VS Code transfers typed arrays without JSON), answering the page's own request.
+      void this.panel.webview.postMessage({ type: 'file', file, data: new Uint8Array(b.buffer, b.byteOffset, b.byteLength) } satisfies HostToWebview);
+    } catch (e) {
+      void this.panel.webview.postMessage({ type: 'fileError', file, message: (e as Error).message } satisfies HostToWebview);
+    }
   }
 
   reveal(): void {

@@ -13,13 +13,17 @@ export const DARK_THEME_CSS = `:root {
 }`;
 
 /** The panel's own page (the HTML the host generates), served from 127.0.0.1 with a stand-in for the VS Code API. */
-export function panelPage(base: string, opts: { modelUrl?: string; backend?: BackendSetting; notice?: string } = {}): string {
+export function panelPage(base: string, opts: { modelUrl?: string; backend?: BackendSetting; notice?: string; modelHash?: string } = {}): string {
   const config: WebviewConfig = {
     modelName: 'code-prose-gpt',
     modelUrl: opts.modelUrl ?? `${base}/media/model/model.onnx`,
     tokenizerUrl: `${base}/media/model/tokenizer.json`,
     configUrl: `${base}/media/model/config.json`,
     tokenizerConfigUrl: null,
+    bytesFrom: 'url',
+    modelHash: opts.modelHash ?? null,
+    runtimeKey: 'test',
+    clearCache: false,
     engineBase: `${base}/dist/webview/`,
     backend: opts.backend ?? 'auto',
     notice: opts.notice ?? null,
@@ -55,11 +59,19 @@ export async function waitForMessage<T extends WebviewToHost['type']>(
 ): Promise<Extract<WebviewToHost, { type: T }>> {
   const deadline = Date.now() + timeout;
   for (;;) {
-    const sent = await sentByWebview(page);
-    const m = sent.find((x) => x.type === type && (requestId === undefined || !('requestId' in x) || x.requestId === requestId));
-    if (m) return m as Extract<WebviewToHost, { type: T }>;
-    const err = sent.find((x) => x.type === 'error' && type !== 'error');
-    if (err) throw new Error(`webview error: ${JSON.stringify(err)}`);
+    // Searched in the page: copying every message out on each poll (results are MBs) would keep
+    // the page's main thread busy and distort what the tests and the benchmark measure.
+    const found = await page.evaluate(
+      ([t, id]) => {
+        const sent = (window as unknown as { __sent: WebviewToHost[] }).__sent;
+        const m = sent.find((x) => x.type === t && (id === null || !('requestId' in x) || x.requestId === id));
+        const err = t === 'error' ? undefined : sent.find((x) => x.type === 'error');
+        return { m, err };
+      },
+      [type, requestId ?? null] as const,
+    );
+    if (found.m) return found.m as Extract<WebviewToHost, { type: T }>;
+    if (found.err) throw new Error(`webview error: ${JSON.stringify(found.err)}`);
     if (Date.now() > deadline) throw new Error(`no "${type}" message from the webview within ${timeout} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
