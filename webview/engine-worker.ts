@@ -86,7 +86,8 @@ const fail = (id: number | null) => (e: unknown): void => {
 scope.addEventListener('message', (event) => {
   const parsed = parsePageMessage(event.data);
   if (!parsed.ok) {
-    post({ type: 'error', id: null, message: `the engine ignored a message: ${parsed.error}`, broken: false });
+    // Not the engine's to act on, and no reason to stop it: said, and dropped.
+    console.warn(`Attention Explorer engine: ignored a message: ${parsed.error}`);
     return;
   }
   const m = parsed.message;

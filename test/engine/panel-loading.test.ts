@@ -1,0 +1,139 @@
+/**
+ * The panel page's first load and its faults, in headless Chromium, with the HTML the extension
+ * generates: the engine in its worker, the cache that spares later loads the model's bytes, a
+ * corrupt cache entry, a worker that crashes, requests that arrive while the model loads.
+ */
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../support/chromium';
+import { crashEngineOnNextAnalysis, watchEngineCrash } from '../support/engine-crash';
+import { outputDir, ROOT } from '../support/paths';
+import { serve } from '../support/static-server';
+import { openPanelPage, sendToWebview, sentByWebview, waitForMessage } from '../support/webview-page';
+
+let browser: Browser;
+let server: Awaited<ReturnType<typeof serve>>;
+const shots = outputDir('engine');
+
+before(async () => {
+  server = await serve({ '/dist/': path.join(ROOT, 'dist'), '/media/': path.join(ROOT, 'media') });
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const CODE = 'def add(a, b):\n    return a + b\n\nprint(add(2, 3))\n';
+const analyze = (requestId: number, text = CODE, maxTokens = 1024) =>
+  ({ type: 'analyze', requestId, text, source: 'a.py', origin: { uri: 'file:///a.py', offset: 0 }, settings: { backend: 'wasm', maxTokens, topK: 5 } }) as const;
+
+/** A panel page in `context`, recording the URLs it requests. */
+async function panelIn(context: BrowserContext, opts: Parameters<typeof openPanelPage>[2] = {}, initScripts: (() => void)[] = []): Promise<{ page: Page; urls: string[] }> {
+  const urls: string[] = [];
+  const page = await openPanelPage(context, server.url, { backend: 'wasm', ...opts }, initScripts);
+  page.on('request', (r) => urls.push(r.url()));
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+  return { page, urls };
+}
+
+const timeline = async (page: Page): Promise<{ marks: Record<string, number> }> => JSON.parse((await page.evaluate(() => document.body.dataset.timeline)) ?? '{}') as { marks: Record<string, number> };
+
+test('the engine runs in a worker, and a later page takes the prepared graph and the runtime from its cache: no model bytes fetched again', async () => {
+  const context = await browser.newContext();
+  const first = await panelIn(context, { modelHash: 'bundled-test-hash' });
+  await sendToWebview(first.page, analyze(1));
+  const a = await waitForMessage(first.page, 'result', 1);
+  assert.equal(first.page.workers().length, 1, 'one engine worker');
+  // The page wrote the prepared graph to its cache once the worker made it.
+  await first.page.waitForFunction(async () => (await (await caches.open('attention-explorer-v1')).keys()).some((r) => r.url.includes('/prepared/')));
+  await first.page.close();
+
+  const second = await panelIn(context, { modelHash: 'bundled-test-hash' });
+  await sendToWebview(second.page, analyze(1));
+  const b = await waitForMessage(second.page, 'result', 1);
+  assert.deepEqual(b.tokens, a.tokens);
+  assert.deepEqual(b.summaries, a.summaries, 'the same attention from the cached graph');
+  assert.equal(second.urls.filter((u) => u.endsWith('/model.onnx') || u.endsWith('.wasm')).length, 0, `fetched: ${second.urls.join(', ')}`);
+  const marks = (await timeline(second.page)).marks;
+  assert.ok(marks['prepared graph from the cache'] && marks['runtime from the cache'], JSON.stringify(marks));
+  assert.equal(marks.surgery, undefined, 'no surgery on the second load');
+  await context.close();
+});
+
+test('a corrupt prepared graph in the cache is noticed, dropped and rebuilt from the model file', async () => {
+  const context = await browser.newContext();
+  const { page: p0 } = await panelIn(context, { modelHash: 'corrupt-test-hash' });
+  // A cut-off entry of the right size header, as a page closed in the middle of writing would leave it.
+  await p0.evaluate(async () => {
+    const bytes = new Uint8Array(5000).fill(7);
+    bytes.set([0x41, 0x45, 0x50, 0x47], 0);
+    const cache = await caches.open('attention-explorer-v1');
+    await cache.put('https://attention-explorer.cache/prepared/corrupt-test-hash', new Response(bytes, { headers: { 'x-bytes': '5000', 'x-stored': String(Date.now()) } }));
+  });
+  await p0.close();
+  const { page, urls } = await panelIn(context, { modelHash: 'corrupt-test-hash' });
+  await sendToWebview(page, analyze(1));
+  const r = await waitForMessage(page, 'result', 1);
+  assert.equal(r.model.layers, 4);
+  assert.equal(urls.filter((u) => u.endsWith('/model.onnx')).length, 1, 'the model file was fetched instead');
+  const marks = (await timeline(page)).marks;
+  assert.ok(marks['prepared graph rejected'] && marks.surgery, JSON.stringify(marks));
+  // The entry now holds a whole prepared graph again (far larger than the corrupt 5,000 bytes).
+  await page.waitForFunction(async () => {
+    const hit = await (await caches.open('attention-explorer-v1')).match('https://attention-explorer.cache/prepared/corrupt-test-hash');
+    return hit !== undefined && Number(hit.headers.get('x-bytes')) > 1_000_000;
+  });
+  await context.close();
+});
+
+test('a worker that crashes mid-run: the panel says so, keeps the previous result, and its retry on fewer tokens runs on a fresh worker', async () => {
+  const context = await browser.newContext();
+  const { page } = await panelIn(context, {}, [watchEngineCrash]);
+  await sendToWebview(page, analyze(1));
+  await waitForMessage(page, 'result', 1);
+  await page.evaluate(crashEngineOnNextAnalysis);
+  await sendToWebview(page, analyze(2, CODE.repeat(20), 512));
+  const err = await waitForMessage(page, 'error', 2);
+  assert.match(err.message, /^the engine stopped: .*simulated crash/);
+  const n = page.locator('.notice.error');
+  assert.match(await n.innerText(), /Could not analyse the selection: the engine stopped/);
+  assert.ok(await page.locator('.token-strip .token').count() > 0, 'the previous result is still shown');
+  await page.screenshot({ path: path.join(shots, 'panel-engine-crashed.png') });
+  await n.locator('vscode-button', { hasText: 'Retry with at most 256 tokens' }).click();
+  await page.waitForFunction(() => document.body.dataset.resultId === '2');
+  const sent = await sentByWebview(page);
+  const retried = sent.filter((m) => m.type === 'result' && m.requestId === 2);
+  assert.equal(retried.length, 1);
+  assert.ok(retried[0].type === 'result' && retried[0].tokens.length <= 256 && retried[0].truncated);
+  assert.equal(page.workers().length, 1, 'the crashed worker is gone, one new one runs');
+  await context.close();
+});
+
+test('requests sent while the model loads: the newest runs when it is ready, the older ones are superseded, and the panel answers hovers during a run', async () => {
+  const context = await browser.newContext();
+  const { page } = await panelIn(context);
+  // All three before the model can have loaded; the panel says what it is loading meanwhile.
+  await page.evaluate((msgs) => msgs.forEach((m) => window.postMessage(m, '*')), [analyze(1, 'first'), analyze(2, 'second'), analyze(3, CODE)]);
+  const stage = await page.locator('.progress-text').innerText();
+  assert.match(stage, /^(Loading the model and the runtime|Preparing the graph|Starting the runtime|Creating the inference session|Compiling the model)/);
+  await page.screenshot({ path: path.join(shots, 'panel-loading.png'), clip: { x: 0, y: 0, width: 1100, height: 120 } });
+  const r = await waitForMessage(page, 'result', 3);
+  assert.equal(r.tokens[0].text, 'def');
+  const sent = await sentByWebview(page);
+  const superseded = sent.filter((m) => m.type === 'superseded').map((m) => (m.type === 'superseded' ? m.requestId : -1));
+  assert.deepEqual(superseded.sort(), [1, 2]);
+  assert.equal(sent.filter((m) => m.type === 'result').length, 1, 'no run was spent on superseded text');
+
+  // A long run (many windows) in the worker; meanwhile the page's main thread answers a hover.
+  await sendToWebview(page, analyze(4, CODE.repeat(400), 4096));
+  await page.locator('.progress-text', { hasText: 'Running the model' }).waitFor();
+  await page.locator('.token-strip .token').nth(3).hover();
+  await page.waitForFunction(() => document.querySelector('.details-title')?.textContent?.includes('(token 3)'));
+  const during = await sentByWebview(page);
+  assert.equal(during.some((m) => m.type === 'result' && m.requestId === 4), false, 'the hover was answered while the run was still going');
+  await waitForMessage(page, 'result', 4);
+  await context.close();
+});
