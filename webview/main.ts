@@ -1,49 +1,38 @@
-import { summarise, topK } from '../src/common/analysis';
+import { summarise } from '../src/common/analysis';
 import {
-  headLabel,
   parseHostMessage,
   SUMMARY_MIN_K,
   type AttentionView,
-  type HostToWebview,
   type WebviewToHost,
 } from '../src/common/protocol';
 import { readConfig } from './config';
+import { describeLoad, ProgressLine } from './progress-line';
+import { RequestQueue } from './request-queue';
+import { runNotices, runSummary } from './run-notices';
+import { restoreState, type AnalyzeMessage, type SavedState } from './saved-state';
 import { PageTimeline } from './timeline';
 import { Controls } from './controls';
-import { EngineBrokenError, EngineClient, EngineStoppedError, type EngineResult, type LoadProgress } from './engine-client';
+import { EngineBrokenError, EngineClient, EngineStoppedError, type EngineResult } from './engine-client';
 import type { Focus } from './views/focus';
 import { HeadView } from './views/head-view';
-import { visibleToken } from './views/labels';
+import { DetailsView } from './views/details';
 import { MatrixView } from './views/matrix-view';
 import { TokenStrip } from './views/token-strip';
 
-type AnalyzeMessage = Extract<HostToWebview, { type: 'analyze' }>;
-
-/** What survives a reload of the webview (VS Code keeps it with the panel). */
-interface SavedState {
-  request?: AnalyzeMessage;
-  view: AttentionView;
-  tab: number;
-  colourByHead: boolean;
-  pinned: number | null;
-}
 
 const timeline = new PageTimeline();
 timeline.mark('script');
 const vscode = acquireVsCodeApi<SavedState>();
 const post = (m: WebviewToHost): void => vscode.postMessage(m);
 const config = readConfig();
-const engine = new EngineClient(config, timeline, showLoad, (file) => post({ type: 'readFile', file }));
+const progress = new ProgressLine();
+const engine = new EngineClient(config, timeline, (p) => progress.load(describeLoad(p)), (file) => post({ type: 'readFile', file }));
+const queue = new RequestQueue<AnalyzeMessage>(analyze, (m) => post({ type: 'superseded', requestId: m.requestId }));
 
-let saved: SavedState = vscode.getState() ?? { view: { layer: 0, head: 'mean' }, tab: 0, colourByHead: false, pinned: null };
+let saved: SavedState = restoreState(vscode.getState());
 let result: (EngineResult & { requestId: number; topK: number; source: string }) | undefined;
 let focus: Focus | null = null;
 let stale = false;
-/** The request the engine is working on, and the next one (a newer request replaces it). */
-let inFlight: AnalyzeMessage | null = null;
-let waiting: AnalyzeMessage | null = null;
-/** The engine's load, while it lasts: shown until the model is ready. */
-let loadText: string | null = null;
 /** Why the host reloaded this page (shown with the first result, then dropped). */
 let pageNotice = config.notice;
 
@@ -51,7 +40,6 @@ let pageNotice = config.notice;
 const app = document.getElementById('app')!;
 const header = el('div', 'run-header');
 const notices = el('div', 'notices');
-const progress = el('div', 'progress');
 const controls = new Controls(
   (view) => setView(view),
   (on) => {
@@ -60,7 +48,7 @@ const controls = new Controls(
     render();
   },
 );
-const details = el('div', 'details');
+const details = new DetailsView();
 const strip = new TokenStrip(onFocus, onLeave);
 const headView = new HeadView(onFocus, onLeave);
 const matrixView = new MatrixView(onFocus, onLeave);
@@ -84,8 +72,8 @@ tabs.addEventListener('vsc-tabs-select', (e) => {
   render();
 });
 const body = el('div', 'result');
-body.append(controls.element, details, strip.element, tabs);
-app.append(header, notices, progress, body);
+body.append(controls.element, details.element, strip.element, tabs);
+app.append(header, notices, progress.element, body);
 showEmpty();
 
 function el(tag: string, className: string): HTMLDivElement {
@@ -108,40 +96,6 @@ function notice(kind: 'info' | 'warning' | 'error', text: string): HTMLDivElemen
   n.setAttribute('role', kind === 'error' ? 'alert' : 'status');
   n.textContent = text;
   return n;
-}
-
-function setBusy(message: string | null): void {
-  const shown = message ?? loadText;
-  if (!shown) {
-    progress.replaceChildren();
-    return;
-  }
-  // The ring is kept across updates: replacing it many times a second would restart its animation.
-  let ring = progress.querySelector('vscode-progress-ring');
-  let label = progress.querySelector<HTMLSpanElement>('.progress-text');
-  if (!ring || !label) {
-    ring = document.createElement('vscode-progress-ring');
-    label = document.createElement('span');
-    label.className = 'progress-text';
-    progress.replaceChildren(ring, label);
-  }
-  label.textContent = shown;
-}
-
-const MB = (n: number): string => (n / 1e6).toFixed(1);
-
-/** The engine's loading stage, with the megabytes fetched, until the model is ready. */
-function showLoad(p: LoadProgress): void {
-  const what: Record<LoadProgress['stage'], string> = {
-    fetch: p.total ? `Loading the model and the runtime: ${MB(p.fetched)} of ${MB(p.total)} MB…` : p.fetched ? `Loading the model and the runtime: ${MB(p.fetched)} MB so far…` : 'Loading the model and the runtime…',
-    runtime: 'Starting the runtime…',
-    tokenizer: 'Loading the tokenizer…',
-    surgery: 'Preparing the graph (exposing each layer\'s attention)…',
-    session: 'Creating the inference session…',
-    'warm-up': 'Compiling the model (one short run)…',
-  };
-  loadText = what[p.stage];
-  setBusy(inFlight ? null : loadText);
 }
 
 // ---- focus ----
@@ -171,59 +125,9 @@ function onLeave(): void {
 // ---- rendering ----
 function renderHeader(): void {
   if (!result) return;
-  const m = result.model;
-  header.textContent = `${m.name} · ${result.backend === 'webgpu' ? 'WebGPU' : 'WebAssembly'} · ${result.runMs.toFixed(0)} ms · ${result.tokens.length} tokens · ${m.layers} layers × ${m.heads} heads · ${m.causal ? 'causal (decoder): each token sees only earlier ones' : 'full (encoder) attention'}`;
+  header.textContent = runSummary(result);
   header.title = `source: ${result.source}`;
-  const list: HTMLDivElement[] = [];
-  if (stale) list.push(notice('warning', 'The text changed since this analysis: the attention shown is for the old text. Run Show Attention again to refresh.'));
-  if (result.backendNote) list.push(notice('warning', result.backendNote));
-  if (result.truncated) {
-    list.push(notice('warning', `Only the first ${result.tokens.length} tokens were analysed (attentionExplorer.maxTokens); the rest of the selection was left out.`));
-  }
-  if (result.windows > 1) {
-    // The specials the windows were given again, as the engine planned them.
-    const t = result.tokens;
-    const named = (side: 'lead' | 'trail'): string => (result?.store.windows.find((w) => w[side]?.length)?.[side] ?? []).map((i) => t[i].text).join(' ');
-    const opens = named('lead') && `begins with ${named('lead')}`;
-    const closes = named('trail') && `ends with ${named('trail')}`;
-    const again = opens || closes ? ` Every window ${[opens, closes].filter(Boolean).join(' and ')}, as the model expects.` : '';
-    list.push(notice('info', `The text is longer than the model's ${m.context}-token context: it was analysed in ${result.windows} windows overlapping by a quarter; attention never crosses a window.${again}`));
-  }
-  notices.replaceChildren(...list);
-}
-
-function renderDetails(): void {
-  details.replaceChildren();
-  if (!result || !focus) {
-    details.textContent = 'Hover a token to see what it attends to; click to pin it.';
-    details.classList.add('hint');
-    return;
-  }
-  details.classList.remove('hint');
-  const r = result;
-  const view = saved.view;
-  const i = focus.index;
-  const row = r.store.row(view.layer, view.head, i);
-  const attends = topK(row.weights, r.topK, row.keyStart);
-  const column = new Float32Array(r.tokens.length);
-  for (let q = 0; q < r.tokens.length; q++) column[q] = r.store.weight(view.layer, view.head, q, i);
-  const by = topK(column, r.topK);
-  const title = el('div', 'details-title');
-  title.textContent = `“${visibleToken(r.tokens[i].text)}” (token ${i}) — layer ${view.layer}, ${headLabel(view.head)}`;
-  const list = (name: string, items: { index: number; weight: number }[]): HTMLDivElement => {
-    const d = el('div', 'details-list');
-    const h = el('span', 'details-name');
-    h.textContent = name;
-    d.append(h);
-    for (const w of items) {
-      const s = el('span', 'details-item');
-      s.textContent = `${visibleToken(r.tokens[w.index].text)} ${w.weight.toFixed(2)}`;
-      s.dataset.index = String(w.index);
-      d.append(s);
-    }
-    return d;
-  };
-  details.append(title, list('attends to', attends), list('attended by', by));
+  notices.replaceChildren(...runNotices(result, stale).map((n) => notice(n.kind, n.text)));
 }
 
 function render(): void {
@@ -232,7 +136,7 @@ function render(): void {
   renderHeader();
   controls.set(result.model.layers, result.model.heads, saved.view, saved.colourByHead);
   if ((tabs as unknown as { selectedIndex: number }).selectedIndex !== saved.tab) (tabs as unknown as { selectedIndex: number }).selectedIndex = saved.tab;
-  renderDetails();
+  details.render(result, saved.view, focus);
   strip.render(result.store, saved.view, focus);
   const state = { tokens: result.tokens, store: result.store, view: saved.view, focus };
   if (saved.tab === 0) headView.render({ ...state, colourByHead: saved.colourByHead });
@@ -256,43 +160,24 @@ function setView(view: AttentionView): void {
 
 // ---- requests ----
 
-/** A request from the host: run now, or wait for the one in flight (replacing an older waiting one). */
-function request(m: AnalyzeMessage): void {
-  if (inFlight) {
-    if (waiting) post({ type: 'superseded', requestId: waiting.requestId });
-    waiting = m;
-    return;
-  }
-  void analyze(m);
-}
-
 async function analyze(m: AnalyzeMessage): Promise<void> {
   const received = performance.now();
   timeline.mark('request', true);
-  inFlight = m;
   if (!result) notices.replaceChildren();
-  setBusy(loadText ?? 'Running the model…');
   post({ type: 'progress', requestId: m.requestId, message: 'running the model' });
   try {
     await engine.prepare(m.settings.backend).catch(() => undefined); // its error is the analysis's
-    loadText = null;
-    if (waiting) {
-      // A newer request arrived while the model loaded: it runs instead of this one.
-      post({ type: 'superseded', requestId: m.requestId });
-      return;
-    }
-    setBusy('Running the model…');
+    progress.load(null);
+    // A newer request arrived while the model loaded: it runs instead of this one.
+    if (queue.overtaken()) return;
+    progress.say('Running the model…');
     const analysed = await engine.analyse(m.requestId, m.text, m.settings.backend, m.settings.maxTokens);
     show(m, analysed, received);
   } catch (e) {
     failed(m, e as Error);
   } finally {
-    loadText = null;
-    inFlight = null;
-    setBusy(null);
-    const next = waiting;
-    waiting = null;
-    if (next) void analyze(next);
+    progress.load(null);
+    progress.say(null);
   }
 }
 
@@ -360,7 +245,7 @@ function failed(m: AnalyzeMessage, e: Error): void {
     retry.textContent = `Retry with at most ${smaller} tokens`;
     retry.addEventListener('click', () => {
       n.remove();
-      request({ ...m, settings: { ...m.settings, maxTokens: smaller } });
+      queue.submit({ ...m, settings: { ...m.settings, maxTokens: smaller } });
     });
     n.append(' ', retry);
   }
@@ -377,7 +262,7 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
   const m = parsed.message;
   switch (m.type) {
     case 'analyze':
-      request(m);
+      queue.submit(m);
       break;
     case 'setView':
       setView(m.view);
@@ -413,8 +298,11 @@ window.addEventListener('resize', () => render());
 // Create the session ahead of the first request; errors surface when a request runs.
 // A page the host reloaded to recover gets its request from the host, on the backend it names.
 const restarted = config.notice !== null;
-engine.prepare(restarted ? config.backend : saved.request?.settings.backend ?? config.backend).catch(() => undefined);
-if (saved.request && !restarted) request(saved.request);
+engine
+  .prepare(restarted ? config.backend : saved.request?.settings.backend ?? config.backend)
+  .catch(() => undefined)
+  .finally(() => progress.load(null));
+if (saved.request && !restarted) queue.submit(saved.request);
 // The panel closing ends the worker with the page; said here too, so that nothing keeps running.
 window.addEventListener('pagehide', () => engine.stop(new Error('the panel was closed')));
 post({ type: 'ready' });

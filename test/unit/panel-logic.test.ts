@@ -1,0 +1,80 @@
+/** The panel's own logic that needs no DOM: the request queue, the restored state, the notices above a result. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AttentionStore } from '../../src/common/attention-store';
+import type { EngineResult } from '../../src/engine/model-engine';
+import { RequestQueue } from '../../webview/request-queue';
+import { INITIAL_STATE, restoreState } from '../../webview/saved-state';
+import { runNotices, runSummary } from '../../webview/run-notices';
+
+test('the request queue runs one request at a time; the newest waits, and replaces (supersedes) an older waiting one', async () => {
+  const ran: number[] = [];
+  const superseded: number[] = [];
+  let release: () => void = () => undefined;
+  const queue = new RequestQueue<number>(
+    (n) => {
+      ran.push(n);
+      return n === 1 ? new Promise<void>((r) => (release = r)) : Promise.resolve();
+    },
+    (n) => superseded.push(n),
+  );
+  queue.submit(1);
+  assert.ok(queue.busy);
+  queue.submit(2);
+  queue.submit(3);
+  assert.deepEqual(ran, [1]);
+  assert.deepEqual(superseded, [2]);
+  release();
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(ran, [1, 3]);
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(queue.busy, false);
+});
+
+test('a request still waiting for the model is overtaken by a newer one: it is superseded and does not run', async () => {
+  const superseded: number[] = [];
+  const ran: number[] = [];
+  let modelReady: () => void = () => undefined;
+  const ready = new Promise<void>((r) => (modelReady = r));
+  const queue = new RequestQueue<number>(
+    async (n) => {
+      await ready;
+      if (queue.overtaken()) return;
+      ran.push(n);
+    },
+    (n) => superseded.push(n),
+  );
+  queue.submit(1);
+  queue.submit(2);
+  modelReady();
+  await new Promise((r) => setTimeout(r, 0));
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(ran, [2]);
+  assert.deepEqual(superseded, [1]);
+});
+
+test("a restored panel state is validated like a message: what does not validate gets the initial value", () => {
+  const request = { type: 'analyze', requestId: 4, text: 'x', source: 'a.py', origin: { uri: 'file:///a.py', offset: 0 }, settings: { backend: 'wasm', maxTokens: 9, topK: 5 } };
+  const good = restoreState({ request, view: { layer: 2, head: 'max' }, tab: 1, colourByHead: true, pinned: 3 });
+  assert.deepEqual(good, { request, view: { layer: 2, head: 'max' }, tab: 1, colourByHead: true, pinned: 3 });
+  assert.deepEqual(restoreState(undefined), INITIAL_STATE);
+  assert.deepEqual(restoreState('garbage'), INITIAL_STATE);
+  const bad = restoreState({ request: { ...request, settings: { backend: 'cuda' } }, view: { layer: -1, head: 'median' }, tab: 7, colourByHead: 'yes', pinned: 1.5 });
+  assert.deepEqual(bad, { ...INITIAL_STATE, request: undefined });
+});
+
+test('the notices above a result name what the user must know: stale text, the backend note, a cut, the windows and their specials', () => {
+  const tokens = ['[CLS]', 'a', 'b', 'c', '[SEP]'].map((text, i) => ({ id: i, text, start: i, end: i + 1, special: text.startsWith('[') }));
+  const store = new AttentionStore([{ start: 0, length: 3, layers: [new Float32Array(16)], trail: [4] }, { start: 2, length: 3, layers: [new Float32Array(16)], lead: [0] }], 1, 1);
+  const r: EngineResult = {
+    tokens, store, backend: 'wasm', backendNote: 'No WebGPU adapter is available here; running on WebAssembly instead.', runMs: 12.4, analysedEnd: 5, truncated: true, windows: 2, timings: {},
+    model: { name: 'tiny', layers: 1, heads: 1, context: 4, causal: false, layerNames: ['l0'] },
+  };
+  assert.equal(runSummary(r), 'tiny · WebAssembly · 12 ms · 5 tokens · 1 layers × 1 heads · full (encoder) attention');
+  const n = runNotices(r, true).map((x) => `${x.kind}: ${x.text}`);
+  assert.match(n[0], /^warning: The text changed since this analysis/);
+  assert.match(n[1], /^warning: No WebGPU adapter/);
+  assert.match(n[2], /^warning: Only the first 5 tokens were analysed/);
+  assert.match(n[3], /^info: .*4-token context: it was analysed in 2 windows.*Every window begins with \[CLS\] and ends with \[SEP\]/);
+  assert.deepEqual(runNotices({ ...r, backendNote: null, truncated: false, windows: 1 }, false), []);
+});

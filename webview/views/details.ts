@@ -1,0 +1,51 @@
+import { topK } from '../../src/common/analysis';
+import type { AttentionStore } from '../../src/common/attention-store';
+import { headLabel, type AttentionView, type TokenInfo } from '../../src/common/protocol';
+import type { Focus } from './focus';
+import { visibleToken } from './labels';
+
+const div = (className: string): HTMLDivElement => {
+  const e = document.createElement('div');
+  e.className = className;
+  return e;
+};
+
+/** The focused token's top-k: what it attends to and what attends to it, in the current view. */
+export class DetailsView {
+  readonly element = div('details');
+
+  render(r: { tokens: TokenInfo[]; store: AttentionStore; topK: number } | undefined, view: AttentionView, focus: Focus | null): void {
+    const details = this.element;
+    details.replaceChildren();
+    if (!r || !focus) {
+      details.textContent = 'Hover a token to see what it attends to; click to pin it.';
+      details.classList.add('hint');
+      return;
+    }
+    details.classList.remove('hint');
+    const i = focus.index;
+    const row = r.store.row(view.layer, view.head, i);
+    const attends = topK(row.weights, r.topK, row.keyStart);
+    const column = new Float32Array(r.tokens.length);
+    for (let q = 0; q < r.tokens.length; q++) column[q] = r.store.weight(view.layer, view.head, q, i);
+    const by = topK(column, r.topK);
+    const title = div('details-title');
+    title.textContent = `“${visibleToken(r.tokens[i].text)}” (token ${i}) — layer ${view.layer}, ${headLabel(view.head)}`;
+    const list = (name: string, items: { index: number; weight: number }[]): HTMLDivElement => {
+      const d = div('details-list');
+      const h = document.createElement('span');
+      h.className = 'details-name';
+      h.textContent = name;
+      d.append(h);
+      for (const w of items) {
+        const s = document.createElement('span');
+        s.className = 'details-item';
+        s.textContent = `${visibleToken(r.tokens[w.index].text)} ${w.weight.toFixed(2)}`;
+        s.dataset.index = String(w.index);
+        d.append(s);
+      }
+      return d;
+    };
+    details.append(title, list('attends to', attends), list('attended by', by));
+  }
+}
