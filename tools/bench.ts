@@ -101,15 +101,18 @@ async function browserSide(c: Case, serverUrl: string, backend: 'wasm' | 'webgpu
  * extension generates, with a stand-in for the VS Code API): tokenize, run (with read-back), the
  * first draw, and the size of the result message the host receives. Second request of each size.
  */
-async function panelStages(serverUrl: string): Promise<void> {
+async function panelStages(serverUrl: string, isolated: boolean): Promise<void> {
   const browser = await launchChromium(['--disable-background-timer-throttling', '--disable-renderer-backgrounding']);
   try {
-    const page = await openPanelPage(browser, serverUrl, { backend: 'wasm' });
+    // Cross-origin isolated (as VS Code makes webviews with --enable-coi): onnxruntime gets threads.
+    const headers: Record<string, string> = isolated ? { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } : {};
+    const page = await openPanelPage(browser, serverUrl, { backend: 'wasm' }, [], undefined, headers);
+    const threads = await page.evaluate(() => (crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency) : 1));
     console.log('');
-    console.log('### the panel, stage by stage (bundled model, WebAssembly; the text is code, analysed twice, the second shown)');
+    console.log(`### the panel, stage by stage (bundled model, WebAssembly, ${threads === 1 ? 'one thread' : `${threads} threads (cross-origin isolated)`}; the text is code, analysed twice, the second shown)`);
     console.log('');
-    console.log('| tokens | windows | tokenize | run (incl. read-back) | first draw | summaries for the host | request → result posted | result message |');
-    console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    console.log('| tokens | windows | tokenize | run (incl. read-back) | first draw | summaries for the host | request → result posted | result message | renderer peak so far |');
+    console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     const line = 'for (let i = 0; i < items.length; i++) total += items[i].price;\n';
     let id = 1;
     for (const lines of [3, 12, 48]) {
@@ -124,12 +127,10 @@ async function panelStages(serverUrl: string): Promise<void> {
       }
       const r = result!;
       const ms = (k: string): string => `${(timings[k] ?? NaN).toFixed(1)} ms`;
-      console.log(`| ${r.tokens.length} | ${r.windows} | ${ms('tokenize')} | ${ms('run')} | ${ms('draw')} | ${ms('summarise')} | ${ms('total')} | ${JSON.stringify(r).length.toLocaleString('en')} bytes |`);
+      // The page and its engine worker share one renderer process.
+      const peak = Math.max(...(await rendererPids(browser)).map(vmHwm));
+      console.log(`| ${r.tokens.length} | ${r.windows} | ${ms('tokenize')} | ${ms('run')} | ${ms('draw')} | ${ms('summarise')} | ${ms('total')} | ${JSON.stringify(r).length.toLocaleString('en')} bytes | ${MiB(peak)} |`);
     }
-    // The page and its engine worker share one renderer process.
-    const peak = Math.max(...(await rendererPids(browser)).map(vmHwm));
-    console.log('');
-    console.log(`panel renderer memory (page + engine worker, one process): peak ${MiB(peak)}`);
   } finally {
     await browser.close();
   }
@@ -195,7 +196,10 @@ async function main(): Promise<void> {
       console.log(`session creation: wasm ${wasm.createMs.toFixed(0)} ms${gpu ? `, WebGPU ${gpu.createMs.toFixed(0)} ms` : ''}, onnxruntime-node ${nat.createMs.toFixed(0)} ms (model fetch into the page ${wasm.fetchMs?.toFixed(0)} ms)`);
       console.log(`peak memory: Chromium renderer ${MiB(wasm.peakBytes)} (${MiB(wasm.baselineBytes)} before the model), onnxruntime-node process ${MiB(nat.peakBytes)} (${MiB(nat.baselineBytes)} before); model file ${MiB(fs.statSync(c.file).size)}`);
     }
-    if (!only || 'panel'.includes(only)) await panelStages(server.url);
+    if (!only || 'panel'.includes(only)) {
+      await panelStages(server.url, false);
+      await panelStages(server.url, true);
+    }
   } finally {
     await server.close();
   }

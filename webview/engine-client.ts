@@ -41,9 +41,20 @@ interface Running {
   setting: BackendSetting;
   /** Sends the runtime and the graph (again, from the model file, when a cached graph was refused). */
   sendModel: (fromModelFile: boolean) => Promise<void>;
+  /** The worker's script (a blob: URL), released with the worker. */
+  scriptUrl?: string;
   loaded: Promise<{ backend: Backend; note: string | null }>;
   jobs: Map<number, Job>;
   fail: (e: Error) => void;
+}
+
+/**
+ * onnxruntime's threads: only where the page is cross-origin isolated (SharedArrayBuffer exists),
+ * which VS Code gives webviews when started with `--enable-coi` (desktop) or `?vscode-coi` (web).
+ */
+export function engineThreads(): number {
+  if (!(globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated) return 1;
+  return Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
 }
 
 /** Streams a response, reporting bytes as they arrive. */
@@ -149,6 +160,7 @@ export class EngineClient {
     if (!r) return;
     this.running = undefined;
     r.worker?.terminate();
+    if (r.scriptUrl) URL.revokeObjectURL(r.scriptUrl);
     r.fail(why);
   }
 
@@ -210,7 +222,8 @@ export class EngineClient {
     const workerReady = script.then((source) => {
       const url = URL.createObjectURL(new Blob([source ?? ''], { type: 'text/javascript' }));
       const worker = new Worker(url, { type: 'module', name: 'attention-explorer-engine' });
-      URL.revokeObjectURL(url);
+      // Not revoked: with threads, onnxruntime starts its thread workers from this same URL.
+      running.scriptUrl = url;
       return worker;
     });
     const running: Running = {
@@ -247,7 +260,7 @@ export class EngineClient {
         worker.addEventListener('message', (e: MessageEvent<unknown>) => this.onWorkerMessage(running, e.data, loadedResolve));
         // Each part goes to the worker as soon as it is here: the runtime starts while the graph
         // is still arriving, and the graph does not wait for the tokenizer.
-        const sendRuntime = firstWasm.then((w) => this.send(running, { type: 'runtime', wasm: w }, [w]));
+        const sendRuntime = firstWasm.then((w) => this.send(running, { type: 'runtime', wasm: w, threads: engineThreads() }, [w]));
         const sendText = text.then(([tokenizer, tokenizerConfig, config]) => {
           if (tokenizer === null) throw new Error('could not load the tokenizer');
           this.send(running, { type: 'text', tokenizer, tokenizerConfig, config });

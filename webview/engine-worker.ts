@@ -18,127 +18,138 @@ interface WorkerScope {
 const scope = self as unknown as WorkerScope;
 const post = (m: WorkerToPage, transfer: Transferable[] = []): void => scope.postMessage(m, transfer);
 
-ort.env.wasm.numThreads = 1;
-ort.env.wasm.proxy = false;
-ort.env.logLevel = 'error';
+/** The engine's side of the page's messages (not run in onnxruntime's own thread workers). */
+function serveEngine(): void {
+  ort.env.wasm.numThreads = 1;
+  ort.env.wasm.proxy = false;
+  ort.env.logLevel = 'error';
 
-const engine = new ModelEngine((stage, ms) => post({ type: 'stage', stage, ms }));
-/** The model's load; an analysis waits for it and fails with its error. */
-let loading: Promise<unknown> = Promise.reject(new Error('the model was not sent to the engine'));
-loading.catch(() => undefined);
-let textError: unknown;
-/** The runtime's start: begun as soon as its binary arrives, while the graph may still be on its way. */
-let runtimeArrived: () => void = () => undefined;
-const runtime = new Promise<void>((resolve) => (runtimeArrived = resolve)).then(async () => {
-  const t = performance.now();
-  await initRuntime();
-  post({ type: 'stage', stage: 'runtime', ms: performance.now() - t });
-});
-runtime.catch(() => undefined); // its failure is the model load's to report
-let filesArrived: ((files: { path: string; data: Uint8Array }[]) => void) | undefined;
+  const engine = new ModelEngine((stage, ms) => post({ type: 'stage', stage, ms }));
+  /** The model's load; an analysis waits for it and fails with its error. */
+  let loading: Promise<unknown> = Promise.reject(new Error('the model was not sent to the engine'));
+  loading.catch(() => undefined);
+  let textError: unknown;
+  let threads = 1;
+  /** The runtime's start: begun as soon as its binary arrives, while the graph may still be on its way. */
+  let runtimeArrived: () => void = () => undefined;
+  const runtime = new Promise<void>((resolve) => (runtimeArrived = resolve)).then(async () => {
+    const t = performance.now();
+    await initRuntime();
+    post({ type: 'stage', stage: 'runtime', ms: performance.now() - t });
+  });
+  runtime.catch(() => undefined); // its failure is the model load's to report
+  let filesArrived: ((files: { path: string; data: Uint8Array }[]) => void) | undefined;
 
-/** Asks the page for the graph's external data files and waits for them. */
-function fetchExternal(files: string[]): Promise<{ path: string; data: Uint8Array }[]> {
-  return new Promise((resolve) => {
-    filesArrived = resolve;
-    post({ type: 'needFiles', files });
+  /** Asks the page for the graph's external data files and waits for them. */
+  function fetchExternal(files: string[]): Promise<{ path: string; data: Uint8Array }[]> {
+    return new Promise((resolve) => {
+      filesArrived = resolve;
+      post({ type: 'needFiles', files });
+    });
+  }
+  /** Runs happen one after another: a session cannot run twice at once. */
+  let queue: Promise<unknown> = Promise.resolve();
+
+  /** A layer's buffer, alone: transferred as is when the array spans it, copied otherwise. */
+  const own = (a: Float32Array): Float32Array => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice());
+
+  async function analyse(m: Extract<PageToWorker, { type: 'analyse' }>, received: number): Promise<void> {
+    const started = performance.now();
+    await loading;
+    if (textError) throw textError;
+    const r = await engine.analyse(m.text, m.maxTokens);
+    const windows: WindowPayload[] = r.store.windows.map((w) => ({ start: w.start, length: w.length, lead: [...(w.lead ?? [])], trail: [...(w.trail ?? [])], layers: w.layers.map(own) }));
+    const transfer = windows.flatMap((w) => w.layers.map((l) => l.buffer as ArrayBuffer));
+    post(
+      {
+        type: 'result',
+        id: m.id,
+        tokens: r.tokens,
+        windows,
+        layers: r.store.layers,
+        heads: r.store.heads,
+        model: r.model,
+        backend: r.backend,
+        backendNote: r.backendNote,
+        runMs: r.runMs,
+        analysedEnd: r.analysedEnd,
+        truncated: r.truncated,
+        // How long the request waited in the worker's queue, and its whole time there.
+        timings: { ...r.timings, threads, queued: started - received, worker: performance.now() - received },
+      },
+      transfer,
+    );
+  }
+
+  const fail = (id: number | null) => (e: unknown): void => {
+    const message = (e as Error)?.message || String(e);
+    post({ type: 'error', id, message, broken: e instanceof EngineBrokenError });
+  };
+
+  scope.addEventListener('message', (event) => {
+    const parsed = parsePageMessage(event.data);
+    if (!parsed.ok) {
+      // Not the engine's to act on, and no reason to stop it: said, and dropped.
+      console.warn(`Attention Explorer engine: ignored a message: ${parsed.error}`);
+      return;
+    }
+    const m = parsed.message;
+    switch (m.type) {
+      case 'text':
+        try {
+          textError = undefined;
+          engine.loadText(m);
+        } catch (e) {
+          textError = e;
+        }
+        return;
+      case 'runtime':
+        ort.env.wasm.wasmBinary = m.wasm;
+        // Threads need cross-origin isolation (SharedArrayBuffer): the page says how many it may use.
+        ort.env.wasm.numThreads = m.threads;
+        threads = m.threads;
+        runtimeArrived();
+        return;
+      case 'model': {
+        let graph: Uint8Array | ReturnType<typeof decodePreparedGraph> = new Uint8Array(m.graph);
+        if (m.prepared) {
+          try {
+            graph = decodePreparedGraph(graph, m.sourceHash ?? '');
+          } catch (e) {
+            if (!(e instanceof PreparedGraphError)) throw e;
+            post({ type: 'preparedRejected', reason: e.message });
+            return;
+          }
+        }
+        const hash = m.sourceHash;
+        const cache = (g: Parameters<typeof encodePreparedGraph>[0]): void => {
+          if (!hash) return;
+          const file = encodePreparedGraph(g, hash);
+          post({ type: 'prepared', file: file.buffer as ArrayBuffer }, [file.buffer as ArrayBuffer]);
+        };
+        const load = engine.loadModel({ name: m.name, graph, external: fetchExternal }, m.setting, { note: m.note, onPrepared: cache, runtime });
+        loading = load;
+        load.then((s) => post({ type: 'loaded', backend: s.backend, note: s.backendNote }), fail(null));
+        return;
+      }
+      case 'files':
+        filesArrived?.(m.files.map((f) => ({ path: f.path, data: new Uint8Array(f.data) })));
+        filesArrived = undefined;
+        return;
+      case 'analyse': {
+        const received = performance.now();
+        const job = queue.then(() => analyse(m, received)).catch(fail(m.id));
+        queue = job;
+        return;
+      }
+      default: {
+        const never: never = m;
+        throw new Error(`unhandled message ${String(never)}`);
+      }
+    }
   });
 }
-/** Runs happen one after another: a session cannot run twice at once. */
-let queue: Promise<unknown> = Promise.resolve();
 
-/** A layer's buffer, alone: transferred as is when the array spans it, copied otherwise. */
-const own = (a: Float32Array): Float32Array => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice());
-
-async function analyse(m: Extract<PageToWorker, { type: 'analyse' }>, received: number): Promise<void> {
-  const started = performance.now();
-  await loading;
-  if (textError) throw textError;
-  const r = await engine.analyse(m.text, m.maxTokens);
-  const windows: WindowPayload[] = r.store.windows.map((w) => ({ start: w.start, length: w.length, lead: [...(w.lead ?? [])], trail: [...(w.trail ?? [])], layers: w.layers.map(own) }));
-  const transfer = windows.flatMap((w) => w.layers.map((l) => l.buffer as ArrayBuffer));
-  post(
-    {
-      type: 'result',
-      id: m.id,
-      tokens: r.tokens,
-      windows,
-      layers: r.store.layers,
-      heads: r.store.heads,
-      model: r.model,
-      backend: r.backend,
-      backendNote: r.backendNote,
-      runMs: r.runMs,
-      analysedEnd: r.analysedEnd,
-      truncated: r.truncated,
-      // How long the request waited in the worker's queue, and its whole time there.
-      timings: { ...r.timings, queued: started - received, worker: performance.now() - received },
-    },
-    transfer,
-  );
-}
-
-const fail = (id: number | null) => (e: unknown): void => {
-  const message = (e as Error)?.message || String(e);
-  post({ type: 'error', id, message, broken: e instanceof EngineBrokenError });
-};
-
-scope.addEventListener('message', (event) => {
-  const parsed = parsePageMessage(event.data);
-  if (!parsed.ok) {
-    // Not the engine's to act on, and no reason to stop it: said, and dropped.
-    console.warn(`Attention Explorer engine: ignored a message: ${parsed.error}`);
-    return;
-  }
-  const m = parsed.message;
-  switch (m.type) {
-    case 'text':
-      try {
-        textError = undefined;
-        engine.loadText(m);
-      } catch (e) {
-        textError = e;
-      }
-      return;
-    case 'runtime':
-      ort.env.wasm.wasmBinary = m.wasm;
-      runtimeArrived();
-      return;
-    case 'model': {
-      let graph: Uint8Array | ReturnType<typeof decodePreparedGraph> = new Uint8Array(m.graph);
-      if (m.prepared) {
-        try {
-          graph = decodePreparedGraph(graph, m.sourceHash ?? '');
-        } catch (e) {
-          if (!(e instanceof PreparedGraphError)) throw e;
-          post({ type: 'preparedRejected', reason: e.message });
-          return;
-        }
-      }
-      const hash = m.sourceHash;
-      const cache = (g: Parameters<typeof encodePreparedGraph>[0]): void => {
-        if (!hash) return;
-        const file = encodePreparedGraph(g, hash);
-        post({ type: 'prepared', file: file.buffer as ArrayBuffer }, [file.buffer as ArrayBuffer]);
-      };
-      const load = engine.loadModel({ name: m.name, graph, external: fetchExternal }, m.setting, { note: m.note, onPrepared: cache, runtime });
-      loading = load;
-      load.then((s) => post({ type: 'loaded', backend: s.backend, note: s.backendNote }), fail(null));
-      return;
-    }
-    case 'files':
-      filesArrived?.(m.files.map((f) => ({ path: f.path, data: new Uint8Array(f.data) })));
-      filesArrived = undefined;
-      return;
-    case 'analyse': {
-      const received = performance.now();
-      const job = queue.then(() => analyse(m, received)).catch(fail(m.id));
-      queue = job;
-      return;
-    }
-    default: {
-      const never: never = m;
-      throw new Error(`unhandled message ${String(never)}`);
-    }
-  }
-});
+// With threads, onnxruntime starts its thread workers from this same script (`em-pthread`): those
+// run its code only, not the engine's.
+if (!(self as unknown as { name?: string }).name?.startsWith('em-pthread')) serveEngine();

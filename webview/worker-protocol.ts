@@ -18,7 +18,8 @@ export interface WindowPayload {
 export type PageToWorker =
   | { type: 'text'; tokenizer: string; tokenizerConfig: string | null; config: string | null }
   /** The runtime's WebAssembly binary, fetched by the page (fetches inside a webview worker are unreliable). */
-  | { type: 'runtime'; wasm: ArrayBuffer }
+  /** `threads`: onnxruntime's thread count (1 unless the page is cross-origin isolated). */
+  | { type: 'runtime'; wasm: ArrayBuffer; threads: number }
   | {
       type: 'model';
       name: string;
@@ -87,7 +88,7 @@ const pageValidators: Validators<PageToWorker> = {
     isStr(v.name) && v.graph instanceof ArrayBuffer && isStrOrNull(v.note) &&
     typeof v.prepared === 'boolean' && isStrOrNull(v.sourceHash) &&
     (v.setting === 'auto' || isBackend(v.setting)),
-  runtime: (v) => v.wasm instanceof ArrayBuffer,
+  runtime: (v) => v.wasm instanceof ArrayBuffer && isInt(v.threads, 1) && (v.threads as number) <= 64,
   files: (v) => Array.isArray(v.files) && v.files.every((f) => isObj(f) && isStr(f.path) && f.data instanceof ArrayBuffer),
   analyse: (v) => isInt(v.id) && isStr(v.text) && isInt(v.maxTokens, 1),
 };

@@ -31,9 +31,9 @@ const analyze = (requestId: number, text = CODE, maxTokens = 1024) =>
   ({ type: 'analyze', requestId, text, source: 'a.py', origin: { uri: 'file:///a.py', offset: 0 }, settings: { backend: 'wasm', maxTokens, topK: 5 } }) as const;
 
 /** A panel page in `context`, recording the URLs it requests. */
-async function panelIn(context: BrowserContext, opts: Parameters<typeof openPanelPage>[2] = {}, initScripts: (() => void)[] = []): Promise<{ page: Page; urls: string[] }> {
+async function panelIn(context: BrowserContext, opts: Parameters<typeof openPanelPage>[2] = {}, initScripts: (() => void)[] = [], headers: Record<string, string> = {}): Promise<{ page: Page; urls: string[] }> {
   const urls: string[] = [];
-  const page = await openPanelPage(context, server.url, { backend: 'wasm', ...opts }, initScripts);
+  const page = await openPanelPage(context, server.url, { backend: 'wasm', ...opts }, initScripts, undefined, headers);
   page.on('request', (r) => urls.push(r.url()));
   page.on('pageerror', (e) => console.error('page error:', e.message));
   return { page, urls };
@@ -135,5 +135,29 @@ test('requests sent while the model loads: the newest runs when it is ready, the
   const during = await sentByWebview(page);
   assert.equal(during.some((m) => m.type === 'result' && m.requestId === 4), false, 'the hover was answered while the run was still going');
   await waitForMessage(page, 'result', 4);
+  await context.close();
+});
+
+test('cross-origin isolated (COOP/COEP, as VS Code makes webviews with --enable-coi), the engine runs on several threads and gives the same attention', async () => {
+  const context = await browser.newContext();
+  const single = await panelIn(context);
+  await sendToWebview(single.page, analyze(1));
+  const one = await waitForMessage(single.page, 'result', 1);
+  const isolated = await panelIn(context, {}, [], { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' });
+  assert.equal(await isolated.page.evaluate(() => crossOriginIsolated), true);
+  await sendToWebview(isolated.page, analyze(1));
+  const many = await waitForMessage(isolated.page, 'result', 1);
+  const timings = JSON.parse((await isolated.page.evaluate(() => document.body.dataset.timings)) ?? '{}') as Record<string, number>;
+  assert.equal(timings.threads, Math.min(4, await isolated.page.evaluate(() => navigator.hardwareConcurrency)));
+  assert.ok(timings.threads >= 2, 'this machine has at least two cores');
+  // onnxruntime really started its thread workers (it falls back to one thread silently otherwise).
+  const workers = isolated.page.workers().map((w) => w.url());
+  assert.ok(workers.length >= timings.threads, `workers: ${workers.join(', ')}`);
+  assert.deepEqual(many.tokens, one.tokens);
+  // The same top-k lists and weights (to 1e-4) as on one thread.
+  many.summaries.forEach((s, i) => {
+    assert.deepEqual(s.attends.map((w) => w.index), one.summaries[i].attends.map((w) => w.index));
+    s.attends.forEach((w, k) => assert.ok(Math.abs(w.weight - one.summaries[i].attends[k].weight) < 1e-4));
+  });
   await context.close();
 });

@@ -90,13 +90,15 @@ export async function openPanelPage(
   opts: Parameters<typeof panelPage>[1] = {},
   initScripts: (() => void)[] = [],
   viewport = { width: 1100, height: 1000 },
+  /** Extra response headers for the page (COOP/COEP make it cross-origin isolated). */
+  headers: Record<string, string> = {},
 ): Promise<Page> {
   const page = await where.newPage({ viewport });
   for (const script of initScripts) await page.addInitScript(script);
   await installVsCodeStub(page);
   const html = panelPage(base, opts);
   const name = `panel-${++pageCount}.html`;
-  await page.route(`**/${name}`, (r) => r.fulfill({ body: html, contentType: 'text/html' }));
+  await page.route(`**/${name}`, (r) => r.fulfill({ body: html, contentType: 'text/html', headers }));
   await page.goto(`${base}/${name}`);
   await waitForMessage(page, 'ready');
   return page;

@@ -109,8 +109,9 @@ test('the backend is planned before any runtime loads: WebAssembly unless WebGPU
 
 test('page↔worker messages of the wrong shape are refused, each type by its own validator', () => {
   const wasm = new ArrayBuffer(8);
-  assert.ok(parsePageMessage({ type: 'runtime', wasm }).ok);
-  assert.equal(parsePageMessage({ type: 'runtime', wasm: [1, 2] }).ok, false);
+  assert.ok(parsePageMessage({ type: 'runtime', wasm, threads: 2 }).ok);
+  assert.equal(parsePageMessage({ type: 'runtime', wasm: [1, 2], threads: 1 }).ok, false);
+  assert.equal(parsePageMessage({ type: 'runtime', wasm, threads: 0 }).ok, false);
   assert.ok(parsePageMessage({ type: 'model', name: 'm', graph: wasm, prepared: false, sourceHash: null, setting: 'auto', note: null }).ok);
   assert.equal(parsePageMessage({ type: 'model', name: 'm', graph: wasm, prepared: 'yes', sourceHash: null, setting: 'auto', note: null }).ok, false);
   assert.equal(parsePageMessage({ type: 'analyse', id: -1, text: 'x', maxTokens: 5 }).ok, false);
