@@ -122,7 +122,8 @@ function stageTable(title: string, m: Measured, host: { at: number; text: string
     console.log('');
   }
   const l = t.longTasks;
-  console.log(`long tasks on the panel's main thread since it loaded: ${l.count}, longest ${l.longestMs.toFixed(0)} ms, total ${l.totalMs.toFixed(0)} ms`);
+  const own = t.ownLongTasks;
+  console.log(`long tasks since the panel loaded, on its main thread (shared with the workbench in code-server): ${l.count}, longest ${l.longestMs.toFixed(0)} ms, total ${l.totalMs.toFixed(0)} ms; attributed to the panel's own frame: ${own.count}, longest ${own.longestMs.toFixed(0)} ms, total ${own.totalMs.toFixed(0)} ms`);
 }
 
 export async function benchVsCode(): Promise<void> {
@@ -138,6 +139,9 @@ export async function benchVsCode(): Promise<void> {
       const p = await context.newPage();
       await p.goto(`${server.url}/?folder=${encodeURIComponent(server.workspace)}`);
       await p.waitForSelector('.monaco-workbench .explorer-folders-view', { timeout: 90_000 });
+      // Nothing restored from an earlier window: no panel until the key press.
+      await runCommand(p, 'View: Close All Editors');
+      await p.locator('iframe.webview').waitFor({ state: 'detached', timeout: 10_000 }).catch(() => undefined);
       await openFile(p, 'fibonacci.py');
       await p.keyboard.press('Control+A');
       // Let the fresh window settle, as a user reading the file would.
@@ -156,15 +160,30 @@ export async function benchVsCode(): Promise<void> {
 
     // Re-runs of the same selection: the user's second and later key presses.
     const warm: number[] = [];
+    const warmPainted: number[] = [];
     const warmRun: number[] = [];
+    const toCommand: number[] = [];
+    const toPage: number[] = [];
+    const inPage: number[] = [];
     let lastWarm: Measured | undefined;
     for (let i = 0; i < RERUNS; i++) {
       lastWarm = await pressAndWait(page);
+      const command = hostEvents(server).find((e) => e.text.startsWith('show attention') && e.at >= lastWarm!.pressedAt - 5);
+      const m = lastWarm.timeline.marks;
+      if (command) {
+        toCommand.push(command.at - lastWarm.pressedAt);
+        toPage.push(m.request - command.at);
+      }
+      inPage.push(m.result - m.request);
       warm.push(lastWarm.wallMs);
+      // The page's own clock: the result drawn and posted (the driver's polling adds to wallMs).
+      warmPainted.push((lastWarm.timeline.marks.result ?? NaN) - lastWarm.pressedAt);
       warmRun.push(lastWarm.timeline.spans.run ?? NaN);
     }
     console.log('');
-    console.log(`#### Re-run of the same selection: median ${median(warm).toFixed(0)} ms from the key press to the painted result (${RERUNS} runs; fastest ${Math.min(...warm)} ms, slowest ${Math.max(...warm)} ms); model run median ${median(warmRun).toFixed(0)} ms`);
+    console.log(`#### Re-run of the same selection (${RERUNS} runs): key press → result drawn on the page's clock, median ${median(warmPainted).toFixed(0)} ms (fastest ${Math.min(...warmPainted).toFixed(0)}, slowest ${Math.max(...warmPainted).toFixed(0)}); as the test driver saw it, median ${median(warm).toFixed(0)} ms; model run median ${median(warmRun).toFixed(0)} ms`);
+    console.log('');
+    console.log(`medians: key press → command in the extension host ${median(toCommand).toFixed(0)} ms; → request on the page ${median(toPage).toFixed(0)} ms; → result drawn and posted ${median(inPage).toFixed(0)} ms (tokenize, run in the worker, transfer, draw, summaries)`);
     const peakAfterRuns = Math.max(...(await rendererPids(browser)).map(vmHwm));
 
     // A window reload: VS Code restores the panel, which runs its saved request again.
@@ -175,8 +194,6 @@ export async function benchVsCode(): Promise<void> {
     stageTable('After a window reload (the panel restored, its request run again), from the reload', reload, hostEvents(server));
 
     // A new window once the panel has been used before: what a returning user meets.
-    await runCommand(page, 'View: Close All Editors');
-    await new Promise((r) => setTimeout(r, 1000));
     await page.close();
     const again = await freshWindow();
     stageTable('A fresh window again, the panel used before (its cache filled): the first Show Attention', await pressAndWait(again), hostEvents(server));

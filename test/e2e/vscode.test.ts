@@ -354,6 +354,33 @@ e2e('Choose Model from a Hugging Face model id: downloaded with progress, used, 
   await waitForRun(/^code-prose-gpt · /);
 });
 
+/** What the panel's page has recorded (webview/timeline.ts): when it started, and its stages by name. */
+async function panelTimeline(): Promise<{ origin: number; marks: Record<string, number> }> {
+  const t = JSON.parse((await panel.locator('body').getAttribute('data-timeline', { timeout: 5000 })) ?? '{}') as { origin?: number; marks?: Record<string, number> };
+  return { origin: t.origin ?? 0, marks: t.marks ?? {} };
+}
+const panelMarks = async (): Promise<Record<string, number>> => (await panelTimeline()).marks;
+
+e2e('Manage Model Cache empties the panel\'s own cache: the open panel reloads and prepares the graph from the model again', async () => {
+  await analyseFibonacciWithBundledModel();
+  const before = (await panelTimeline()).origin;
+  await runCommand(page, 'Attention Explorer: Manage Model Cache');
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Prepared graphs and runtime kept by the panel' });
+  await row.waitFor();
+  await row.click();
+  await page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).click();
+  // A new page: its graph comes from the model file and goes through surgery again.
+  for (let i = 0; ; i++) {
+    const t = await panelTimeline().catch(() => ({ origin: 0, marks: {} as Record<string, number> }));
+    if (t.origin !== before && t.origin > 0 && t.marks.surgery && t.marks.result) break;
+    if (i > 600) throw new Error(`the panel did not prepare the graph again: ${JSON.stringify(t)}`);
+    await page.waitForTimeout(100);
+  }
+  assert.equal((await panelMarks())['prepared graph from the cache'], undefined);
+  await waitForRun(/^code-prose-gpt · /);
+  assert.match(server.extensionLog(), /the panel's cache of prepared graphs will be emptied/);
+});
+
 e2e('after a window reload the panel is restored and runs its last request again; the hover works again', async () => {
   await analyseFibonacciWithBundledModel();
   await runCommand(page, 'Developer: Reload Window');
@@ -361,6 +388,10 @@ e2e('after a window reload the panel is restored and runs its last request again
   // The serializer brings the panel back; its page re-runs the saved request by itself.
   const header = await waitForRun(/^code-prose-gpt · /);
   assert.match(header, / \d+ tokens/);
+  // The restored panel took the runtime and the prepared graph from its own cache: no surgery, no model bytes.
+  const marks = await panelMarks();
+  assert.ok(marks['prepared graph from the cache'] && marks['runtime from the cache'], JSON.stringify(marks));
+  assert.equal(marks.surgery, undefined);
   await shot('14-restored-after-reload');
   await page.locator('.tabs-container .tab', { hasText: 'fibonacci.py' }).first().click();
   const returns = page.locator('.editor-instance .view-line span span', { hasText: /^\s*return$/ });
