@@ -123,6 +123,7 @@ function stageTable(title: string, m: Measured, host: { at: number; text: string
   }
   const l = t.longTasks;
   const own = t.ownLongTasks;
+  if (t.ownLongTaskList?.length) console.log(`the panel's own long tasks: ${t.ownLongTaskList.map((x) => `${x.ms.toFixed(0)} ms at ${rel(t.origin + x.startMs)}`).join(', ')}`);
   console.log(`long tasks since the panel loaded, on its main thread (shared with the workbench in code-server): ${l.count}, longest ${l.longestMs.toFixed(0)} ms, total ${l.totalMs.toFixed(0)} ms; attributed to the panel's own frame: ${own.count}, longest ${own.longestMs.toFixed(0)} ms, total ${own.totalMs.toFixed(0)} ms`);
 }
 

@@ -43,6 +43,11 @@ interface Running {
   sendModel: (fromModelFile: boolean) => Promise<void>;
   /** The worker's script (a blob: URL), released with the worker. */
   scriptUrl?: string;
+  /** What this load took from the cache: the runtime's key; whether the graph came prepared. */
+  runtimeKey?: string;
+  cachedGraph: boolean;
+  /** The graph was sent again from the model file after the cached one was refused. */
+  rebuilt: boolean;
   loaded: Promise<{ backend: Backend; note: string | null }>;
   jobs: Map<number, Job>;
   fail: (e: Error) => void;
@@ -204,7 +209,7 @@ export class EngineClient {
     const plan = probeWebGpu().then((adapter) => backendPlan(setting, adapter));
     const flavour = plan.then((p): Flavour => p.backend);
     const script = flavour.then((f) => fetchText(`${c.engineBase}engine-worker-${f}.js`, 'engine'));
-    const firstWasm = flavour.then((f) => this.cached('runtime', `${f}/${c.runtimeKey}`, () => this.fetchTracked(`runtime:${f}`, `${c.engineBase}ort/ort-wasm-simd-threaded${f === 'webgpu' ? '.jsep' : ''}.wasm`, 'runtime')));
+    const firstWasm = flavour.then((f) => this.cached('runtime', (running.runtimeKey = `${f}/${c.runtimeKey}`), () => this.fetchTracked(`runtime:${f}`, `${c.engineBase}ort/ort-wasm-simd-threaded${f === 'webgpu' ? '.jsep' : ''}.wasm`, 'runtime')));
     // The graph after surgery when the cache has it for this model's content; the model file otherwise.
     const graph = async (fromModelFile: boolean): Promise<{ bytes: ArrayBuffer; prepared: boolean }> => {
       const hit = !fromModelFile && c.modelHash ? await (await this.cache)?.get('prepared', c.modelHash) : undefined;
@@ -230,8 +235,11 @@ export class EngineClient {
       worker: undefined as unknown as Worker,
       setting,
       jobs,
+      cachedGraph: false,
+      rebuilt: false,
       sendModel: async (fromModelFile) => {
         const [p, g] = await Promise.all([plan, fromModelFile ? graph(true) : firstGraph]);
+        running.cachedGraph = g.prepared;
         this.report(g.prepared ? 'session' : 'surgery');
         const m: PageToWorker = { type: 'model', name: c.modelName, graph: g.bytes, prepared: g.prepared, sourceHash: c.modelHash, setting: p.backend === 'wasm' ? 'wasm' : setting, note: p.note };
         this.send(running, m, [g.bytes]);
@@ -292,17 +300,10 @@ export class EngineClient {
       case 'prepared':
         if (this.config.modelHash) void this.cache.then((cache) => cache?.put('prepared', this.config.modelHash ?? '', m.file));
         return;
-      case 'preparedRejected': {
+      case 'preparedRejected':
         // Another version's, or cut short: dropped, and the graph is prepared again from the model.
-        console.warn(`Attention Explorer: the cached prepared graph was not used (${m.reason}); preparing it again.`);
-        this.timeline.mark('prepared graph rejected');
-        const hash = this.config.modelHash ?? '';
-        void this.cache
-          .then((cache) => cache?.delete('prepared', hash))
-          .then(() => running.sendModel(true))
-          .catch((e: Error) => this.running === running && this.stop(e));
+        this.rebuildFromModel(running, m.reason);
         return;
-      }
       case 'needFiles':
         void this.sendExternal(running, m.files);
         return;
@@ -331,7 +332,17 @@ export class EngineClient {
       case 'error': {
         const err = m.broken ? new EngineBrokenError(m.message) : new Error(m.message);
         if (m.id === null) {
-          // The model failed to load: every request waiting on it fails with the reason.
+          // A graph from the cache that onnxruntime refuses (damaged inside): rebuilt from the model, once.
+          if (running.cachedGraph && !running.rebuilt) {
+            this.rebuildFromModel(running, m.message);
+            return;
+          }
+          // The model failed to load: every request waiting on it fails with the reason, and what
+          // the cache gave this load is dropped, so that the next try starts from the files.
+          void this.cache.then(async (cache) => {
+            if (running.runtimeKey) await cache?.delete('runtime', running.runtimeKey);
+            if (this.config.modelHash) await cache?.delete('prepared', this.config.modelHash);
+          });
           if (this.running === running) this.stop(err);
           return;
         }
@@ -359,6 +370,17 @@ export class EngineClient {
     // The Response made from the bytes is a copy: they can be transferred right after.
     void cache?.put(kind, key, bytes);
     return bytes;
+  }
+
+  private rebuildFromModel(running: Running, reason: string): void {
+    console.warn(`Attention Explorer: the cached prepared graph was not used (${reason}); preparing it again.`);
+    this.timeline.mark('prepared graph rejected');
+    running.rebuilt = true;
+    const hash = this.config.modelHash ?? '';
+    void this.cache
+      .then((cache) => cache?.delete('prepared', hash))
+      .then(() => running.sendModel(true))
+      .catch((e: Error) => this.running === running && this.stop(e));
   }
 
   private async sendExternal(running: Running, files: string[]): Promise<void> {

@@ -33,6 +33,8 @@ export interface TimelineRecord {
    */
   longTasks: LongTasks;
   ownLongTasks: LongTasks;
+  /** The panel's own long tasks: when each started (ms since `origin`) and how long it took (the first 20). */
+  ownLongTaskList: { startMs: number; ms: number }[];
 }
 
 export const epochNow = (): number => performance.timeOrigin + performance.now();
@@ -45,6 +47,7 @@ export class PageTimeline {
     resources: [],
     longTasks: { count: 0, longestMs: 0, totalMs: 0 },
     ownLongTasks: { count: 0, longestMs: 0, totalMs: 0 },
+    ownLongTaskList: [],
   };
 
   constructor() {
@@ -52,7 +55,9 @@ export class PageTimeline {
       // Long tasks are not buffered before the observer exists: this runs first in main.ts.
       new PerformanceObserver((list) => {
         for (const e of list.getEntries()) {
-          const lists = e.name === 'self' ? [this.record.longTasks, this.record.ownLongTasks] : [this.record.longTasks];
+          const own = e.name === 'self';
+          if (own && this.record.ownLongTaskList.length < 20) this.record.ownLongTaskList.push({ startMs: e.startTime, ms: e.duration });
+          const lists = own ? [this.record.longTasks, this.record.ownLongTasks] : [this.record.longTasks];
           for (const l of lists) {
             l.count++;
             l.totalMs += e.duration;
