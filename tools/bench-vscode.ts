@@ -13,6 +13,7 @@ import { launchChromium } from '../test/support/chromium';
 import { codeServerAvailable, openFile, runCommand, startCodeServer, webviewFrame, type CodeServer } from '../test/support/code-server';
 import type { TimelineRecord } from '../webview/timeline';
 import { median } from './bench-timing';
+import { ROOT } from '../test/support/paths';
 import { MiB, rendererPids, vmHwm, vmRss } from './bench-memory';
 
 /** 138 tokens of the bundled model's tokenizer: the text the issue's first measurement used. */
@@ -188,9 +189,15 @@ export async function benchVsCode(): Promise<void> {
     const peakAfterRuns = Math.max(...(await rendererPids(browser)).map(vmHwm));
 
     // A window reload: VS Code restores the panel, which runs its saved request again.
+    // As a user reloads: the command, which lets the workbench save the panel's state first.
     const reloadedAt = Date.now();
-    await page.reload();
-    await waitForResult(page, 0);
+    await runCommand(page, 'Developer: Reload Window');
+    await waitForResult(page, 0).catch(async (e: Error) => {
+      // What the window showed, for whoever reads the failure.
+      await page.screenshot({ path: path.join(ROOT, '.bench', 'vscode-reload-failed.png') });
+      const said = await frame(page).locator('body').innerText({ timeout: 2000 }).catch(() => '(no panel)');
+      throw new Error(`${e.message}; the panel showed: ${said.slice(0, 500)}; the extension's log: ${server.extensionLog().slice(-800)}`);
+    });
     const reload: Measured = { wallMs: Date.now() - reloadedAt, timeline: await readTimeline(page), pressedAt: reloadedAt };
     stageTable('After a window reload (the panel restored, its request run again), from the reload', reload, hostEvents(server));
 

@@ -131,6 +131,12 @@ function renderHeader(): void {
 }
 
 function render(): void {
+  renderChrome();
+  renderView();
+}
+
+/** Everything but the view's canvas: header, notices, controls, details, the token strip. */
+function renderChrome(): void {
   if (!result) return;
   body.hidden = false;
   renderHeader();
@@ -138,6 +144,11 @@ function render(): void {
   if ((tabs as unknown as { selectedIndex: number }).selectedIndex !== saved.tab) (tabs as unknown as { selectedIndex: number }).selectedIndex = saved.tab;
   details.render(result, saved.view, focus);
   strip.render(result.store, saved.view, focus);
+}
+
+/** The head view or the matrix, whichever tab is open. */
+function renderView(): void {
+  if (!result) return;
   const state = { tokens: result.tokens, store: result.store, view: saved.view, focus };
   if (saved.tab === 0) headView.render({ ...state, colourByHead: saved.colourByHead });
   else matrixView.render(state);
@@ -172,7 +183,7 @@ async function analyze(m: AnalyzeMessage): Promise<void> {
     if (queue.overtaken()) return;
     progress.say('Running the model…');
     const analysed = await engine.analyse(m.requestId, m.text, m.settings.backend, m.settings.maxTokens);
-    show(m, analysed, received);
+    await show(m, analysed, received);
   } catch (e) {
     failed(m, e as Error);
   } finally {
@@ -181,7 +192,14 @@ async function analyze(m: AnalyzeMessage): Promise<void> {
   }
 }
 
-function show(m: AnalyzeMessage, analysed: EngineResult, received: number): void {
+/** Lets the page answer (a hover, a resize) between the parts of a result's display. */
+const nextTask = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
+
+/**
+ * Shows a result in three tasks rather than one long one: the text and controls, then the view's
+ * canvas, then the summaries for the host.
+ */
+async function show(m: AnalyzeMessage, analysed: EngineResult, received: number): Promise<void> {
   const r = { ...analysed, backendNote: [pageNotice, analysed.backendNote].filter(Boolean).join(' ') || null };
   pageNotice = null;
   result = { ...r, requestId: m.requestId, topK: m.settings.topK, source: m.source };
@@ -192,10 +210,15 @@ function show(m: AnalyzeMessage, analysed: EngineResult, received: number): void
   if (saved.view.layer >= r.model.layers) saved.view = { layer: 0, head: 'mean' };
   if (typeof saved.view.head === 'number' && saved.view.head >= r.model.heads) saved.view = { ...saved.view, head: 'mean' };
   save();
-  const t0 = performance.now();
+  let t0 = performance.now();
   strip.setTokens(r.tokens);
-  render();
-  const drawMs = performance.now() - t0;
+  renderChrome();
+  let drawMs = performance.now() - t0;
+  await nextTask();
+  t0 = performance.now();
+  renderView();
+  drawMs += performance.now() - t0;
+  await nextTask();
   const t1 = performance.now();
   const summaries = summarise(r.store, saved.view, Math.max(SUMMARY_MIN_K, m.settings.topK));
   const summariseMs = performance.now() - t1;
