@@ -404,7 +404,9 @@ e2e('after a window reload the panel is restored and runs its last request again
 async function setBackend(value: 'auto' | 'webgpu' | 'wasm'): Promise<void> {
   await runCommand(page, 'Preferences: Open User Settings');
   await page.locator('.settings-editor .settings-header').waitFor();
-  await page.keyboard.insertText('attentionExplorer.backend'); // the search box has the focus
+  // The search box is an editor of its own: clicked first, since the focus may not have reached it yet.
+  await page.locator('.settings-editor .settings-header .monaco-editor').first().click();
+  await page.keyboard.insertText('attentionExplorer.backend');
   const item = page.locator('.settings-editor .setting-item', { hasText: 'Attention Explorer: Backend' }).first();
   await item.waitFor();
   // VS Code draws its own drop-down for an enum: opened by a click, driven by the keyboard.

@@ -91,7 +91,7 @@ test('Chromium: a WebGPU device lost between runs: the next run finishes on WebA
 const requests = new WeakMap<Page, string[]>();
 
 /** The panel's page in a new tab; every URL it requests is recorded. */
-async function panel(opts: Parameters<typeof panelPage>[1] = {}, initScripts: (() => void)[] = [], viewport?: { width: number; height: number }): Promise<Page> {
+async function panel(opts: Parameters<typeof panelPage>[1] = {}, initScripts: (string | (() => void))[] = [], viewport?: { width: number; height: number }): Promise<Page> {
   const urls: string[] = [];
   const context = await browser.newContext();
   context.on('request', (r) => urls.push(r.url()));

@@ -31,7 +31,7 @@ const analyze = (requestId: number, text = CODE, maxTokens = 1024) =>
   ({ type: 'analyze', requestId, text, source: 'a.py', origin: { uri: 'file:///a.py', offset: 0 }, settings: { backend: 'wasm', maxTokens, topK: 5 } }) as const;
 
 /** A panel page in `context`, recording the URLs it requests. */
-async function panelIn(context: BrowserContext, opts: Parameters<typeof openPanelPage>[2] = {}, initScripts: (() => void)[] = [], headers: Record<string, string> = {}): Promise<{ page: Page; urls: string[] }> {
+async function panelIn(context: BrowserContext, opts: Parameters<typeof openPanelPage>[2] = {}, initScripts: (string | (() => void))[] = [], headers: Record<string, string> = {}): Promise<{ page: Page; urls: string[] }> {
   const urls: string[] = [];
   const page = await openPanelPage(context, server.url, { backend: 'wasm', ...opts }, initScripts, undefined, headers);
   page.on('request', (r) => urls.push(r.url()));

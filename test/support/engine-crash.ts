@@ -1,21 +1,14 @@
+import { inPageAndWorkers } from './worker-prelude';
+
 /**
- * Runs in the browser before the page's scripts (Playwright's addInitScript). The engine runs in a
- * worker that Playwright cannot reach, so the script keeps the page's engine worker in
- * `window.__engineWorker` and puts a copy of itself in front of every JavaScript blob a page makes
- * (the engine worker's source is one). In the worker it waits for a `{ __crashOnNextAnalysis }`
- * message (hidden from the engine); then the next analysis's result is never posted and the
- * worker throws an uncaught error instead: a worker that crashes in the middle of a run.
+ * Runs before the page's scripts, in the page and in the engine's worker (`inPageAndWorkers`). The
+ * page keeps its engine worker in `window.__engineWorker`. The worker waits for a
+ * `{ __crashOnNextAnalysis }` message (hidden from the engine); then the next analysis's result is
+ * never posted and the worker throws an uncaught error instead: a worker that crashes mid-run.
  */
-export function watchEngineCrash(): void {
+function engineCrashHook(): void {
   const scope = globalThis as unknown as Record<string, unknown>;
   if (typeof (scope as { document?: unknown }).document !== 'undefined') {
-    const NativeBlob = Blob;
-    const prelude = `(${watchEngineCrash.toString()})();\n`;
-    scope.Blob = class extends NativeBlob {
-      constructor(parts?: BlobPart[], options?: BlobPropertyBag) {
-        super(options?.type === 'text/javascript' ? [prelude, ...(parts ?? [])] : parts, options);
-      }
-    };
     const NativeWorker = Worker;
     scope.Worker = class extends NativeWorker {
       constructor(url: string | URL, options?: WorkerOptions) {
@@ -44,6 +37,9 @@ export function watchEngineCrash(): void {
     post(m, t);
   };
 }
+
+/** The init script (Playwright's addInitScript) that lets a test crash the engine's worker. */
+export const watchEngineCrash = inPageAndWorkers(engineCrashHook);
 
 /** Runs in the page: its engine worker crashes during the next analysis it gets. */
 export function crashEngineOnNextAnalysis(): void {

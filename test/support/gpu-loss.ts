@@ -1,23 +1,16 @@
+import { inPageAndWorkers } from './worker-prelude';
+
 /**
- * Runs in the browser before the page's scripts (Playwright's addInitScript), in every frame, and
- * — since the engine runs in a worker that Playwright cannot reach — in every worker that a frame
- * starts from a JavaScript blob (the panel's engine worker is one): the script puts itself in
- * front of such a blob's source. In each scope it records every GPUDevice requested and, once
- * told on the BroadcastChannel `GPU_LOSS_CHANNEL`, destroys them right after the next command
- * buffer is submitted — a WebGPU device lost while a run is on the GPU, through the WebGPU API
- * itself. A frame that started an engine worker gets `window.__engineWorkers` counted.
+ * Runs before the page's scripts, in every frame and in the engine's worker (`inPageAndWorkers`).
+ * In each scope it records every GPUDevice requested and, once told on the BroadcastChannel
+ * `attention-explorer-test-gpu-loss`, destroys them right after the next command buffer is
+ * submitted — a WebGPU device lost while a run is on the GPU, through the WebGPU API itself. A
+ * frame that started an engine worker gets `window.__engineWorkers` counted.
  */
-export function watchGpuDevices(): void {
+function gpuDeviceWatch(): void {
   const CHANNEL = 'attention-explorer-test-gpu-loss';
   const scope = globalThis as unknown as Record<string, unknown> & { __engineWorkers?: number };
   if (typeof (scope as { document?: unknown }).document !== 'undefined') {
-    const NativeBlob = Blob;
-    const prelude = `(${watchGpuDevices.toString()})();\n`;
-    scope.Blob = class extends NativeBlob {
-      constructor(parts?: BlobPart[], options?: BlobPropertyBag) {
-        super(options?.type === 'text/javascript' ? [prelude, ...(parts ?? [])] : parts, options);
-      }
-    };
     const NativeWorker = Worker;
     scope.Worker = class extends NativeWorker {
       constructor(url: string | URL, options?: WorkerOptions) {
@@ -49,6 +42,9 @@ export function watchGpuDevices(): void {
     return r;
   };
 }
+
+/** The init script (Playwright's addInitScript) that watches every frame's and engine worker's GPU devices. */
+export const watchGpuDevices = inPageAndWorkers(gpuDeviceWatch);
 
 /** Runs in a frame: every watched scope of its origin loses its devices at its next submit. */
 export function loseGpuAtNextSubmit(): void {

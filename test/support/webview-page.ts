@@ -88,7 +88,8 @@ export async function openPanelPage(
   where: Browser | BrowserContext,
   base: string,
   opts: Parameters<typeof panelPage>[1] = {},
-  initScripts: (() => void)[] = [],
+  /** Functions, or script text (worker-prelude.ts). */
+  initScripts: (string | (() => void))[] = [],
   viewport = { width: 1100, height: 1000 },
   /** Extra response headers for the page (COOP/COEP make it cross-origin isolated). */
   headers: Record<string, string> = {},
