@@ -128,11 +128,15 @@ function stageTable(title: string, m: Measured, host: { at: number; text: string
   console.log(`long tasks since the panel loaded, on its main thread (shared with the workbench in code-server): ${l.count}, longest ${l.longestMs.toFixed(0)} ms, total ${l.totalMs.toFixed(0)} ms; attributed to the panel's own frame: ${own.count}, longest ${own.longestMs.toFixed(0)} ms, total ${own.totalMs.toFixed(0)} ms`);
 }
 
-export async function benchVsCode(): Promise<void> {
+/**
+ * `model`: a model folder to use instead of the bundled model (attentionExplorer.model); then only
+ * the first result is timed, cold and in a new window with the cache filled.
+ */
+export async function benchVsCode(model?: { folder: string; title: string }): Promise<void> {
   const missing = codeServerAvailable();
   if (missing) throw new Error(`npm run bench -- vscode: ${missing}`);
   const dir = path.join(os.tmpdir(), `attention-explorer-bench-${process.pid}`);
-  const server = await startCodeServer(dir, { 'fibonacci.py': SAMPLE });
+  const server = await startCodeServer(dir, { 'fibonacci.py': SAMPLE }, model ? { 'attentionExplorer.model': model.folder } : {});
   let browser: Browser | undefined;
   try {
     browser = await launchChromium(['--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows']);
@@ -157,8 +161,13 @@ export async function benchVsCode(): Promise<void> {
     const cold = await pressAndWait(page);
     const tokens = /(\d+) tokens/.exec(await frame(page).locator('.run-header').innerText())?.[1];
     console.log('');
-    console.log(`### In VS Code (code-server, the packaged .vsix), bundled model, ${tokens} tokens, backend auto`);
+    console.log(`### In VS Code (code-server, the packaged .vsix), ${model?.title ?? 'bundled model'}, ${tokens} tokens, backend auto`);
     stageTable('Cold: a fresh window, the first Show Attention', cold, hostEvents(server));
+    if (model) {
+      await page.close();
+      stageTable('A fresh window again, the panel used before (its cache filled): the first Show Attention', await pressAndWait(await freshWindow()), hostEvents(server));
+      return;
+    }
 
     // Re-runs of the same selection: the user's second and later key presses.
     const warm: number[] = [];

@@ -97,6 +97,9 @@ async function fetchText(url: string | null, what: string): Promise<string | nul
   return res.text();
 }
 
+/** The largest graph the page asks the host for (larger ones are fetched by URL, streamed). */
+const HOST_MAX_BYTES = 64 * 1024 * 1024;
+
 type FileMessage = Extract<HostToWebview, { type: 'file' | 'fileError' }>;
 
 export class EngineClient {
@@ -178,12 +181,18 @@ export class EngineClient {
     this.onProgress({ stage, fetched: all.reduce((s, p) => s + p.n, 0), total: all.every((p) => p.total) ? all.reduce((s, p) => s + p.total, 0) : 0 });
   }
 
-  /** A large file, from the host or by URL as the config says, with its progress and time recorded. */
+  /**
+   * A large file, with its progress and time recorded: from the host (the faster way in VS Code,
+   * measured) for the runtime and a graph of up to HOST_MAX_BYTES; by URL otherwise — a graph of
+   * hundreds of MB is streamed with its progress shown, not held whole in the extension host and
+   * in one message. External data files (large by nature) always come by URL.
+   */
   private fetchTracked(file: PageFile, url: string, what: string): Promise<ArrayBuffer> {
     this.progress[what] = { n: 0, total: 0 };
     const t0 = performance.now();
+    const small = file.startsWith('runtime:') || (file === 'model' && this.config.modelBytes > 0 && this.config.modelBytes <= HOST_MAX_BYTES);
     const bytes =
-      this.config.bytesFrom === 'host'
+      this.config.bytesFrom === 'host' && small
         ? this.fromHost(file)
         : fetchBytes(url, what, (n, total) => {
             this.progress[what] = { n, total };

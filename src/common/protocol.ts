@@ -277,6 +277,8 @@ export interface WebviewConfig {
    * code-server (README, Performance); pages served without a host (the engine tests) fetch.
    */
   bytesFrom: 'host' | 'url';
+  /** The graph file's size in bytes (0 when unknown): a large graph is fetched by URL, streamed. */
+  modelBytes: number;
   /** SHA-256 of the graph file: the key of its prepared graph in the panel's cache (null: not cached). */
   modelHash: string | null;
   /** Identifies the runtime's WebAssembly files (they are cached under it). */

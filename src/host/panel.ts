@@ -98,6 +98,7 @@ export class AttentionPanel implements vscode.Disposable {
       configUrl: model.config ? uri(model.config) : null,
       tokenizerConfigUrl: model.tokenizerConfig ? uri(model.tokenizerConfig) : null,
       bytesFrom: 'host',
+      modelBytes: fs.statSync(model.graph).size,
       modelHash,
       runtimeKey,
       clearCache,

@@ -21,6 +21,7 @@ export function panelPage(base: string, opts: { modelUrl?: string; backend?: Bac
     configUrl: `${base}/media/model/config.json`,
     tokenizerConfigUrl: null,
     bytesFrom: 'url',
+    modelBytes: 0,
     modelHash: opts.modelHash ?? null,
     runtimeKey: 'test',
     clearCache: false,
