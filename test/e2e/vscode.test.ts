@@ -381,6 +381,24 @@ e2e('Manage Model Cache empties the panel\'s own cache: the open panel reloads a
   assert.match(server.extensionLog(), /the panel's cache of prepared graphs will be emptied/);
 });
 
+e2e('the panel closed in the middle of its load: nothing is left running, and the next Show Attention works', async () => {
+  const logBefore = server.extensionLog().length;
+  await runCommand(page, 'View: Close All Editors');
+  await page.locator('iframe.webview').waitFor({ state: 'detached' });
+  await openFile('fibonacci.py');
+  await page.keyboard.press('Control+A');
+  await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+  // The new panel is loading its model (its worker started): closed now.
+  await panel.locator('.progress-text').waitFor();
+  await runCommand(page, 'View: Close All Editors');
+  await page.locator('iframe.webview').waitFor({ state: 'detached' });
+  assert.equal(await page.locator('.statusbar-item', { hasText: 'code-prose-gpt' }).count(), 0, 'no run is shown as going on');
+  // The page, and the worker with it, are gone: no frame of the panel is left.
+  assert.equal(page.frames().filter((f) => f.url().includes('webview')).length, 0);
+  await analyseFibonacciWithBundledModel();
+  assert.doesNotMatch(server.extensionLog().slice(logBefore), /\[(error|warning)\]/);
+});
+
 e2e('after a window reload the panel is restored and runs its last request again; the hover works again', async () => {
   await analyseFibonacciWithBundledModel();
   await runCommand(page, 'Developer: Reload Window');
