@@ -44,13 +44,15 @@ export class ByteCache {
     }
   }
 
-  async put(kind: CacheKind, key: string, bytes: ArrayBuffer): Promise<void> {
+  /** Stores a copy of `bytes` (taken at once: they may be transferred right after); true when written. */
+  async put(kind: CacheKind, key: string, bytes: ArrayBuffer): Promise<boolean> {
     try {
       const headers = { 'content-type': 'application/octet-stream', 'x-bytes': String(bytes.byteLength), 'x-stored': String(Date.now()) };
       await this.cache.put(`${BASE}${kind}/${encodeURIComponent(key)}`, new Response(bytes, { headers }));
       await this.evict(kind);
+      return true;
     } catch {
-      /* full or unavailable: the next load fetches again */
+      return false; // full or unavailable: the next load fetches again
     }
   }
 

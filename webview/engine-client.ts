@@ -307,7 +307,7 @@ export class EngineClient {
         return;
       }
       case 'prepared':
-        if (this.config.modelHash) void this.cache.then((cache) => cache?.put('prepared', this.config.modelHash ?? '', m.file));
+        this.timeline.mark(m.cached ? 'prepared graph cached' : 'prepared graph not cached');
         return;
       case 'preparedRejected':
         // Another version's, or cut short: dropped, and the graph is prepared again from the model.

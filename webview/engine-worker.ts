@@ -9,6 +9,7 @@ import { EngineBrokenError } from '../src/engine/session';
 import { ModelEngine } from '../src/engine/model-engine';
 import { initRuntime } from '../src/engine/runtime-init';
 import { decodePreparedGraph, encodePreparedGraph, PreparedGraphError } from '../src/engine/prepared-graph-file';
+import { ByteCache } from './byte-cache';
 import { parsePageMessage, type PageToWorker, type WindowPayload, type WorkerToPage } from './worker-protocol';
 
 interface WorkerScope {
@@ -124,8 +125,12 @@ function serveEngine(): void {
         const hash = m.sourceHash;
         const cache = (g: Parameters<typeof encodePreparedGraph>[0]): void => {
           if (!hash) return;
+          // Written from here, not the page: a graph of hundreds of MB copied into the cache on the
+          // page's thread blocked it for 5 s (measured, BERT-base-sized).
           const file = encodePreparedGraph(g, hash);
-          post({ type: 'prepared', file: file.buffer as ArrayBuffer }, [file.buffer as ArrayBuffer]);
+          void ByteCache.open()
+            .then((c) => c?.put('prepared', hash, file.buffer as ArrayBuffer))
+            .then((ok) => post({ type: 'prepared', cached: ok === true }));
         };
         const load = engine.loadModel({ name: m.name, graph, external: fetchExternal }, m.setting, { note: m.note, onPrepared: cache, runtime });
         loading = load;

@@ -41,8 +41,8 @@ export type WorkerToPage =
   /** The graph keeps its weights in these files, beside it: the page fetches them. */
   | { type: 'needFiles'; files: string[] }
   | { type: 'loaded'; backend: Backend; note: string | null }
-  /** The graph after surgery, as a file for the page's cache (when the model's hash is known). */
-  | { type: 'prepared'; file: ArrayBuffer }
+  /** The graph after surgery was written to the panel's cache (`cached`), or could not be. */
+  | { type: 'prepared'; cached: boolean }
   /** The cached prepared graph the page sent is not usable (another version, cut short): send the model. */
   | { type: 'preparedRejected'; reason: string }
   | {
@@ -95,7 +95,7 @@ const pageValidators: Validators<PageToWorker> = {
 
 const workerValidators: Validators<WorkerToPage> = {
   stage: (v) => isStage(v.stage) && isNum(v.ms),
-  prepared: (v) => v.file instanceof ArrayBuffer,
+  prepared: (v) => typeof v.cached === 'boolean',
   preparedRejected: (v) => isStr(v.reason),
   needFiles: (v) => Array.isArray(v.files) && v.files.every(isStr),
   loaded: (v) => isBackend(v.backend) && isStrOrNull(v.note),
