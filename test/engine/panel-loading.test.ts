@@ -48,7 +48,7 @@ test('the engine runs in a worker, and a later page takes the prepared graph and
   const a = await waitForMessage(first.page, 'result', 1);
   assert.equal(first.page.workers().length, 1, 'one engine worker');
   // The page wrote the prepared graph to its cache once the worker made it.
-  await first.page.waitForFunction(async () => (await (await caches.open('attention-explorer-v1')).keys()).some((r) => r.url.includes('/prepared/')));
+  await first.page.waitForFunction(async () => (await (await caches.open('attention-explorer-v1')).keys()).some((r) => /\/prepared\/[^/]+$/.test(r.url)));
   await first.page.close();
 
   const second = await panelIn(context, { modelHash: 'bundled-test-hash' });
@@ -66,12 +66,13 @@ test('the engine runs in a worker, and a later page takes the prepared graph and
 test('a corrupt prepared graph in the cache is noticed, dropped and rebuilt from the model file', async () => {
   const context = await browser.newContext();
   const { page: p0 } = await panelIn(context, { modelHash: 'corrupt-test-hash' });
-  // A cut-off entry of the right size header, as a page closed in the middle of writing would leave it.
+  // A whole entry (manifest and its one part) that is not a prepared graph of this model.
   await p0.evaluate(async () => {
     const bytes = new Uint8Array(5000).fill(7);
     bytes.set([0x41, 0x45, 0x50, 0x47], 0);
     const cache = await caches.open('attention-explorer-v1');
-    await cache.put('https://attention-explorer.cache/prepared/corrupt-test-hash', new Response(bytes, { headers: { 'x-bytes': '5000', 'x-stored': String(Date.now()) } }));
+    await cache.put('https://attention-explorer.cache/prepared/corrupt-test-hash/part-0', new Response(bytes));
+    await cache.put('https://attention-explorer.cache/prepared/corrupt-test-hash', new Response(null, { headers: { 'x-bytes': '5000', 'x-parts': '1', 'x-stored': String(Date.now()) } }));
   });
   await p0.close();
   const { page, urls } = await panelIn(context, { modelHash: 'corrupt-test-hash' });
@@ -81,19 +82,19 @@ test('a corrupt prepared graph in the cache is noticed, dropped and rebuilt from
   assert.equal(urls.filter((u) => u.endsWith('/model.onnx')).length, 1, 'the model file was fetched instead');
   const marks = (await timeline(page)).marks;
   assert.ok(marks['prepared graph rejected'] && marks.surgery, JSON.stringify(marks));
-  // The entry now holds a whole prepared graph again (far larger than the corrupt 5,000 bytes).
+  // The entry now holds a whole prepared graph again (far larger than the corrupt 5,000 bytes), in parts.
   await page.waitForFunction(async () => {
     const hit = await (await caches.open('attention-explorer-v1')).match('https://attention-explorer.cache/prepared/corrupt-test-hash');
-    return hit !== undefined && Number(hit.headers.get('x-bytes')) > 1_000_000;
+    return hit !== undefined && Number(hit.headers.get('x-bytes')) > 1_000_000 && Number(hit.headers.get('x-parts')) >= 2;
   });
   // Whole and of this version, but the graph inside is damaged: onnxruntime refuses it, and it is rebuilt.
   await page.evaluate(async () => {
     const cache = await caches.open('attention-explorer-v1');
-    const url = 'https://attention-explorer.cache/prepared/corrupt-test-hash';
+    const url = 'https://attention-explorer.cache/prepared/corrupt-test-hash/part-0';
     const bytes = new Uint8Array(await (await cache.match(url))!.arrayBuffer());
     const graphStart = 12 + new DataView(bytes.buffer).getUint32(8, true);
     bytes.fill(0xff, graphStart, graphStart + 64);
-    await cache.put(url, new Response(bytes, { headers: { 'x-bytes': String(bytes.byteLength), 'x-stored': String(Date.now()) } }));
+    await cache.put(url, new Response(bytes));
   });
   await page.close();
   const again = await panelIn(context, { modelHash: 'corrupt-test-hash' });
