@@ -9,6 +9,9 @@ import { receiveFromWebview, type InboxLog } from './webview-inbox';
 
 export const PANEL_VIEW_TYPE = 'attentionExplorer.panel';
 
+/** onnxruntime-web's two WebAssembly builds, as the page asks for them: plain, and WebGPU (JSEP). */
+const RUNTIME_FILES = { 'runtime:wasm': 'ort-wasm-simd-threaded.wasm', 'runtime:webgpu': 'ort-wasm-simd-threaded.jsep.wasm' } as const;
+
 /**
  * The webview panel's lifecycle: one panel, reused; its page, with local resources limited to
  * the extension's own folders; messages in (validated) and out (queued until the page is ready).
@@ -85,8 +88,7 @@ export class AttentionPanel implements vscode.Disposable {
 
   private writePage(model: ModelFiles, backend: BackendSetting, notice: string | null, modelHash: string | null): void {
     const webview = this.panel.webview;
-    const ortFile = (name: string): fs.Stats => fs.statSync(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', 'ort', name).fsPath);
-    const runtimeKey = ['ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.jsep.wasm'].map((f) => { const st = ortFile(f); return `${st.size}-${Math.round(st.mtimeMs)}`; }).join('_');
+    const runtimeKey = Object.values(RUNTIME_FILES).map((f) => { const st = fs.statSync(this.ortPath(f)); return `${st.size}-${Math.round(st.mtimeMs)}`; }).join('_');
     const clearCache = AttentionPanel.clearCacheOnNextLoad;
     AttentionPanel.clearCacheOnNextLoad = false;
     webview.options = AttentionPanel.webviewOptions(this.extensionUri, model);
@@ -156,11 +158,9 @@ export class AttentionPanel implements vscode.Disposable {
    * webview's resource loader (README, Performance).
    */
   private async sendFile(file: PageFile): Promise<void> {
-    const ort = (name: string): string => vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', 'ort', name).fsPath;
     const where =
       file === 'model' ? this.model.graph
-      : file === 'runtime:wasm' ? ort('ort-wasm-simd-threaded.wasm')
-      : file === 'runtime:webgpu' ? ort('ort-wasm-simd-threaded.jsep.wasm')
+      : file === 'runtime:wasm' || file === 'runtime:webgpu' ? this.ortPath(RUNTIME_FILES[file])
       : path.join(path.dirname(this.model.graph), file.slice('external:'.length));
     try {
       const b = await fs.promises.readFile(where);
@@ -169,6 +169,10 @@ export class AttentionPanel implements vscode.Disposable {
     } catch (e) {
       void this.panel.webview.postMessage({ type: 'fileError', file, message: (e as Error).message } satisfies HostToWebview);
     }
+  }
+
+  private ortPath(name: string): string {
+    return vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', 'ort', name).fsPath;
   }
 
   reveal(): void {
