@@ -111,8 +111,8 @@ e2e('Show Attention from the palette opens the panel with the bundled model, tok
     return n;
   });
   assert.ok(painted > 5000, `the head view painted ${painted} pixels`);
-  const status = await page.locator('.statusbar-item', { hasText: 'code-prose-gpt' }).innerText();
-  assert.match(status, /code-prose-gpt · (WebGPU|wasm) · \d+ ms/);
+  // The status bar hears of the result through the extension host, a moment after the panel shows it.
+  await page.locator('.statusbar-item', { hasText: /code-prose-gpt · (WebGPU|wasm) · \d+ ms/ }).waitFor({ timeout: 10_000 });
   await shot('01-panel-after-show-attention');
 });
 
@@ -392,7 +392,12 @@ e2e('the panel closed in the middle of its load: nothing is left running, and th
   await panel.locator('.progress-text').waitFor();
   await runCommand(page, 'View: Close All Editors');
   await page.locator('iframe.webview').waitFor({ state: 'detached' });
-  assert.equal(await page.locator('.statusbar-item', { hasText: 'code-prose-gpt' }).count(), 0, 'no run is shown as going on');
+  // The extension host hears of the closing after the frame is gone: the status bar follows within moments.
+  await page
+    .locator('.statusbar-item', { hasText: 'code-prose-gpt' })
+    .first()
+    .waitFor({ state: 'hidden', timeout: 10_000 })
+    .catch(() => assert.fail('a run is still shown as going on in the status bar 10 s after the panel closed'));
   // The page, and the worker with it, are gone: no frame of the panel is left.
   assert.equal(page.frames().filter((f) => f.url().includes('webview')).length, 0);
   await analyseFibonacciWithBundledModel();
