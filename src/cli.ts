@@ -7,8 +7,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as ort from 'onnxruntime-web';
 import { fitText } from './engine/fit';
+import { setUpRuntime } from './engine/runtime-init';
 import { exposeAttention } from './engine/attention-graph';
 import { contextLength } from './engine/model-config';
 import { AttentionSession } from './engine/session';
@@ -61,7 +61,8 @@ export function parseArgs(argv: string[]): CliArgs {
   let layers: 'all' | number[] = 'all';
   if (layersArg !== 'all') {
     layers = layersArg.split(',').map((s) => Number(s.trim()));
-    if (layers.some((n) => !Number.isInteger(n) || n < 0)) throw new UsageError(`--layers takes "all" or comma-separated layer indices, got "${layersArg}"`);
+    if (layers.some((n) => !Number.isInteger(n) || n < 0))
+      throw new UsageError(`--layers takes "all" or comma-separated layer indices, got "${layersArg}"`);
   }
   return { model: opts.get('model') ?? bundledModelPath(), tokenizer: opts.get('tokenizer'), text, ids, layers };
 }
@@ -87,14 +88,16 @@ async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  ort.env.wasm.numThreads = 1;
+  setUpRuntime();
   if (!fs.existsSync(args.model)) throw new Error(`no model file at ${args.model}`);
   const home = modelHome(args.model);
   const tokenizerPath = args.tokenizer ?? path.join(home, 'tokenizer.json');
   const tokenizerText = readIfExists(tokenizerPath);
   let tokenizer: TextTokenizer | undefined;
-  if (tokenizerText !== undefined) tokenizer = loadTokenizer(tokenizerText, readIfExists(path.join(home, 'tokenizer_config.json')));
-  else if (args.tokenizer || args.text !== undefined) throw new Error(`no tokenizer.json at ${tokenizerPath} (give --tokenizer, or use --ids)`);
+  if (tokenizerText !== undefined)
+    tokenizer = loadTokenizer(tokenizerText, readIfExists(path.join(home, 'tokenizer_config.json')));
+  else if (args.tokenizer || args.text !== undefined)
+    throw new Error(`no tokenizer.json at ${tokenizerPath} (give --tokenizer, or use --ids)`);
 
   const graph = exposeAttention(new Uint8Array(fs.readFileSync(args.model)));
   const externalData = graph.externalDataFiles.map((f) => {
@@ -102,7 +105,10 @@ async function main(argv: string[]): Promise<number> {
     if (!fs.existsSync(p)) throw new Error(`the model's external data file ${f} is missing (looked for ${p})`);
     return { path: f, data: new Uint8Array(fs.readFileSync(p)) };
   });
-  const context = contextLength(readIfExists(path.join(home, 'config.json')), readIfExists(path.join(home, 'tokenizer_config.json')));
+  const context = contextLength(
+    readIfExists(path.join(home, 'config.json')),
+    readIfExists(path.join(home, 'tokenizer_config.json')),
+  );
 
   type CliToken = { id: number; text: string | null; start: number | null; end: number | null };
   let tokens: CliToken[];
@@ -110,12 +116,17 @@ async function main(argv: string[]): Promise<number> {
     const all = tokenizer!.encode(args.text);
     // Cut as the panel cuts: at a token boundary, still closed by the tokenizer's [SEP] or </s>.
     const kept = all.length > context ? fitText(args.text, tokenizer!, context).tokens : all;
-    if (kept.length < all.length) process.stderr.write(`attention-explorer: input cut to the model's context: ${kept.length} of ${all.length} tokens analysed\n`);
+    if (kept.length < all.length)
+      process.stderr.write(
+        `attention-explorer: input cut to the model's context: ${kept.length} of ${all.length} tokens analysed\n`,
+      );
     tokens = kept.map((t) => ({ id: t.id, text: t.text, start: t.start, end: t.end }));
   } else {
     tokens = args.ids!.map((id) => ({ id, text: tokenizer ? tokenizer.idToText(id) : null, start: null, end: null }));
     if (tokens.length > context) {
-      process.stderr.write(`attention-explorer: input cut to the model's context: ${context} of ${tokens.length} tokens analysed\n`);
+      process.stderr.write(
+        `attention-explorer: input cut to the model's context: ${context} of ${tokens.length} tokens analysed\n`,
+      );
       tokens = tokens.slice(0, context);
     }
   }
@@ -123,7 +134,10 @@ async function main(argv: string[]): Promise<number> {
 
   const layerIdx = args.layers === 'all' ? graph.attention.map((_, i) => i) : args.layers;
   for (const l of layerIdx) {
-    if (l >= graph.attention.length) throw new Error(`layer ${l} does not exist: the model has ${graph.attention.length} layers (0-${graph.attention.length - 1})`);
+    if (l >= graph.attention.length)
+      throw new Error(
+        `layer ${l} does not exist: the model has ${graph.attention.length} layers (0-${graph.attention.length - 1})`,
+      );
   }
   const session = await AttentionSession.create(graph, externalData, 'wasm');
   const out = await session.run(tokens.map((t) => t.id));

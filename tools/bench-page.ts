@@ -3,16 +3,15 @@
  * stage by stage. Driven by tools/bench.ts, which passes the token ids so that the reference run
  * gets the same ones.
  */
-import * as ort from 'onnxruntime-web';
 import { summarise } from '../src/common/analysis';
 import { AttentionStore } from '../src/common/attention-store';
 import type { BackendSetting } from '../src/common/protocol';
 import { exposeAttention } from '../src/engine/attention-graph';
 import { AttentionSession } from '../src/engine/session';
+import { setUpRuntime } from '../src/engine/runtime-init';
 import { timeRuns } from './bench-timing';
 
-ort.env.wasm.wasmPaths = '/dist/webview/ort/';
-ort.env.wasm.numThreads = 1;
+setUpRuntime({ wasmPaths: '/dist/webview/ort/' });
 
 async function bench(modelUrl: string, idLists: number[][], backend: BackendSetting, runs: number, warmupMs: number) {
   const t0 = performance.now();

@@ -11,7 +11,11 @@ export const median = (xs: number[]): number => {
  * from the second analysis on), then `runs` timed runs. Returns the first run's time, the
  * median, and the last run's result.
  */
-export async function timeRuns<T>(run: () => Promise<T>, warmupMs: number, runs: number): Promise<{ firstMs: number; medianMs: number; last: T }> {
+export async function timeRuns<T>(
+  run: () => Promise<T>,
+  warmupMs: number,
+  runs: number,
+): Promise<{ firstMs: number; medianMs: number; last: T }> {
   let firstMs = 0;
   let last = undefined as T;
   for (let w = 0, s0 = performance.now(); w < 2 || performance.now() - s0 < warmupMs; w++) {

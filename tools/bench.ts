@@ -14,17 +14,16 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ortNode from 'onnxruntime-node';
-import type { Browser } from 'playwright-core';
 import { launchChromium } from '../test/support/chromium';
 import { ROOT } from '../test/support/paths';
 import { serve } from '../test/support/static-server';
-import { openPanelPage, sendToWebview, waitForMessage } from '../test/support/webview-page';
 import { exposeAttention } from '../src/engine/attention-graph';
-import { BERT_BASE, buildBertBase } from './bert-base-model';
+import { BERT_BASE } from './bert-base-model';
 import { timeRuns } from './bench-timing';
 import { MiB, rendererPids, vmHwm, vmRss } from './bench-memory';
 import { benchVsCode } from './bench-vscode';
-import { bertTokenizerJson } from '../test/support/tokenizers';
+import { panelStages } from './bench-panel';
+import { bertBaseFile, bertBaseFolder } from './bench-bert-folder';
 
 const RUNS = 10;
 const WARMUP_MS = 2000;
@@ -40,15 +39,34 @@ interface Case {
   webgpu: boolean;
 }
 
-interface Row { tokens: number; runMs: number; firstMs?: number; summariseMs?: number; attentionBytes?: number; summaryBytes?: number }
-interface SideResult { createMs: number; surgeryMs?: number; fetchMs?: number; backend?: string; rows: Row[]; baselineBytes: number; peakBytes: number }
+interface Row {
+  tokens: number;
+  runMs: number;
+  firstMs?: number;
+  summariseMs?: number;
+  attentionBytes?: number;
+  summaryBytes?: number;
+}
+interface SideResult {
+  createMs: number;
+  surgeryMs?: number;
+  fetchMs?: number;
+  backend?: string;
+  rows: Row[];
+  baselineBytes: number;
+  peakBytes: number;
+}
 
 /** The reference side, in a child process: `node bench.js --native FILE IDS_JSON`. */
 async function nativeChild(file: string, idLists: number[][]): Promise<void> {
   const baselineBytes = process.memoryUsage().rss;
   const graph = exposeAttention(new Uint8Array(fs.readFileSync(file)));
   const t = performance.now();
-  const session = await ortNode.InferenceSession.create(graph.bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  const session = await ortNode.InferenceSession.create(graph.bytes, {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  });
   const createMs = performance.now() - t;
   const rows: Row[] = [];
   for (const ids of idLists) {
@@ -72,7 +90,10 @@ async function nativeChild(file: string, idLists: number[][]): Promise<void> {
 function native(c: Case): SideResult {
   const idsFile = path.join(ROOT, '.bench', 'ids.json');
   fs.writeFileSync(idsFile, JSON.stringify(c.lengths.map(c.ids)));
-  const r = spawnSync(process.execPath, [__filename, '--native', c.file, idsFile], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(process.execPath, [__filename, '--native', c.file, idsFile], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+  });
   if (r.status !== 0) throw new Error(`the onnxruntime-node reference failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as SideResult;
 }
@@ -80,7 +101,11 @@ function native(c: Case): SideResult {
 async function browserSide(c: Case, serverUrl: string, backend: 'wasm' | 'webgpu'): Promise<SideResult> {
   // A headless page counts as hidden: without these its timers may be throttled, which adds a
   // frame's worth of waiting to short runs.
-  const browser = await launchChromium(['--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows']);
+  const browser = await launchChromium([
+    '--disable-background-timer-throttling',
+    '--disable-renderer-backgrounding',
+    '--disable-backgrounding-occluded-windows',
+  ]);
   try {
     const page = await browser.newPage();
     await page.goto(`${serverUrl}/bench.html`);
@@ -88,7 +113,8 @@ async function browserSide(c: Case, serverUrl: string, backend: 'wasm' | 'webgpu
     const pids = await rendererPids(browser);
     const baselineBytes = Math.max(...pids.map(vmRss));
     const r = await page.evaluate(
-      ([url, idLists, b, runs, warm]) => (window as unknown as { bench: (...a: unknown[]) => Promise<SideResult> }).bench(url, idLists, b, runs, warm),
+      ([url, idLists, b, runs, warm]) =>
+        (window as unknown as { bench: (...a: unknown[]) => Promise<SideResult> }).bench(url, idLists, b, runs, warm),
       [c.url, c.lengths.map(c.ids), backend, RUNS, WARMUP_MS] as const,
     );
     return { ...r, baselineBytes, peakBytes: Math.max(...pids.map(vmHwm)) };
@@ -97,77 +123,26 @@ async function browserSide(c: Case, serverUrl: string, backend: 'wasm' | 'webgpu
   }
 }
 
-/**
- * The panel's own stages on the bundled model, through the panel page itself (the HTML the
- * extension generates, with a stand-in for the VS Code API): tokenize, run (with read-back), the
- * first draw, and the size of the result message the host receives. Second request of each size.
- */
-async function panelStages(serverUrl: string, isolated: boolean): Promise<void> {
-  const browser = await launchChromium(['--disable-background-timer-throttling', '--disable-renderer-backgrounding']);
-  try {
-    // Cross-origin isolated (as VS Code makes webviews with --enable-coi): onnxruntime gets threads.
-    const headers: Record<string, string> = isolated ? { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } : {};
-    const page = await openPanelPage(browser, serverUrl, { backend: 'wasm' }, [], undefined, headers);
-    const threads = await page.evaluate(() => (crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency) : 1));
-    console.log('');
-    console.log(`### the panel, stage by stage (bundled model, WebAssembly, ${threads === 1 ? 'one thread' : `${threads} threads (cross-origin isolated)`}; the text is code, analysed twice, the second shown)`);
-    console.log('');
-    console.log('| tokens | windows | tokenize | run (incl. read-back) | first draw | summaries for the host | request → result posted | result message | renderer peak so far |');
-    console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-    const line = 'for (let i = 0; i < items.length; i++) total += items[i].price;\n';
-    let id = 1;
-    for (const lines of [3, 12, 48]) {
-      const text = line.repeat(lines);
-      let result;
-      let timings: Record<string, number> = {};
-      for (let pass = 0; pass < 2; pass++) {
-        const requestId = id++;
-        await sendToWebview(page, { type: 'analyze', requestId, text, source: 'bench.js', origin: { uri: 'file:///bench.js', offset: 0 }, settings: { backend: 'wasm', maxTokens: 1024, topK: 5 } });
-        result = await waitForMessage(page, 'result', requestId);
-        timings = JSON.parse((await page.evaluate(() => document.body.dataset.timings)) ?? '{}') as Record<string, number>;
-      }
-      const r = result!;
-      const ms = (k: string): string => `${(timings[k] ?? NaN).toFixed(1)} ms`;
-      // The page and its engine worker share one renderer process.
-      const peak = Math.max(...(await rendererPids(browser)).map(vmHwm));
-      console.log(`| ${r.tokens.length} | ${r.windows} | ${ms('tokenize')} | ${ms('run')} | ${ms('draw')} | ${ms('summarise')} | ${ms('total')} | ${JSON.stringify(r).length.toLocaleString('en')} bytes | ${MiB(peak)} |`);
-    }
-  } finally {
-    await browser.close();
-  }
-}
-
-/** The BERT-base-sized encoder as a model folder (graph, a WordPiece tokenizer, its context), for VS Code. */
-function bertBaseFolder(): string {
-  const dir = path.join(ROOT, '.bench', 'bert-base');
-  fs.mkdirSync(dir, { recursive: true });
-  const graph = path.join(dir, 'model.onnx');
-  if (!fs.existsSync(graph)) fs.linkSync(bertBaseFile(), graph);
-  fs.writeFileSync(path.join(dir, 'tokenizer.json'), bertTokenizerJson(['def', 'return', 'for', 'in', 'range', 'print', 'a', 'b', 'n', 'i']));
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ model_type: 'bert', max_position_embeddings: 512 }));
-  return dir;
-}
-
-function bertBaseFile(): string {
-  const file = path.join(ROOT, '.bench', 'bert-base-random.onnx');
-  if (!fs.existsSync(file)) {
-    const t = performance.now();
-    fs.writeFileSync(file, buildBertBase());
-    console.log(`made ${path.relative(ROOT, file)} (${MiB(fs.statSync(file).size)}) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-  }
-  return file;
-}
-
 async function main(): Promise<void> {
   if (process.argv[2] === 'vscode') return benchVsCode();
   if (process.argv[2] === 'vscode-bert') {
     fs.mkdirSync(path.join(ROOT, '.bench'), { recursive: true });
-    return benchVsCode({ folder: bertBaseFolder(), title: `the BERT-base-sized encoder (${MiB(fs.statSync(bertBaseFile()).size)})` });
+    return benchVsCode({
+      folder: bertBaseFolder(),
+      title: `the BERT-base-sized encoder (${MiB(fs.statSync(bertBaseFile()).size)})`,
+    });
   }
   fs.mkdirSync(path.join(ROOT, '.bench'), { recursive: true });
-  const server = await serve({ '/dist/': path.join(ROOT, 'dist'), '/media/': path.join(ROOT, 'media'), '/bench-files/': path.join(ROOT, '.bench') }, {
-    '/bench.html': '<html><body><script type="module" src="/dist/test-browser/bench-page.js"></script></body></html>',
-  });
+  const server = await serve(
+    {
+      '/dist/': path.join(ROOT, 'dist'),
+      '/media/': path.join(ROOT, 'media'),
+      '/bench-files/': path.join(ROOT, '.bench'),
+    },
+    {
+      '/bench.html': '<html><body><script type="module" src="/dist/test-browser/bench-page.js"></script></body></html>',
+    },
+  );
   const only = process.argv[2];
   const all: Case[] = [
     {
@@ -195,9 +170,13 @@ async function main(): Promise<void> {
       const nat = native(c);
       console.log('');
       console.log(`### ${c.title}`);
-      console.log(`medians of ${RUNS} runs after a ${WARMUP_MS / 1000} s warm-up; graph surgery ${wasm.surgeryMs?.toFixed(0)} ms in the page`);
+      console.log(
+        `medians of ${RUNS} runs after a ${WARMUP_MS / 1000} s warm-up; graph surgery ${wasm.surgeryMs?.toFixed(0)} ms in the page`,
+      );
       console.log('');
-      console.log(`| tokens | onnxruntime-node, 1 thread | wasm, 1 thread | wasm / native |${gpu ? ` WebGPU (${gpu.backend === 'webgpu' ? 'this adapter' : 'no adapter: ran on wasm'}) |` : ''} first wasm run | summarise | attention bytes | bytes to the host | ratio |`);
+      console.log(
+        `| tokens | onnxruntime-node, 1 thread | wasm, 1 thread | wasm / native |${gpu ? ` WebGPU (${gpu.backend === 'webgpu' ? 'this adapter' : 'no adapter: ran on wasm'}) |` : ''} first wasm run | summarise | attention bytes | bytes to the host | ratio |`,
+      );
       console.log(`| ---: | ---: | ---: | ---: |${gpu ? ' ---: |' : ''} ---: | ---: | ---: | ---: | ---: |`);
       c.lengths.forEach((n, i) => {
         const w = wasm.rows[i];
@@ -205,12 +184,21 @@ async function main(): Promise<void> {
         const g = gpu?.rows[i];
         const a = w.attentionBytes ?? 0;
         const h = w.summaryBytes ?? 1;
-        console.log(`| ${n} | ${nr.runMs.toFixed(2)} ms | ${w.runMs.toFixed(2)} ms | ${(w.runMs / nr.runMs).toFixed(2)}× |${g ? ` ${g.runMs.toFixed(0)} ms |` : ''} ${w.firstMs?.toFixed(0)} ms | ${w.summariseMs?.toFixed(1)} ms | ${a.toLocaleString('en')} | ${h.toLocaleString('en')} | ${(a / h).toFixed(0)}∶1 |`);
+        console.log(
+          `| ${n} | ${nr.runMs.toFixed(2)} ms | ${w.runMs.toFixed(2)} ms | ${(w.runMs / nr.runMs).toFixed(2)}× |${g ? ` ${g.runMs.toFixed(0)} ms |` : ''} ${w.firstMs?.toFixed(0)} ms | ${w.summariseMs?.toFixed(1)} ms | ${a.toLocaleString('en')} | ${h.toLocaleString('en')} | ${(a / h).toFixed(0)}∶1 |`,
+        );
       });
       console.log('');
-      if (c.lengths[0] <= 16) console.log(`fixed overhead at ${c.lengths[0]} tokens (wasm − native): ${(wasm.rows[0].runMs - nat.rows[0].runMs).toFixed(2)} ms`);
-      console.log(`session creation: wasm ${wasm.createMs.toFixed(0)} ms${gpu ? `, WebGPU ${gpu.createMs.toFixed(0)} ms` : ''}, onnxruntime-node ${nat.createMs.toFixed(0)} ms (model fetch into the page ${wasm.fetchMs?.toFixed(0)} ms)`);
-      console.log(`peak memory: Chromium renderer ${MiB(wasm.peakBytes)} (${MiB(wasm.baselineBytes)} before the model), onnxruntime-node process ${MiB(nat.peakBytes)} (${MiB(nat.baselineBytes)} before); model file ${MiB(fs.statSync(c.file).size)}`);
+      if (c.lengths[0] <= 16)
+        console.log(
+          `fixed overhead at ${c.lengths[0]} tokens (wasm − native): ${(wasm.rows[0].runMs - nat.rows[0].runMs).toFixed(2)} ms`,
+        );
+      console.log(
+        `session creation: wasm ${wasm.createMs.toFixed(0)} ms${gpu ? `, WebGPU ${gpu.createMs.toFixed(0)} ms` : ''}, onnxruntime-node ${nat.createMs.toFixed(0)} ms (model fetch into the page ${wasm.fetchMs?.toFixed(0)} ms)`,
+      );
+      console.log(
+        `peak memory: Chromium renderer ${MiB(wasm.peakBytes)} (${MiB(wasm.baselineBytes)} before the model), onnxruntime-node process ${MiB(nat.peakBytes)} (${MiB(nat.baselineBytes)} before); model file ${MiB(fs.statSync(c.file).size)}`,
+      );
     }
     if (!only || 'panel'.includes(only)) {
       await panelStages(server.url, false);
@@ -222,10 +210,12 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === '--native') {
-  nativeChild(process.argv[3], JSON.parse(fs.readFileSync(process.argv[4], 'utf8')) as number[][]).catch((e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  });
+  nativeChild(process.argv[3], JSON.parse(fs.readFileSync(process.argv[4], 'utf8')) as number[][]).catch(
+    (e: unknown) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
 } else {
   main().catch((e: unknown) => {
     console.error(e);

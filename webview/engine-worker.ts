@@ -4,10 +4,9 @@
  * Built twice (tools/build.mjs): with onnxruntime-web's plain WebAssembly build, and with its
  * WebGPU (JSEP) build; the page starts the one its backend needs.
  */
-import * as ort from 'onnxruntime-web';
 import { EngineBrokenError } from '../src/engine/session';
 import { ModelEngine } from '../src/engine/model-engine';
-import { initRuntime } from '../src/engine/runtime-init';
+import { initRuntime, setUpRuntime } from '../src/engine/runtime-init';
 import { decodePreparedGraph, encodePreparedGraph, PreparedGraphError } from '../src/engine/prepared-graph-file';
 import { ByteCache } from './byte-cache';
 import { parsePageMessage, type PageToWorker, type WindowPayload, type WorkerToPage } from './worker-protocol';
@@ -21,9 +20,7 @@ const post = (m: WorkerToPage, transfer: Transferable[] = []): void => scope.pos
 
 /** The engine's side of the page's messages (not run in onnxruntime's own thread workers). */
 function serveEngine(): void {
-  ort.env.wasm.numThreads = 1;
-  ort.env.wasm.proxy = false;
-  ort.env.logLevel = 'error';
+  setUpRuntime();
 
   const engine = new ModelEngine((stage, ms) => post({ type: 'stage', stage, ms }));
   /** The model's load; an analysis waits for it and fails with its error. */
@@ -52,14 +49,21 @@ function serveEngine(): void {
   let queue: Promise<unknown> = Promise.resolve();
 
   /** A layer's buffer, alone: transferred as is when the array spans it, copied otherwise. */
-  const own = (a: Float32Array): Float32Array => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice());
+  const own = (a: Float32Array): Float32Array =>
+    a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice();
 
   async function analyse(m: Extract<PageToWorker, { type: 'analyse' }>, received: number): Promise<void> {
     const started = performance.now();
     await loading;
     if (textError) throw textError;
     const r = await engine.analyse(m.text, m.maxTokens);
-    const windows: WindowPayload[] = r.store.windows.map((w) => ({ start: w.start, length: w.length, lead: [...(w.lead ?? [])], trail: [...(w.trail ?? [])], layers: w.layers.map(own) }));
+    const windows: WindowPayload[] = r.store.windows.map((w) => ({
+      start: w.start,
+      length: w.length,
+      lead: [...(w.lead ?? [])],
+      trail: [...(w.trail ?? [])],
+      layers: w.layers.map(own),
+    }));
     const transfer = windows.flatMap((w) => w.layers.map((l) => l.buffer as ArrayBuffer));
     post(
       {
@@ -82,10 +86,12 @@ function serveEngine(): void {
     );
   }
 
-  const fail = (id: number | null) => (e: unknown): void => {
-    const message = (e as Error)?.message || String(e);
-    post({ type: 'error', id, message, broken: e instanceof EngineBrokenError });
-  };
+  const fail =
+    (id: number | null) =>
+    (e: unknown): void => {
+      const message = (e as Error)?.message || String(e);
+      post({ type: 'error', id, message, broken: e instanceof EngineBrokenError });
+    };
 
   scope.addEventListener('message', (event) => {
     const parsed = parsePageMessage(event.data);
@@ -105,9 +111,8 @@ function serveEngine(): void {
         }
         return;
       case 'runtime':
-        ort.env.wasm.wasmBinary = m.wasm;
         // Threads need cross-origin isolation (SharedArrayBuffer): the page says how many it may use.
-        ort.env.wasm.numThreads = m.threads;
+        setUpRuntime({ wasmBinary: m.wasm, threads: m.threads });
         threads = m.threads;
         runtimeArrived();
         return;
@@ -132,7 +137,11 @@ function serveEngine(): void {
             .then((c) => c?.put('prepared', hash, file.buffer as ArrayBuffer))
             .then((ok) => post({ type: 'prepared', cached: ok === true }));
         };
-        const load = engine.loadModel({ name: m.name, graph, external: fetchExternal }, m.setting, { note: m.note, onPrepared: cache, runtime });
+        const load = engine.loadModel({ name: m.name, graph, external: fetchExternal }, m.setting, {
+          note: m.note,
+          onPrepared: cache,
+          runtime,
+        });
         loading = load;
         load.then((s) => post({ type: 'loaded', backend: s.backend, note: s.backendNote }), fail(null));
         return;

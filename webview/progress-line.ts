@@ -1,4 +1,4 @@
-import type { LoadProgress } from './engine-client';
+import type { LoadProgress } from './engine-inputs';
 
 const MB = (n: number): string => (n / 1e6).toFixed(1);
 

@@ -15,17 +15,26 @@ export function runSummary(r: EngineResult): string {
 /** What the panel says above a result: stale text, the backend's note, text left out, windows. */
 export function runNotices(r: EngineResult, stale: boolean): RunNotice[] {
   const list: RunNotice[] = [];
-  if (stale) list.push({ kind: 'warning', text: 'The text changed since this analysis: the attention shown is for the old text. Run Show Attention again to refresh.' });
+  if (stale)
+    list.push({
+      kind: 'warning',
+      text: 'The text changed since this analysis: the attention shown is for the old text. Run Show Attention again to refresh.',
+    });
   if (r.backendNote) list.push({ kind: 'warning', text: r.backendNote });
   if (r.truncated) {
-    list.push({ kind: 'warning', text: `Only the first ${r.tokens.length} tokens were analysed (attentionExplorer.maxTokens); the rest of the selection was left out.` });
+    list.push({
+      kind: 'warning',
+      text: `Only the first ${r.tokens.length} tokens were analysed (attentionExplorer.maxTokens); the rest of the selection was left out.`,
+    });
   }
   if (r.windows > 1) {
     // The specials the windows were given again, as the engine planned them.
-    const named = (side: 'lead' | 'trail'): string => (r.store.windows.find((w) => w[side]?.length)?.[side] ?? []).map((i) => r.tokens[i].text).join(' ');
+    const named = (side: 'lead' | 'trail'): string =>
+      (r.store.windows.find((w) => w[side]?.length)?.[side] ?? []).map((i) => r.tokens[i].text).join(' ');
     const opens = named('lead') && `begins with ${named('lead')}`;
     const closes = named('trail') && `ends with ${named('trail')}`;
-    const again = opens || closes ? ` Every window ${[opens, closes].filter(Boolean).join(' and ')}, as the model expects.` : '';
+    const again =
+      opens || closes ? ` Every window ${[opens, closes].filter(Boolean).join(' and ')}, as the model expects.` : '';
     list.push({
       kind: 'info',
       text: `The text is longer than the model's ${r.model.context}-token context: it was analysed in ${r.windows} windows overlapping by a quarter; attention never crosses a window.${again}`,

@@ -37,7 +37,7 @@ export interface TimelineRecord {
   ownLongTaskList: { startMs: number; ms: number }[];
 }
 
-export const epochNow = (): number => performance.timeOrigin + performance.now();
+const epochNow = (): number => performance.timeOrigin + performance.now();
 
 export class PageTimeline {
   private readonly record: TimelineRecord = {
@@ -56,7 +56,8 @@ export class PageTimeline {
       new PerformanceObserver((list) => {
         for (const e of list.getEntries()) {
           const own = e.name === 'self';
-          if (own && this.record.ownLongTaskList.length < 20) this.record.ownLongTaskList.push({ startMs: e.startTime, ms: e.duration });
+          if (own && this.record.ownLongTaskList.length < 20)
+            this.record.ownLongTaskList.push({ startMs: e.startTime, ms: e.duration });
           const lists = own ? [this.record.longTasks, this.record.ownLongTasks] : [this.record.longTasks];
           for (const l of lists) {
             l.count++;
@@ -86,7 +87,12 @@ export class PageTimeline {
   collectResources(): void {
     this.record.resources = performance.getEntriesByType('resource').map((e) => {
       const r = e as PerformanceResourceTiming;
-      return { name: r.name.slice(r.name.lastIndexOf('/') + 1).split('?')[0], bytes: r.decodedBodySize || r.encodedBodySize, startMs: r.startTime, ms: r.responseEnd - r.startTime };
+      return {
+        name: r.name.slice(r.name.lastIndexOf('/') + 1).split('?')[0],
+        bytes: r.decodedBodySize || r.encodedBodySize,
+        startMs: r.startTime,
+        ms: r.responseEnd - r.startTime,
+      };
     });
     this.publish();
   }

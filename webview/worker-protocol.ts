@@ -3,8 +3,28 @@
  * message is validated on receipt, by a table with one validator per message type: a new type
  * without a validator does not compile. Tensors travel as transferred ArrayBuffers.
  */
-import type { Backend, BackendSetting, ModelInfo, TokenInfo } from '../src/common/protocol';
+import {
+  isBackend,
+  isBackendSetting,
+  type Backend,
+  type BackendSetting,
+  type ModelInfo,
+  type TokenInfo,
+} from '../src/common/protocol';
 import type { EngineStage } from '../src/engine/model-engine';
+import {
+  isBool,
+  isInt,
+  isIntList,
+  isIntOrNull,
+  isNum,
+  isObj,
+  isStr,
+  isStrOrNull,
+  parseWith,
+  type Parsed,
+  type Validators,
+} from '../src/common/validate';
 
 export interface WindowPayload {
   start: number;
@@ -63,55 +83,58 @@ export type WorkerToPage =
   /** `broken`: the runtime can run nothing more (a WebGPU device lost during a run). */
   | { type: 'error'; id: number | null; message: string; broken: boolean };
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isInt = (v: unknown, min = 0): boolean => typeof v === 'number' && Number.isInteger(v) && v >= min;
-const isNum = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
-const isStr = (v: unknown): v is string => typeof v === 'string';
-const isStrOrNull = (v: unknown): boolean => v === null || isStr(v);
-const isBackend = (v: unknown): boolean => v === 'webgpu' || v === 'wasm';
-const isIntList = (v: unknown): boolean => Array.isArray(v) && v.every((x) => isInt(x));
-const isStage = (v: unknown): boolean => v === 'runtime' || v === 'tokenizer' || v === 'surgery' || v === 'session' || v === 'warm-up';
+const STAGES: readonly EngineStage[] = ['runtime', 'tokenizer', 'surgery', 'session', 'warm-up'];
+const isStage = (v: unknown): boolean => STAGES.includes(v as EngineStage);
 
 function isWindow(v: unknown): boolean {
   return (
-    isObj(v) && isInt(v.start) && isInt(v.length, 1) && isIntList(v.lead) && isIntList(v.trail) &&
-    Array.isArray(v.layers) && v.layers.every((l) => l instanceof Float32Array)
+    isObj(v) &&
+    isInt(v.start) &&
+    isInt(v.length, 1) &&
+    isIntList(v.lead) &&
+    isIntList(v.trail) &&
+    Array.isArray(v.layers) &&
+    v.layers.every((l) => l instanceof Float32Array)
   );
 }
-
-type Validators<M extends { type: string }> = { [K in M['type']]: (v: Obj) => boolean };
 
 const pageValidators: Validators<PageToWorker> = {
   text: (v) => isStr(v.tokenizer) && isStrOrNull(v.tokenizerConfig) && isStrOrNull(v.config),
   model: (v) =>
-    isStr(v.name) && v.graph instanceof ArrayBuffer && isStrOrNull(v.note) &&
-    typeof v.prepared === 'boolean' && isStrOrNull(v.sourceHash) &&
-    (v.setting === 'auto' || isBackend(v.setting)),
+    isStr(v.name) &&
+    v.graph instanceof ArrayBuffer &&
+    isStrOrNull(v.note) &&
+    isBool(v.prepared) &&
+    isStrOrNull(v.sourceHash) &&
+    isBackendSetting(v.setting),
   runtime: (v) => v.wasm instanceof ArrayBuffer && isInt(v.threads, 1) && (v.threads as number) <= 64,
-  files: (v) => Array.isArray(v.files) && v.files.every((f) => isObj(f) && isStr(f.path) && f.data instanceof ArrayBuffer),
+  files: (v) =>
+    Array.isArray(v.files) && v.files.every((f) => isObj(f) && isStr(f.path) && f.data instanceof ArrayBuffer),
   analyse: (v) => isInt(v.id) && isStr(v.text) && isInt(v.maxTokens, 1),
 };
 
 const workerValidators: Validators<WorkerToPage> = {
   stage: (v) => isStage(v.stage) && isNum(v.ms),
-  prepared: (v) => typeof v.cached === 'boolean',
+  prepared: (v) => isBool(v.cached),
   preparedRejected: (v) => isStr(v.reason),
   needFiles: (v) => Array.isArray(v.files) && v.files.every(isStr),
   loaded: (v) => isBackend(v.backend) && isStrOrNull(v.note),
   result: (v) =>
-    isInt(v.id) && Array.isArray(v.tokens) && Array.isArray(v.windows) && v.windows.every(isWindow) &&
-    isInt(v.layers, 1) && isInt(v.heads, 1) && isObj(v.model) && isBackend(v.backend) && isStrOrNull(v.backendNote) &&
-    isNum(v.runMs) && isInt(v.analysedEnd) && typeof v.truncated === 'boolean' && isObj(v.timings),
-  error: (v) => (v.id === null || isInt(v.id)) && isStr(v.message) && typeof v.broken === 'boolean',
+    isInt(v.id) &&
+    Array.isArray(v.tokens) &&
+    Array.isArray(v.windows) &&
+    v.windows.every(isWindow) &&
+    isInt(v.layers, 1) &&
+    isInt(v.heads, 1) &&
+    isObj(v.model) &&
+    isBackend(v.backend) &&
+    isStrOrNull(v.backendNote) &&
+    isNum(v.runMs) &&
+    isInt(v.analysedEnd) &&
+    isBool(v.truncated) &&
+    isObj(v.timings),
+  error: (v) => isIntOrNull(v.id) && isStr(v.message) && isBool(v.broken),
 };
 
-function parseWith<M extends { type: string }>(validators: Validators<M>, v: unknown): { ok: true; message: M } | { ok: false; error: string } {
-  if (!isObj(v)) return { ok: false, error: `a message must be an object, got ${Array.isArray(v) ? 'an array' : typeof v}` };
-  const type = v.type;
-  if (!isStr(type) || !Object.prototype.hasOwnProperty.call(validators, type)) return { ok: false, error: `unknown message type "${String(type)}"` };
-  return validators[type as M['type']](v) ? { ok: true, message: v as unknown as M } : { ok: false, error: `malformed "${type}" message` };
-}
-
-export const parsePageMessage = (v: unknown) => parseWith(pageValidators, v);
-export const parseWorkerMessage = (v: unknown) => parseWith(workerValidators, v);
+export const parsePageMessage = (v: unknown): Parsed<PageToWorker> => parseWith(pageValidators, v);
+export const parseWorkerMessage = (v: unknown): Parsed<WorkerToPage> => parseWith(workerValidators, v);

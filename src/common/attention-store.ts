@@ -108,6 +108,30 @@ export class AttentionStore {
     return { keyStart, weights: out };
   }
 
+  /** A query's row laid over the whole sequence: 0 for keys outside its window. A new array. */
+  denseRow(layer: number, head: HeadChoice, query: number): Float32Array {
+    const out = new Float32Array(this.tokens);
+    const r = this.row(layer, head, query);
+    out.set(r.weights, r.keyStart);
+    return out;
+  }
+
+  private lastColumn?: { layer: number; head: HeadChoice; key: number; weights: Float32Array };
+
+  /**
+   * What attends to `key`: each query's weight on it (0 where the key lies outside the query's
+   * window). Kept until another column is asked for: the token strip, the head view and the
+   * details ask for the same one in one redraw. Read it, do not change it.
+   */
+  column(layer: number, head: HeadChoice, key: number): Float32Array {
+    const c = this.lastColumn;
+    if (c && c.layer === layer && c.head === head && c.key === key) return c.weights;
+    const weights = new Float32Array(this.tokens);
+    for (let q = 0; q < this.tokens; q++) weights[q] = this.weight(layer, head, q, key);
+    this.lastColumn = { layer, head, key, weights };
+    return weights;
+  }
+
   /** The weight query → key (0 when the key lies outside the query's window). */
   weight(layer: number, head: HeadChoice, query: number, key: number): number {
     const r = this.row(layer, head, query);

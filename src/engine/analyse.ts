@@ -24,7 +24,11 @@ export async function analyseIds(
   let heads = 0;
   const t0 = performance.now();
   for (const w of plan.windows) {
-    const out = await session.run([...w.lead.map((i) => ids[i]), ...ids.slice(w.start, w.end), ...w.trail.map((i) => ids[i])]);
+    const out = await session.run([
+      ...w.lead.map((i) => ids[i]),
+      ...ids.slice(w.start, w.end),
+      ...w.trail.map((i) => ids[i]),
+    ]);
     heads = out.heads;
     windows.push({ start: w.start, length: w.end - w.start, layers: out.layers, lead: w.lead, trail: w.trail });
   }

@@ -1,5 +1,7 @@
 import { onnx } from 'onnx-proto';
 import type { FusedSpec } from './fused-attention';
+import { FUSED_ATTENTION, fusedSource, type Additions } from './fused-sources';
+import { AttentionNotFoundError, ModelFormatError } from './graph-errors';
 import { inlineKnownIfs, pruneToOutputs, subgraphsHold } from './graph-rewrite';
 
 /**
@@ -22,7 +24,16 @@ export type AttentionSource =
   /** A Softmax output, fetched as it is. */
   | { kind: 'softmax'; output: string }
   /** A fused operator: its query and key inputs are fetched and the engine computes the softmax. */
-  | { kind: 'fused'; op: string; query: string; key: string; mask?: string; queryBias?: Float32Array; keyBias?: Float32Array; spec: FusedSpec };
+  | {
+      kind: 'fused';
+      op: string;
+      query: string;
+      key: string;
+      mask?: string;
+      queryBias?: Float32Array;
+      keyBias?: Float32Array;
+      spec: FusedSpec;
+    };
 
 export interface AttentionOutput {
   source: AttentionSource;
@@ -45,7 +56,16 @@ export interface PreparedGraph {
   rewrites: { inlinedIfs: number; prunedNodes: number; prunedInitializers: number };
 }
 
-const QUANTIZED_OPS = new Set(['MatMulInteger', 'DynamicQuantizeLinear', 'DynamicQuantizeMatMul', 'QLinearMatMul', 'MatMulIntegerToFloat', 'QAttention', 'ConvInteger', 'QLinearConv']);
+const QUANTIZED_OPS = new Set([
+  'MatMulInteger',
+  'DynamicQuantizeLinear',
+  'DynamicQuantizeMatMul',
+  'QLinearMatMul',
+  'MatMulIntegerToFloat',
+  'QAttention',
+  'ConvInteger',
+  'QLinearConv',
+]);
 
 function precisionOf(graph: onnx.IGraphProto): PreparedGraph['precision'] {
   if ((graph.node ?? []).some((n) => QUANTIZED_OPS.has(n.opType ?? ''))) return 'int8';
@@ -54,22 +74,40 @@ function precisionOf(graph: onnx.IGraphProto): PreparedGraph['precision'] {
 }
 
 /** Operators that pass probabilities through unchanged in meaning on their way to P·V. */
-const PASS_THROUGH = new Set(['Cast', 'Identity', 'Dropout', 'Reshape', 'Expand', 'QuantizeLinear', 'DequantizeLinear']);
+const PASS_THROUGH = new Set([
+  'Cast',
+  'Identity',
+  'Dropout',
+  'Reshape',
+  'Expand',
+  'QuantizeLinear',
+  'DequantizeLinear',
+]);
 /** Operators between Q·Kᵀ and the Softmax: scaling, masking, biases. */
-const SCORE_PATH = new Set(['Add', 'Sub', 'Mul', 'Div', 'Where', 'Cast', 'Identity', 'Reshape', 'Transpose', 'Max', 'Min', 'Clip', 'Tanh']);
-const FUSED_ATTENTION = ['Attention', 'MultiHeadAttention', 'GroupQueryAttention', 'QAttention', 'PackedAttention', 'PackedMultiHeadAttention', 'DecoderMaskedMultiHeadAttention', 'SparseAttention'];
-const MS = 'com.microsoft';
-
-export class AttentionNotFoundError extends Error {}
-export class ModelFormatError extends Error {}
-
-export function decodeModel(bytes: Uint8Array): onnx.ModelProto {
+const SCORE_PATH = new Set([
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Where',
+  'Cast',
+  'Identity',
+  'Reshape',
+  'Transpose',
+  'Max',
+  'Min',
+  'Clip',
+  'Tanh',
+]);
+function decodeModel(bytes: Uint8Array): onnx.ModelProto {
   if (bytes.length < 16) throw new ModelFormatError(`the model file is too small to be ONNX (${bytes.length} bytes)`);
   let model: onnx.ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
   } catch (e) {
-    throw new ModelFormatError(`the model file is not a valid ONNX model (it may be truncated or another format): ${(e as Error).message}`);
+    throw new ModelFormatError(
+      `the model file is not a valid ONNX model (it may be truncated or another format): ${(e as Error).message}`,
+    );
   }
   if (!model.graph || !model.graph.node || model.graph.node.length === 0) {
     throw new ModelFormatError('the model file holds no ONNX graph (it may be truncated or another format)');
@@ -81,7 +119,15 @@ export function decodeModel(bytes: Uint8Array): onnx.ModelProto {
  * Matrix products, plain and as ONNX Runtime's optimizer and quantizers write them (FusedMatMul
  * carries the 1/√d scale; the quantized forms multiply int8 data).
  */
-const MATMULS = new Set(['MatMul', 'MatMulInteger', 'Einsum', 'FusedMatMul', 'QLinearMatMul', 'MatMulIntegerToFloat', 'DynamicQuantizeMatMul']);
+const MATMULS = new Set([
+  'MatMul',
+  'MatMulInteger',
+  'Einsum',
+  'FusedMatMul',
+  'QLinearMatMul',
+  'MatMulIntegerToFloat',
+  'DynamicQuantizeMatMul',
+]);
 
 function isMatMul(op: string): boolean {
   return MATMULS.has(op);
@@ -121,121 +167,10 @@ function findAttentionSoftmaxes(graph: onnx.IGraphProto): onnx.INodeProto[] {
     return false;
   };
 
-  return nodes.filter((n) => n.opType === 'Softmax' && n.output?.[0] && n.input?.[0] && feedsPV(n.output[0], 0) && comesFromQK(n.input[0], 0));
-}
-
-function attr(n: onnx.INodeProto, name: string): number | undefined {
-  const a = n.attribute?.find((x) => x.name === name);
-  if (!a) return undefined;
-  if (a.type === onnx.AttributeProto.AttributeType.FLOAT) return a.f ?? 0;
-  return Number(a.i ?? 0);
-}
-
-function initializerFloats(graph: onnx.IGraphProto, name: string): Float32Array | undefined {
-  const t = graph.initializer?.find((x) => x.name === name);
-  if (!t || t.dataType !== onnx.TensorProto.DataType.FLOAT) return undefined;
-  if (t.floatData && t.floatData.length) return Float32Array.from(t.floatData);
-  if (t.rawData && t.rawData.length) {
-    const raw = t.rawData;
-    return new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
-  }
-  return undefined;
-}
-
-const unsupported = (n: onnx.INodeProto, why: string): AttentionNotFoundError =>
-  new AttentionNotFoundError(
-    `The graph computes attention inside ${n.domain || 'ai.onnx'}.${n.opType} operators (node "${n.name ?? ''}"), which hide the probabilities, and ${why}. Use an unfused export (torch.onnx.export without attention fusion, or Optimum's export without ONNX Runtime's transformer optimisations).`,
+  return nodes.filter(
+    (n) =>
+      n.opType === 'Softmax' && n.output?.[0] && n.input?.[0] && feedsPV(n.output[0], 0) && comesFromQK(n.input[0], 0),
   );
-
-/** Nodes and initializers the surgery adds to the graph. */
-interface Additions {
-  nodes: onnx.INodeProto[];
-  initializers: onnx.ITensorProto[];
-}
-
-/**
- * com.microsoft.Attention computes Q, K and V inside from its input and one packed weight matrix
- * ([hidden_in, q + k + v], bias [q + k + v]). The query and key are rebuilt as graph tensors:
- * Slice the weight's (and bias's) Q and K columns and multiply the operator's input by them, nodes
- * that ONNX Runtime runs like the rest of the graph (and folds the constant slices of).
- */
-function packedQueryKey(graph: onnx.IGraphProto, n: onnx.INodeProto, add: Additions): { query: string; key: string } {
-  const [input, weights, bias] = n.input ?? [];
-  const id = `${n.name || n.output?.[0] || 'Attention'}/attention_explorer`;
-  const declared = n.attribute?.find((a) => a.name === 'qkv_hidden_sizes')?.ints?.map(Number);
-  let sizes = declared && declared.length === 3 ? declared : undefined;
-  if (!sizes) {
-    const w = graph.initializer?.find((t) => t.name === weights);
-    const cols = w?.dims?.length === 2 ? Number(w.dims[1]) : undefined;
-    if (!cols || cols % 3 !== 0) throw unsupported(n, 'the size of its packed query, key and value weights is unknown (no qkv_hidden_sizes, no initializer shape)');
-    sizes = [cols / 3, cols / 3, cols / 3];
-  }
-  const ints = (name: string, v: number[]): string => {
-    if (add.initializers.some((t) => t.name === `${id}/${name}`)) return `${id}/${name}`;
-    add.initializers.push({ name: `${id}/${name}`, dims: [v.length], dataType: onnx.TensorProto.DataType.INT64, int64Data: v });
-    return `${id}/${name}`;
-  };
-  const project = (what: 'query' | 'key', start: number, size: number): string => {
-    const w = `${id}/${what}_weight`;
-    add.nodes.push({ opType: 'Slice', name: w, input: [weights, ints(`${what}_start`, [start]), ints(`${what}_end`, [start + size]), ints('columns', [1])], output: [w] });
-    const product = `${id}/${what}_product`;
-    add.nodes.push({ opType: 'MatMul', name: product, input: [input, w], output: [product] });
-    if (!bias) return product;
-    const b = `${id}/${what}_bias`;
-    add.nodes.push({ opType: 'Slice', name: b, input: [bias, ints(`${what}_start`, [start]), ints(`${what}_end`, [start + size]), ints('elements', [0])], output: [b] });
-    const out = `${id}/${what}`;
-    add.nodes.push({ opType: 'Add', name: out, input: [product, b], output: [out] });
-    return out;
-  };
-  return { query: project('query', 0, sizes[0]), key: project('key', sizes[0], sizes[1]) };
-}
-
-/**
- * Fused attention operators whose query and key are graph tensors, or can be made so: the
- * probabilities are recomputed from them. Operators that truly hide them are refused with a
- * message naming them.
- */
-function fusedSource(graph: onnx.IGraphProto, n: onnx.INodeProto, add: Additions): AttentionSource | undefined {
-  const op = n.opType ?? '';
-  const domain = n.domain ?? '';
-  const inputs = n.input ?? [];
-  const name = `${domain || 'ai.onnx'}.${op}`;
-  if (domain === MS && op === 'Attention') {
-    if (inputs[5]) throw unsupported(n, 'it adds an attention bias (relative positions) that is not recovered yet');
-    if (!inputs[1]) throw unsupported(n, 'it has no weight input');
-    const heads = attr(n, 'num_heads') ?? 0;
-    const { query, key } = packedQueryKey(graph, n, add);
-    return { kind: 'fused', op: name, query, key, spec: { qHeads: heads, kvHeads: heads, scale: attr(n, 'scale') ?? 0, causal: attr(n, 'unidirectional') === 1 } };
-  }
-  if (domain === MS && op === 'MultiHeadAttention') {
-    if (!inputs[1]) throw unsupported(n, 'its query, key and value arrive packed in one tensor');
-    if (inputs[5]) throw unsupported(n, 'it adds an attention bias that is not recovered yet');
-    let queryBias: Float32Array | undefined;
-    let keyBias: Float32Array | undefined;
-    const heads = attr(n, 'num_heads') ?? 0;
-    if (inputs[3]) {
-      const bias = initializerFloats(graph, inputs[3]);
-      if (!bias || bias.length % 3 !== 0) throw unsupported(n, 'its bias is not a float initializer');
-      const hidden = bias.length / 3;
-      queryBias = bias.subarray(0, hidden);
-      keyBias = bias.subarray(hidden, 2 * hidden);
-    }
-    return { kind: 'fused', op: name, query: inputs[0], key: inputs[1], queryBias, keyBias, spec: { qHeads: heads, kvHeads: heads, scale: attr(n, 'scale') ?? 0, causal: attr(n, 'unidirectional') === 1 } };
-  }
-  if (domain === MS && op === 'GroupQueryAttention') {
-    if (!inputs[1]) throw unsupported(n, 'its query, key and value arrive packed in one tensor');
-    if (attr(n, 'do_rotary') === 1) throw unsupported(n, 'it applies rotary positions inside, after the query and key that could be exposed');
-    return { kind: 'fused', op: name, query: inputs[0], key: inputs[1], spec: { qHeads: attr(n, 'num_heads') ?? 0, kvHeads: attr(n, 'kv_num_heads') ?? 0, scale: attr(n, 'scale') ?? 0, causal: true } };
-  }
-  if (domain === '' && op === 'Attention') {
-    if (attr(n, 'softcap')) throw unsupported(n, 'it caps the scores (softcap), which is not recovered yet');
-    return {
-      kind: 'fused', op: name, query: inputs[0], key: inputs[1], mask: inputs[3] || undefined,
-      spec: { qHeads: attr(n, 'q_num_heads') ?? 0, kvHeads: attr(n, 'kv_num_heads') ?? 0, scale: attr(n, 'scale') ?? 0, causal: attr(n, 'is_causal') === 1 },
-    };
-  }
-  if (FUSED_ATTENTION.includes(op)) throw unsupported(n, 'its query and key are computed inside it from packed weights');
-  return undefined;
 }
 
 function externalFiles(graph: onnx.IGraphProto): string[] {
@@ -275,12 +210,17 @@ export function exposeAttention(modelBytes: Uint8Array): PreparedGraph {
     const hidden = subgraphsHold(graph, 'Softmax');
     throw new AttentionNotFoundError(
       `No attention found: searched for a Softmax whose output multiplies the values (Softmax → [Cast/Identity/Dropout/QuantizeLinear] → MatMul) and whose input comes from a query·key product (${[...MATMULS].join(', ')}), and for fused attention operators (${FUSED_ATTENTION.join(', ')}); none of the graph's ${graph.node.length} nodes matched.` +
-        (hidden ? ` ${hidden} Softmax nodes sit inside If/Loop/Scan subgraphs whose condition is computed at run time; export the model without control flow.` : ''),
+        (hidden
+          ? ` ${hidden} Softmax nodes sit inside If/Loop/Scan subgraphs whose condition is computed at run time; export the model without control flow.`
+          : ''),
     );
   }
   const fetches: string[] = [];
   for (const a of attention) {
-    const names = a.source.kind === 'softmax' ? [a.source.output] : [a.source.query, a.source.key, ...(a.source.mask ? [a.source.mask] : [])];
+    const names =
+      a.source.kind === 'softmax'
+        ? [a.source.output]
+        : [a.source.query, a.source.key, ...(a.source.mask ? [a.source.mask] : [])];
     for (const name of names) if (!fetches.includes(name)) fetches.push(name);
   }
   // The attention becomes the graph's only outputs, and what only fed the original outputs (the
@@ -292,7 +232,11 @@ export function exposeAttention(modelBytes: Uint8Array): PreparedGraph {
     .filter((i) => i.name && !initializers.has(i.name))
     .map((i) => {
       const shape = i.type?.tensorType?.shape;
-      const dims = shape ? (shape.dim ?? []).map((d) => (d.dimValue != null && Number(d.dimValue) > 0 ? Number(d.dimValue) : d.dimParam || null)) : null;
+      const dims = shape
+        ? (shape.dim ?? []).map((d) =>
+            d.dimValue != null && Number(d.dimValue) > 0 ? Number(d.dimValue) : d.dimParam || null,
+          )
+        : null;
       return { name: i.name ?? '', elemType: i.type?.tensorType?.elemType ?? 0, dims };
     });
   return {

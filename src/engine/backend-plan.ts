@@ -12,7 +12,10 @@ export interface WebGpuAdapter {
 export type WebGpuProbe = () => Promise<WebGpuAdapter | null>;
 
 interface GpuLike {
-  requestAdapter(): Promise<{ isFallbackAdapter?: boolean; info?: { isFallbackAdapter?: boolean; vendor?: string; architecture?: string } } | null>;
+  requestAdapter(): Promise<{
+    isFallbackAdapter?: boolean;
+    info?: { isFallbackAdapter?: boolean; vendor?: string; architecture?: string };
+  } | null>;
 }
 
 /** The WebGPU adapter this JS context gets, if any (never under plain Node). */
@@ -37,9 +40,16 @@ export const probeWebGpu: WebGpuProbe = async () => {
  * what was asked for. The panel decides this before it loads a runtime, so that a WebAssembly
  * run never loads the (twice as large) WebGPU build.
  */
-export function backendPlan(setting: BackendSetting, adapter: WebGpuAdapter | null): { backend: Backend; note: string | null } {
+export function backendPlan(
+  setting: BackendSetting,
+  adapter: WebGpuAdapter | null,
+): { backend: Backend; note: string | null } {
   if (setting === 'wasm') return { backend: 'wasm', note: null };
-  if (!adapter) return { backend: 'wasm', note: setting === 'webgpu' ? 'No WebGPU adapter is available here; running on WebAssembly instead.' : null };
+  if (!adapter)
+    return {
+      backend: 'wasm',
+      note: setting === 'webgpu' ? 'No WebGPU adapter is available here; running on WebAssembly instead.' : null,
+    };
   if (setting === 'auto' && adapter.software) {
     return {
       backend: 'wasm',
@@ -48,4 +58,3 @@ export function backendPlan(setting: BackendSetting, adapter: WebGpuAdapter | nu
   }
   return { backend: 'webgpu', note: null };
 }
-

@@ -20,7 +20,7 @@ function buildByteToChar(): string[] {
   return table;
 }
 
-export const BYTE_TO_CHAR: readonly string[] = buildByteToChar();
+const BYTE_TO_CHAR: readonly string[] = buildByteToChar();
 
 const CHAR_TO_BYTE: ReadonlyMap<string, number> = new Map(BYTE_TO_CHAR.map((c, b) => [c, b]));
 

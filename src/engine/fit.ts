@@ -38,7 +38,8 @@ export function fitText(text: string, tokenizer: TextTokenizer, maxTokens: numbe
       const kept = tokens.slice(0, room);
       const truncated = !whole || tokens.length > room;
       const analysedEnd = truncated ? Math.max(0, ...kept.map((t) => t.end)) : text.length;
-      const closers = trail.length < maxTokens ? trail.map((t) => ({ ...t, start: analysedEnd, end: analysedEnd })) : [];
+      const closers =
+        trail.length < maxTokens ? trail.map((t) => ({ ...t, start: analysedEnd, end: analysedEnd })) : [];
       return { tokens: [...kept, ...closers], analysedEnd, truncated };
     }
     chars *= 2;

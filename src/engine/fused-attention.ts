@@ -19,7 +19,10 @@ export interface Tensor32 {
 }
 
 /** [B, S, H*d] or [B, H, S, d] → per head, row-major [S, d] views with a stride. */
-function headAccessor(t: Tensor32, heads: number): { heads: number; seq: number; dim: number; at: (h: number, s: number, d: number) => number } {
+function headAccessor(
+  t: Tensor32,
+  heads: number,
+): { heads: number; seq: number; dim: number; at: (h: number, s: number, d: number) => number } {
   if (t.dims.length === 4) {
     const [, h, seq, dim] = t.dims;
     return { heads: h, seq, dim, at: (hh, s, d) => t.data[(hh * seq + s) * dim + d] };
@@ -37,7 +40,12 @@ function headAccessor(t: Tensor32, heads: number): { heads: number; seq: number;
  * softmax(Q·Kᵀ·scale + mask) as [heads, S, L]. `mask`, when given, is additive (float) or
  * boolean (true = keep), shaped [S, L], [1|B, 1|H, S, L].
  */
-export function fusedAttentionProbs(q: Tensor32, k: Tensor32, spec: FusedSpec, mask?: { data: Float32Array | Uint8Array; dims: readonly number[]; boolean: boolean }): { probs: Float32Array; heads: number } {
+export function fusedAttentionProbs(
+  q: Tensor32,
+  k: Tensor32,
+  spec: FusedSpec,
+  mask?: { data: Float32Array | Uint8Array; dims: readonly number[]; boolean: boolean },
+): { probs: Float32Array; heads: number } {
   const Q = headAccessor(q, spec.qHeads);
   const K = headAccessor(k, spec.kvHeads || spec.qHeads || Q.heads);
   if (Q.dim !== K.dim) throw new Error(`query head size ${Q.dim} differs from key head size ${K.dim}`);

@@ -21,7 +21,10 @@ function subgraphsOf(n: onnx.INodeProto): onnx.IGraphProto[] {
 function valuesRead(n: onnx.INodeProto): string[] {
   const names = (n.input ?? []).filter(Boolean);
   for (const g of subgraphsOf(n)) {
-    const local = new Set<string>([...(g.input ?? []).map((i) => i.name ?? ''), ...(g.initializer ?? []).map((t) => t.name ?? '')]);
+    const local = new Set<string>([
+      ...(g.input ?? []).map((i) => i.name ?? ''),
+      ...(g.initializer ?? []).map((t) => t.name ?? ''),
+    ]);
     for (const inner of g.node ?? []) {
       for (const o of inner.output ?? []) local.add(o);
     }
@@ -51,7 +54,9 @@ export function inlineKnownIfs(graph: onnx.GraphProto, known: ReadonlyMap<string
   let inlined = 0;
   const usedNames = new Set((graph.node ?? []).map((n) => n.name ?? ''));
   for (;;) {
-    const at = graph.node.findIndex((n) => n.opType === 'If' && (n.domain ?? '') === '' && known.has(n.input?.[0] ?? ''));
+    const at = graph.node.findIndex(
+      (n) => n.opType === 'If' && (n.domain ?? '') === '' && known.has(n.input?.[0] ?? ''),
+    );
     if (at < 0) return inlined;
     const n = graph.node[at];
     const branchName = known.get(n.input?.[0] ?? '') ? 'then_branch' : 'else_branch';
@@ -66,7 +71,15 @@ export function inlineKnownIfs(graph: onnx.GraphProto, known: ReadonlyMap<string
     });
     (branch.output ?? []).forEach((o, i) => {
       const target = n.output?.[i];
-      if (target && o.name) body.push(onnx.NodeProto.create({ opType: 'Identity', input: [o.name], output: [target], name: `${n.name ?? 'If'}/${branchName}/out${i}` }));
+      if (target && o.name)
+        body.push(
+          onnx.NodeProto.create({
+            opType: 'Identity',
+            input: [o.name],
+            output: [target],
+            name: `${n.name ?? 'If'}/${branchName}/out${i}`,
+          }),
+        );
     });
     graph.node.splice(at, 1, ...body.map((b) => onnx.NodeProto.create(b)));
     graph.initializer.push(...(branch.initializer ?? []).map((t) => onnx.TensorProto.create(t)));

@@ -7,7 +7,13 @@ export function halfBitsToFloat32(bits: Uint16Array): Float32Array {
     const exp = (h >> 10) & 0x1f;
     const frac = h & 0x3ff;
     out[i] =
-      exp === 0 ? sign * frac * 2 ** -24 : exp === 31 ? (frac ? NaN : sign * Infinity) : sign * (1 + frac / 1024) * 2 ** (exp - 15);
+      exp === 0
+        ? sign * frac * 2 ** -24
+        : exp === 31
+          ? frac
+            ? NaN
+            : sign * Infinity
+          : sign * (1 + frac / 1024) * 2 ** (exp - 15);
   }
   return out;
 }

@@ -3,7 +3,7 @@
  * `config.json` first, then `tokenizer_config.json`'s model_max_length, else a default.
  */
 const CONFIG_KEYS = ['max_position_embeddings', 'n_positions', 'n_ctx', 'max_seq_len', 'seq_length'];
-export const DEFAULT_CONTEXT = 512;
+const DEFAULT_CONTEXT = 512;
 
 function parseObject(text: string | undefined): Record<string, unknown> {
   if (!text) return {};
@@ -24,10 +24,4 @@ export function contextLength(configJson?: string, tokenizerConfigJson?: string)
   const tc = parseObject(tokenizerConfigJson).model_max_length;
   if (typeof tc === 'number' && Number.isInteger(tc) && tc > 0 && tc < 1_000_000) return tc;
   return DEFAULT_CONTEXT;
-}
-
-export function modelName(configJson: string | undefined, fallback: string): string {
-  const c = parseObject(configJson);
-  const n = c._name_or_path ?? c.name ?? c.model_type;
-  return typeof n === 'string' && n ? n : fallback;
 }

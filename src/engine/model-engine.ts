@@ -91,7 +91,6 @@ export class ModelEngine {
     } else {
       graph = model.graph;
     }
-    t = performance.now();
     const external = graph.externalDataFiles.length ? await model.external(graph.externalDataFiles) : [];
     await options.runtime;
     t = performance.now();
@@ -117,7 +116,13 @@ export class ModelEngine {
     const fit = fitText(text, tokenizer, maxTokens);
     if (fit.tokens.length === 0) throw new Error('The selection gives no tokens to analyse.');
     timings.tokenize = since(t);
-    const a = await analyseIds(session, fit.tokens.map((x) => x.id), this.context, maxTokens, edgeSpecials(fit.tokens.map(addedBySequenceTemplate)));
+    const a = await analyseIds(
+      session,
+      fit.tokens.map((x) => x.id),
+      this.context,
+      maxTokens,
+      edgeSpecials(fit.tokens.map(addedBySequenceTemplate)),
+    );
     timings.run = a.runMs;
     const graph = session.graph;
     const model: ModelInfo = {

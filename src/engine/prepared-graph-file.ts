@@ -25,7 +25,9 @@ interface Header {
 // Float32Arrays (fused attention's Q/K biases) survive the JSON as tagged number lists.
 const replacer = (_k: string, v: unknown): unknown => (v instanceof Float32Array ? { f32: Array.from(v) } : v);
 const reviver = (_k: string, v: unknown): unknown =>
-  typeof v === 'object' && v !== null && 'f32' in v && Array.isArray((v as { f32: unknown }).f32) ? Float32Array.from((v as { f32: number[] }).f32) : v;
+  typeof v === 'object' && v !== null && 'f32' in v && Array.isArray((v as { f32: unknown }).f32)
+    ? Float32Array.from((v as { f32: number[] }).f32)
+    : v;
 
 export function encodePreparedGraph(graph: PreparedGraph, sourceHash: string): Uint8Array {
   const { bytes, ...info } = graph;
@@ -46,7 +48,8 @@ export function decodePreparedGraph(file: Uint8Array, sourceHash: string): Prepa
   if (file.byteLength < 12 || MAGIC.some((b, i) => file[i] !== b)) throw new PreparedGraphError('not a prepared graph');
   const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
   const version = view.getUint32(4, true);
-  if (version !== SURGERY_VERSION) throw new PreparedGraphError(`prepared by surgery version ${version}, this is ${SURGERY_VERSION}`);
+  if (version !== SURGERY_VERSION)
+    throw new PreparedGraphError(`prepared by surgery version ${version}, this is ${SURGERY_VERSION}`);
   const jsonLength = view.getUint32(8, true);
   if (12 + jsonLength > file.byteLength) throw new PreparedGraphError('cut short');
   let header: Header;
@@ -57,9 +60,15 @@ export function decodePreparedGraph(file: Uint8Array, sourceHash: string): Prepa
   }
   if (header.source !== sourceHash) throw new PreparedGraphError('prepared from another model');
   const bytes = file.subarray(12 + jsonLength);
-  if (bytes.byteLength !== header.graphBytes) throw new PreparedGraphError(`cut short (${bytes.byteLength} of ${header.graphBytes} graph bytes)`);
+  if (bytes.byteLength !== header.graphBytes)
+    throw new PreparedGraphError(`cut short (${bytes.byteLength} of ${header.graphBytes} graph bytes)`);
   const info = header.info;
-  if (!Array.isArray(info?.attention) || !Array.isArray(info.fetches) || !Array.isArray(info.inputs) || !Array.isArray(info.externalDataFiles)) {
+  if (
+    !Array.isArray(info?.attention) ||
+    !Array.isArray(info.fetches) ||
+    !Array.isArray(info.inputs) ||
+    !Array.isArray(info.externalDataFiles)
+  ) {
     throw new PreparedGraphError('its description is incomplete');
   }
   return { ...info, bytes };

@@ -41,12 +41,16 @@ const PAST = /^past_key_values\.\d+\.(key|value)$|^past_(key|value)s?(\.\d+|_\d+
 function emptyPast(input: ModelInput): ort.Tensor {
   const dims = input.dims;
   if (!dims || dims.length !== 4 || typeof dims[1] !== 'number' || typeof dims[3] !== 'number') {
-    throw new Error(`the model's cache input "${input.name}" has no fixed [batch, heads, past_sequence, head_dim] shape (${JSON.stringify(dims)})`);
+    throw new Error(
+      `the model's cache input "${input.name}" has no fixed [batch, heads, past_sequence, head_dim] shape (${JSON.stringify(dims)})`,
+    );
   }
   const shape = [1, dims[1], 0, dims[3]];
   if (input.elemType === FLOAT16) return new ort.Tensor('float16', new Uint16Array(0), shape);
   if (input.elemType === FLOAT) return new ort.Tensor('float32', new Float32Array(0), shape);
-  throw new Error(`the model's cache input "${input.name}" has ONNX element type ${input.elemType}; expected float or float16`);
+  throw new Error(
+    `the model's cache input "${input.name}" has ONNX element type ${input.elemType}; expected float or float16`,
+  );
 }
 
 function webOptions(externalData: ExternalDataFile[], backend: Backend): ort.InferenceSession.SessionOptions {
@@ -66,7 +70,12 @@ function feedsFor(graph: GraphInfo, ids: readonly number[]): Record<string, ort.
     if (/input_ids$/.test(n) || n === 'ids' || n === 'tokens') feeds[n] = idsTensor(ids, input.elemType, t);
     else if (/attention_mask$/.test(n)) feeds[n] = idsTensor(new Array<number>(t).fill(1), input.elemType, t);
     else if (/token_type_ids$/.test(n)) feeds[n] = idsTensor(new Array<number>(t).fill(0), input.elemType, t);
-    else if (/position_ids$/.test(n)) feeds[n] = idsTensor(Array.from({ length: t }, (_, i) => i), input.elemType, t);
+    else if (/position_ids$/.test(n))
+      feeds[n] = idsTensor(
+        Array.from({ length: t }, (_, i) => i),
+        input.elemType,
+        t,
+      );
     // Decoders exported with a cache: no past (sequence length 0), and a merged decoder's
     // branch switch set to "no cache".
     else if (PAST.test(n)) feeds[n] = emptyPast(input);
@@ -78,7 +87,9 @@ function feedsFor(graph: GraphInfo, ids: readonly number[]): Record<string, ort.
     }
   }
   if (!graph.inputs.some((i) => /input_ids$|^ids$|^tokens$/.test(i.name))) {
-    throw new Error(`the model declares no input_ids input (its inputs: ${graph.inputs.map((i) => i.name).join(', ') || 'none'})`);
+    throw new Error(
+      `the model declares no input_ids input (its inputs: ${graph.inputs.map((i) => i.name).join(', ') || 'none'})`,
+    );
   }
   return feeds;
 }
@@ -112,7 +123,12 @@ export type GraphInfo = Omit<PreparedGraph, 'bytes'>;
  */
 export class AttentionSession {
   readonly graph: GraphInfo;
-  private webgpuFallback?: { bytes: Uint8Array; externalData: ExternalDataFile[]; lost: Promise<never>; lostError?: Error };
+  private webgpuFallback?: {
+    bytes: Uint8Array;
+    externalData: ExternalDataFile[];
+    lost: Promise<never>;
+    lostError?: Error;
+  };
 
   private constructor(
     private session: ort.InferenceSession,
@@ -167,8 +183,19 @@ export class AttentionSession {
           const earlier = await webGpuDevice();
           const lost = whenLost(earlier);
           lost.catch(() => undefined); // a loss after the session is made is the session's to watch
-          const s = await Promise.race([ort.InferenceSession.create(graph.bytes, webOptions(externalData, 'webgpu')), lost]);
-          return new AttentionSession(s, graph, externalData, 'webgpu', null, performance.now() - t0, earlier ?? (await webGpuDevice()));
+          const s = await Promise.race([
+            ort.InferenceSession.create(graph.bytes, webOptions(externalData, 'webgpu')),
+            lost,
+          ]);
+          return new AttentionSession(
+            s,
+            graph,
+            externalData,
+            'webgpu',
+            null,
+            performance.now() - t0,
+            earlier ?? (await webGpuDevice()),
+          );
         } catch (e) {
           note = `WebGPU failed to open the model (${(e as Error).message}); running on WebAssembly instead.`;
         }
@@ -202,7 +229,12 @@ export class AttentionSession {
     }
   }
 
-  private async switchToWasm(fallback: NonNullable<AttentionSession['webgpuFallback']>, why: Error, ids: readonly number[], feeds: Record<string, ort.Tensor>): Promise<RunOutput> {
+  private async switchToWasm(
+    fallback: NonNullable<AttentionSession['webgpuFallback']>,
+    why: Error,
+    ids: readonly number[],
+    feeds: Record<string, ort.Tensor>,
+  ): Promise<RunOutput> {
     void this.session.release().catch(() => undefined);
     this.session = await ort.InferenceSession.create(fallback.bytes, webOptions(fallback.externalData, 'wasm'));
     this.webgpuFallback = undefined;
@@ -223,7 +255,9 @@ export class AttentionSession {
         const dims = t.dims;
         // [batch, heads, T, T]; heads come from the tensor itself, never from a config.
         if (dims.length !== 4 || dims[2] !== n || dims[3] !== n) {
-          throw new Error(`attention output ${src.output} has shape [${dims.join(', ')}], expected [1, heads, ${n}, ${n}]`);
+          throw new Error(
+            `attention output ${src.output} has shape [${dims.join(', ')}], expected [1, heads, ${n}, ${n}]`,
+          );
         }
         heads = dims[1];
         layers.push(toFloat32(t));
@@ -239,9 +273,18 @@ export class AttentionSession {
         const k = out[src.key];
         const m = src.mask ? out[src.mask] : undefined;
         const mask = m
-          ? { data: m.type === 'bool' ? (m.data as Uint8Array) : toFloat32(m), dims: m.dims, boolean: m.type === 'bool' }
+          ? {
+              data: m.type === 'bool' ? (m.data as Uint8Array) : toFloat32(m),
+              dims: m.dims,
+              boolean: m.type === 'bool',
+            }
           : undefined;
-        const r = fusedAttentionProbs({ data: withBias(q, src.queryBias), dims: q.dims }, { data: withBias(k, src.keyBias), dims: k.dims }, src.spec, mask);
+        const r = fusedAttentionProbs(
+          { data: withBias(q, src.queryBias), dims: q.dims },
+          { data: withBias(k, src.keyBias), dims: k.dims },
+          src.spec,
+          mask,
+        );
         heads = r.heads;
         layers.push(r.probs);
       }

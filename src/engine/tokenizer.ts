@@ -37,12 +37,12 @@ function indexOfRun(hay: readonly number[], needle: readonly number[]): number {
   return -1;
 }
 
-export function parseTokenizerJson(jsonText: string): TokenizerJson {
+function parseTokenizerJson(jsonText: string): TokenizerJson {
   let parsed: unknown;
   try {
     parsed = JSON.parse(jsonText);
   } catch (e) {
-    throw new Error(`tokenizer.json is not valid JSON: ${(e as Error).message}`);
+    throw new Error(`tokenizer.json is not valid JSON: ${(e as Error).message}`, { cause: e });
   }
   if (typeof parsed !== 'object' || parsed === null || !('model' in parsed)) {
     throw new Error('tokenizer.json has no "model" section: is this a Hugging Face tokenizer file?');
@@ -72,7 +72,8 @@ export function loadTokenizer(jsonText: string, configJsonText?: string): TextTo
     const piece = tok.id_to_token(id);
     if (!isSpecial && byteLevel && piece !== undefined) {
       const bytes = byteLevelTokenToBytes(piece);
-      if (bytes && bytes.length > 0) return Array.from(bytes, (b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`).join('');
+      if (bytes && bytes.length > 0)
+        return Array.from(bytes, (b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`).join('');
     }
     return idToText(id);
   };
@@ -92,7 +93,11 @@ export function loadTokenizer(jsonText: string, configJsonText?: string): TextTo
     let spans: CharSpan[] | undefined = byteLevel
       ? byteLevelSpans(text, core.tokens, (i) => special.has(core.ids[i]))
       : undefined;
-    if (!spans) spans = alignedSpans(text, core.tokens.map((piece, i) => (special.has(core.ids[i]) ? '' : visiblePiece(piece))));
+    if (!spans)
+      spans = alignedSpans(
+        text,
+        core.tokens.map((piece, i) => (special.has(core.ids[i]) ? '' : visiblePiece(piece))),
+      );
     const at = indexOfRun(full.ids, core.ids);
     const ids = at < 0 ? core.ids : full.ids;
     const coreStart = at < 0 ? 0 : at;

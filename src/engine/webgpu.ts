@@ -13,7 +13,8 @@ export interface LosableDevice {
  */
 export async function webGpuDevice(): Promise<LosableDevice | undefined> {
   try {
-    const d = (await (ort.env.webgpu as unknown as { device: Promise<unknown> }).device) as Partial<LosableDevice> | undefined;
+    const d = (await (ort.env.webgpu as unknown as { device: Promise<unknown> }).device) as
+      Partial<LosableDevice> | undefined;
     return d && d.lost instanceof Promise ? (d as LosableDevice) : undefined;
   } catch {
     return undefined;
@@ -28,4 +29,3 @@ export function whenLost(device: LosableDevice | undefined): Promise<never> {
     throw new Error(`the WebGPU device was lost${detail ? ` (${detail})` : ''}`);
   });
 }
-

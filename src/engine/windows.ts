@@ -49,7 +49,12 @@ export function edgeSpecials(special: readonly boolean[]): EdgeSpecials {
   return { lead, trail };
 }
 
-export function planWindows(tokens: number, context: number, maxTokens: number, edges: EdgeSpecials = { lead: 0, trail: 0 }): WindowPlan {
+export function planWindows(
+  tokens: number,
+  context: number,
+  maxTokens: number,
+  edges: EdgeSpecials = { lead: 0, trail: 0 },
+): WindowPlan {
   const analysed = Math.min(tokens, Math.max(1, maxTokens));
   const windows: PlannedWindow[] = [];
   if (tokens === 0) return { windows, analysed: 0, truncated: false };
@@ -70,7 +75,12 @@ export function planWindows(tokens: number, context: number, maxTokens: number, 
     const e = Math.min(coreEnd, s + room);
     const first = s === lead;
     const last = e >= coreEnd;
-    windows.push({ start: first ? 0 : s, end: last ? analysed : e, lead: first ? [] : leadIdx, trail: last ? [] : trailIdx });
+    windows.push({
+      start: first ? 0 : s,
+      end: last ? analysed : e,
+      lead: first ? [] : leadIdx,
+      trail: last ? [] : trailIdx,
+    });
     if (last) break;
   }
   return { windows, analysed, truncated };

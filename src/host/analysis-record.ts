@@ -52,7 +52,8 @@ export function tokenAtOffset(record: AnalysisRecord, docOffset: number): number
     const t = tokens[mid];
     if (t.end <= at) lo = mid + 1;
     else if (t.start > at) hi = mid - 1;
-    else if (t.start === t.end) lo = mid + 1; // an empty token covers nothing
+    else if (t.start === t.end)
+      lo = mid + 1; // an empty token covers nothing
     else return mid;
   }
   return undefined;

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { AnalysisRecord } from './analysis-record';
 import { tokenDocRange } from './analysis-record';
+import { MARK_MIN, shadeStep } from '../common/shading';
 
 const LEVELS = 8;
 
@@ -53,9 +54,8 @@ export class AttentionDecorations implements vscode.Disposable {
     };
     const buckets: vscode.DecorationOptions[][] = Array.from({ length: LEVELS }, () => []);
     for (const w of r.summaries[index].attends) {
-      if (w.weight < 0.02 || r.tokens[w.index].end === r.tokens[w.index].start) continue;
-      const level = Math.min(LEVELS - 1, Math.floor(Math.sqrt(w.weight) * LEVELS));
-      buckets[level].push({ range: range(w.index) });
+      if (w.weight < MARK_MIN || r.tokens[w.index].end === r.tokens[w.index].start) continue;
+      buckets[shadeStep(w.weight, LEVELS, true)].push({ range: range(w.index) });
     }
     if (this.shown && this.shown !== editor) this.clear();
     this.levels.forEach((type, i) => editor.setDecorations(type, buckets[i]));

@@ -1,4 +1,5 @@
 import { headLabel, type Weighted } from '../common/protocol';
+import { tokenInMarkdownTable } from '../common/token-display';
 import type { AnalysisRecord } from './analysis-record';
 
 export interface Position1 {
@@ -7,34 +8,44 @@ export interface Position1 {
 }
 
 /** One line of the hover per token: its text, line:column (1-based, as VS Code shows them), weight. */
-function rows(record: AnalysisRecord, items: Weighted[], k: number, positionOf: (docOffset: number) => Position1): string {
+function rows(
+  record: AnalysisRecord,
+  items: Weighted[],
+  k: number,
+  positionOf: (docOffset: number) => Position1,
+): string {
   const tokens = record.result!.tokens;
   return items
     .slice(0, k)
     .map((w) => {
       const t = tokens[w.index];
       const p = positionOf(record.baseOffset + t.start);
-      return `| \`${inlineCode(t.text)}\` | ${p.line}:${p.column} | ${w.weight.toFixed(3)} |`;
+      return `| ${tokenInMarkdownTable(t.text)} | ${p.line}:${p.column} | ${w.weight.toFixed(3)} |`;
     })
     .join('\n');
-}
-
-function inlineCode(s: string): string {
-  return s.replace(/\n/g, '↵').replace(/\t/g, '→').replace(/`/g, 'ˋ').replace(/\|/g, '¦').replace(/[\u0000-\u001f]/g, (c) => String.fromCharCode(0x2400 + c.charCodeAt(0))) || '∅';
 }
 
 /**
  * The hover's Markdown for one token: the top-k tokens it attends to and the top-k attending to
  * it, for the current layer/head choice, and a link that reveals the token in the panel.
  */
-export function hoverMarkdown(record: AnalysisRecord, index: number, k: number, positionOf: (docOffset: number) => Position1, revealCommand: string): string {
+export function hoverMarkdown(
+  record: AnalysisRecord,
+  index: number,
+  k: number,
+  positionOf: (docOffset: number) => Position1,
+  revealCommand: string,
+): string {
   const r = record.result!;
   const s = r.summaries[index];
   const t = r.tokens[index];
-  const head = `**Attention Explorer** — \`${inlineCode(t.text)}\` (token ${index}) · layer ${r.view.layer}, ${headLabel(r.view.head)}`;
-  if (record.stale) return `${head}\n\n$(warning) The text changed since this analysis: run **Show Attention for Selection** again.`;
+  const head = `**Attention Explorer** — ${tokenInMarkdownTable(t.text)} (token ${index}) · layer ${r.view.layer}, ${headLabel(r.view.head)}`;
+  if (record.stale)
+    return `${head}\n\n$(warning) The text changed since this analysis: run **Show Attention for Selection** again.`;
   const table = (title: string, items: Weighted[]): string =>
-    items.length ? `**${title}**\n\n| token | line:col | weight |\n|---|---|---|\n${rows(record, items, k, positionOf)}` : `**${title}**: none`;
+    items.length
+      ? `**${title}**\n\n| token | line:col | weight |\n|---|---|---|\n${rows(record, items, k, positionOf)}`
+      : `**${title}**: none`;
   const link = `[Reveal in panel](command:${revealCommand}?${encodeURIComponent(JSON.stringify([index]))})`;
   return [head, table('Attends to', s.attends), table('Attended by', s.attendedBy), link].join('\n\n');
 }

@@ -30,7 +30,10 @@ export interface HubFile {
 }
 
 export class HubError extends Error {
-  constructor(message: string, readonly kind: 'not-found' | 'network' | 'verify' | 'http' | 'cancelled') {
+  constructor(
+    message: string,
+    readonly kind: 'not-found' | 'network' | 'verify' | 'http' | 'cancelled',
+  ) {
     super(message);
   }
 }
@@ -53,7 +56,10 @@ async function request(url: string, init: RequestInit, what: string): Promise<Re
   } catch (e) {
     if ((e as Error).name === 'AbortError') throw new HubError(`download of ${what} cancelled`, 'cancelled');
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new HubError(`cannot reach ${new URL(url).origin} for ${what}: ${cause?.code ?? cause?.message ?? (e as Error).message}`, 'network');
+    throw new HubError(
+      `cannot reach ${new URL(url).origin} for ${what}: ${cause?.code ?? cause?.message ?? (e as Error).message}`,
+      'network',
+    );
   }
 }
 
@@ -76,7 +82,10 @@ async function probe(r: HubFileRequest): Promise<Expected> {
       continue;
     }
     if (res.status === 404 || res.status === 401) {
-      throw new HubError(`${what} was not found on ${new URL(resolveUrl(r)).origin} (the model id, revision or file does not exist, or is private)`, 'not-found');
+      throw new HubError(
+        `${what} was not found on ${new URL(resolveUrl(r)).origin} (the model id, revision or file does not exist, or is private)`,
+        'not-found',
+      );
     }
     if (!res.ok) throw new HubError(`the Hub answered ${res.status} ${res.statusText} for ${what}`, 'http');
     const length = res.headers.get('content-length');
@@ -101,7 +110,8 @@ async function verified(file: string, e: Expected): Promise<boolean> {
 export async function downloadHubFile(r: HubFileRequest): Promise<HubFile> {
   const what = `${r.repo}/${r.path}`;
   const expected = await probe(r);
-  if (await verified(r.dest, expected)) return { dest: r.dest, size: fs.statSync(r.dest).size, sha256: expected.sha256, cached: true };
+  if (await verified(r.dest, expected))
+    return { dest: r.dest, size: fs.statSync(r.dest).size, sha256: expected.sha256, cached: true };
   // A cached file that does not verify (corrupt, or changed upstream) is fetched again.
   fs.rmSync(r.dest, { force: true });
   fs.mkdirSync(path.dirname(r.dest), { recursive: true });
@@ -115,7 +125,8 @@ export async function downloadHubFile(r: HubFileRequest): Promise<HubFile> {
     const headers: Record<string, string> = have > 0 ? { Range: `bytes=${have}-` } : {};
     const res = await request(expected.url, { headers, signal: r.signal }, what);
     if (res.status === 404) throw new HubError(`${what} was not found`, 'not-found');
-    if (!res.ok || !res.body) throw new HubError(`the Hub answered ${res.status} ${res.statusText} for ${what}`, 'http');
+    if (!res.ok || !res.body)
+      throw new HubError(`the Hub answered ${res.status} ${res.statusText} for ${what}`, 'http');
     if (have > 0 && res.status !== 206) have = 0; // the server ignored the Range: start over
     const out = fs.createWriteStream(part, { flags: have > 0 ? 'a' : 'w' });
     let received = have;
@@ -129,21 +140,31 @@ export async function downloadHubFile(r: HubFileRequest): Promise<HubFile> {
         r.onProgress?.(received, expected.size);
       }
     } catch (e) {
-      if (r.signal?.aborted) throw new HubError(`download of ${what} cancelled (${received} bytes kept to resume)`, 'cancelled');
-      throw new HubError(`the download of ${what} was cut off after ${received} bytes (kept to resume): ${(e as Error).message}`, 'network');
+      if (r.signal?.aborted)
+        throw new HubError(`download of ${what} cancelled (${received} bytes kept to resume)`, 'cancelled');
+      throw new HubError(
+        `the download of ${what} was cut off after ${received} bytes (kept to resume): ${(e as Error).message}`,
+        'network',
+      );
     } finally {
       await new Promise<void>((resolve) => out.end(() => resolve()));
     }
   }
   const size = fs.statSync(part).size;
   if (expected.size !== undefined && size !== expected.size) {
-    throw new HubError(`the download of ${what} ended at ${size} of ${expected.size} bytes (kept to resume)`, 'network');
+    throw new HubError(
+      `the download of ${what} ended at ${size} of ${expected.size} bytes (kept to resume)`,
+      'network',
+    );
   }
   if (expected.sha256 !== undefined) {
     const got = await sha256Of(part);
     if (got !== expected.sha256) {
       fs.rmSync(part, { force: true });
-      throw new HubError(`${what} failed verification: SHA-256 ${got} where the Hub reports ${expected.sha256}; the file was discarded`, 'verify');
+      throw new HubError(
+        `${what} failed verification: SHA-256 ${got} where the Hub reports ${expected.sha256}; the file was discarded`,
+        'verify',
+      );
     }
   }
   fs.renameSync(part, r.dest);
@@ -151,7 +172,7 @@ export async function downloadHubFile(r: HubFileRequest): Promise<HubFile> {
 }
 
 /** Whether the repository has the file (a not-found answer is false; other failures throw). */
-export async function hubFileExists(r: Omit<HubFileRequest, 'dest'>): Promise<boolean> {
+async function hubFileExists(r: Omit<HubFileRequest, 'dest'>): Promise<boolean> {
   try {
     await probe({ ...r, dest: '' });
     return true;
@@ -177,13 +198,20 @@ export interface HubModelRequest {
 export async function hubGraphs(endpoint: string, repo: string, revision?: string): Promise<string[]> {
   const candidates = GRAPH_FILES.flatMap((f) => {
     const stem = f.replace(/\.onnx$/, '');
-    return [`onnx/${f}`, f, ...['quantized', 'fp16', 'int8'].flatMap((v) => [`onnx/${stem}_${v}.onnx`, `${stem}_${v}.onnx`])];
+    return [
+      `onnx/${f}`,
+      f,
+      ...['quantized', 'fp16', 'int8'].flatMap((v) => [`onnx/${stem}_${v}.onnx`, `${stem}_${v}.onnx`]),
+    ];
   });
   // HEAD requests in parallel: a repository holds a few of these 32.
   const exists = await Promise.all(candidates.map((c) => hubFileExists({ endpoint, repo, revision, path: c })));
   const found = candidates.filter((_, i) => exists[i]);
   // One family only: a whole model when there is one, else the encoder, else a decoder.
-  const ofFamily = (f: string) => (c: string): boolean => new RegExp(`^${f.replace(/\.onnx$/, '')}(_(quantized|fp16|int8))?\\.onnx$`).test(path.posix.basename(c));
+  const ofFamily =
+    (f: string) =>
+    (c: string): boolean =>
+      new RegExp(`^${f.replace(/\.onnx$/, '')}(_(quantized|fp16|int8))?\\.onnx$`).test(path.posix.basename(c));
   const family = GRAPH_FILES.find((f) => found.some(ofFamily(f)));
   return family ? found.filter(ofFamily(family)) : [];
 }
@@ -207,10 +235,23 @@ export async function hubRepoExists(endpoint: string, repo: string, revision?: s
 export async function downloadHubModel(r: HubModelRequest): Promise<string> {
   const base = { endpoint: r.endpoint, repo: r.repo, revision: r.revision, signal: r.signal };
   const fetchFile = (file: string) =>
-    downloadHubFile({ ...base, path: file, dest: path.join(r.folder, file), onProgress: (n, t) => r.onProgress?.(file, n, t) });
-  const home = path.posix.dirname(r.graph) === 'onnx' ? '' : path.posix.dirname(r.graph) === '.' ? '' : `${path.posix.dirname(r.graph)}/`;
+    downloadHubFile({
+      ...base,
+      path: file,
+      dest: path.join(r.folder, file),
+      onProgress: (n, t) => r.onProgress?.(file, n, t),
+    });
+  const home =
+    path.posix.dirname(r.graph) === 'onnx'
+      ? ''
+      : path.posix.dirname(r.graph) === '.'
+        ? ''
+        : `${path.posix.dirname(r.graph)}/`;
   if (!(await hubFileExists({ ...base, path: `${home}tokenizer.json` }))) {
-    throw new HubError(`${r.repo} has no tokenizer.json; Attention Explorer needs it to turn text into tokens`, 'not-found');
+    throw new HubError(
+      `${r.repo} has no tokenizer.json; Attention Explorer needs it to turn text into tokens`,
+      'not-found',
+    );
   }
   const graph = await fetchFile(r.graph);
   for (const data of [`${r.graph}_data`, `${r.graph}.data`]) {

@@ -46,10 +46,19 @@ export function resolveLocalModel(chosen: string, id = chosen): ModelFiles {
     const dirs = [chosen, path.join(chosen, 'onnx')];
     const found = GRAPH_FILES.flatMap((f) => dirs.map((d) => path.join(d, f))).find((c) => fs.existsSync(c));
     if (!found) {
-      const any = dirs.flatMap((d) => (fs.existsSync(d) && fs.statSync(d).isDirectory() ? fs.readdirSync(d).filter((f) => f.endsWith('.onnx')).map((f) => path.join(d, f)) : []));
+      const any = dirs.flatMap((d) =>
+        fs.existsSync(d) && fs.statSync(d).isDirectory()
+          ? fs
+              .readdirSync(d)
+              .filter((f) => f.endsWith('.onnx'))
+              .map((f) => path.join(d, f))
+          : [],
+      );
       if (any.length !== 1) {
         const names = any.map((f) => path.relative(chosen, f)).join(', ');
-        throw new ModelSourceError(`${chosen} holds none of ${GRAPH_FILES.join(', ')} (nor under onnx/)${any.length ? `; it has ${names}: choose one of them` : ''}.`);
+        throw new ModelSourceError(
+          `${chosen} holds none of ${GRAPH_FILES.join(', ')} (nor under onnx/)${any.length ? `; it has ${names}: choose one of them` : ''}.`,
+        );
       }
       graph = any[0];
     } else graph = found;
@@ -59,16 +68,24 @@ export function resolveLocalModel(chosen: string, id = chosen): ModelFiles {
   }
   const size = fs.statSync(graph).size;
   if (size > MAX_MODEL_BYTES) {
-    throw new ModelSourceError(`${path.basename(graph)} is ${(size / 1024 ** 3).toFixed(1)} GB; graphs over 2 GB cannot be opened in a webview (protobuf's limit). Use a model whose weights are in an external data file.`);
+    throw new ModelSourceError(
+      `${path.basename(graph)} is ${(size / 1024 ** 3).toFixed(1)} GB; graphs over 2 GB cannot be opened in a webview (protobuf's limit). Use a model whose weights are in an external data file.`,
+    );
   }
   const dir = path.dirname(graph);
   const homes = path.basename(dir) === 'onnx' ? [dir, path.dirname(dir)] : [dir];
   const home = homes.find((h) => fs.existsSync(path.join(h, 'tokenizer.json')));
-  if (!home) throw new ModelSourceError(`No tokenizer.json next to ${path.basename(graph)} (looked in ${homes.join(' and ')}). Attention Explorer needs the model's Hugging Face tokenizer.json to turn text into tokens.`);
+  if (!home)
+    throw new ModelSourceError(
+      `No tokenizer.json next to ${path.basename(graph)} (looked in ${homes.join(' and ')}). Attention Explorer needs the model's Hugging Face tokenizer.json to turn text into tokens.`,
+    );
   const base = path.basename(graph);
   return {
     id,
-    name: path.basename(homes[homes.length - 1]) === 'onnx' ? base : `${path.basename(homes[homes.length - 1])}${base === 'model.onnx' ? '' : `/${base}`}`,
+    name:
+      path.basename(homes[homes.length - 1]) === 'onnx'
+        ? base
+        : `${path.basename(homes[homes.length - 1])}${base === 'model.onnx' ? '' : `/${base}`}`,
     graph,
     tokenizer: path.join(home, 'tokenizer.json'),
     config: optional(path.join(home, 'config.json')),

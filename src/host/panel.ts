@@ -1,16 +1,30 @@
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { BackendSetting, HostToWebview, PageFile, WebviewConfig, WebviewToHost } from '../common/protocol';
+import type { BackendSetting, HostToWebview, PageFile, WebviewToHost } from '../common/protocol';
+import type { WebviewConfig } from '../common/webview-config';
 import type { ModelFiles } from './model-source';
 import { contentHash } from './content-hash';
+import { disposeAll } from './dispose-all';
 import { makeNonce, webviewHtml } from './webview-html';
 import { receiveFromWebview, type InboxLog } from './webview-inbox';
 
 export const PANEL_VIEW_TYPE = 'attentionExplorer.panel';
 
 /** onnxruntime-web's two WebAssembly builds, as the page asks for them: plain, and WebGPU (JSEP). */
-const RUNTIME_FILES = { 'runtime:wasm': 'ort-wasm-simd-threaded.wasm', 'runtime:webgpu': 'ort-wasm-simd-threaded.jsep.wasm' } as const;
+const RUNTIME_FILES = {
+  'runtime:wasm': 'ort-wasm-simd-threaded.wasm',
+  'runtime:webgpu': 'ort-wasm-simd-threaded.jsep.wasm',
+} as const;
+
+/** What a panel needs of the extension: its folder, where its messages go, a log. */
+export interface PanelDeps {
+  extensionUri: vscode.Uri;
+  /** Every validated message but the ones the panel answers itself (`readFile`). */
+  onMessage: (m: WebviewToHost) => void;
+  log: InboxLog;
+  /** The user closed the panel. */
+  onDispose: () => void;
+}
 
 /**
  * The webview panel's lifecycle: one panel, reused; its page, with local resources limited to
@@ -22,15 +36,16 @@ export class AttentionPanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private model: ModelFiles;
 
+  private readonly extensionUri: vscode.Uri;
+
   private constructor(
     readonly panel: vscode.WebviewPanel,
-    private readonly extensionUri: vscode.Uri,
+    deps: PanelDeps,
     model: ModelFiles,
     backend: BackendSetting,
-    private readonly onMessage: (m: WebviewToHost) => void,
-    private readonly log: InboxLog,
-    onDispose: () => void,
   ) {
+    const { extensionUri, onMessage, log, onDispose } = deps;
+    this.extensionUri = extensionUri;
     this.model = model;
     this.load(model, backend);
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'icon.png');
@@ -42,9 +57,9 @@ export class AttentionPanel implements vscode.Disposable {
           (m) => {
             if (m.type === 'ready') this.flush();
             if (m.type === 'readFile') void this.sendFile(m.file);
-            else this.onMessage(m);
+            else onMessage(m);
           },
-          this.log,
+          log,
         ),
       ),
       panel.onDidDispose(() => {
@@ -88,7 +103,12 @@ export class AttentionPanel implements vscode.Disposable {
 
   private writePage(model: ModelFiles, backend: BackendSetting, notice: string | null, modelHash: string | null): void {
     const webview = this.panel.webview;
-    const runtimeKey = Object.values(RUNTIME_FILES).map((f) => { const st = fs.statSync(this.ortPath(f)); return `${st.size}-${Math.round(st.mtimeMs)}`; }).join('_');
+    const runtimeKey = Object.values(RUNTIME_FILES)
+      .map((f) => {
+        const st = fs.statSync(this.ortPath(f));
+        return `${st.size}-${Math.round(st.mtimeMs)}`;
+      })
+      .join('_');
     const clearCache = AttentionPanel.clearCacheOnNextLoad;
     AttentionPanel.clearCacheOnNextLoad = false;
     webview.options = AttentionPanel.webviewOptions(this.extensionUri, model);
@@ -120,25 +140,31 @@ export class AttentionPanel implements vscode.Disposable {
     );
   }
 
-  static create(extensionUri: vscode.Uri, model: ModelFiles, backend: BackendSetting, onMessage: (m: WebviewToHost) => void, log: InboxLog, onDispose: () => void): AttentionPanel {
+  static create(deps: PanelDeps, model: ModelFiles, backend: BackendSetting): AttentionPanel {
     const panel = vscode.window.createWebviewPanel(
       PANEL_VIEW_TYPE,
       'Attention Explorer',
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
       // Kept alive when hidden: the inference session takes seconds to create.
-      { ...AttentionPanel.webviewOptions(extensionUri, model), retainContextWhenHidden: true },
+      { ...AttentionPanel.webviewOptions(deps.extensionUri, model), retainContextWhenHidden: true },
     );
-    return new AttentionPanel(panel, extensionUri, model, backend, onMessage, log, onDispose);
+    return new AttentionPanel(panel, deps, model, backend);
   }
 
-  static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, model: ModelFiles, backend: BackendSetting, onMessage: (m: WebviewToHost) => void, log: InboxLog, onDispose: () => void): AttentionPanel {
-    return new AttentionPanel(panel, extensionUri, model, backend, onMessage, log, onDispose);
+  /** Takes up a panel VS Code restored after a window reload. */
+  static revive(
+    panel: vscode.WebviewPanel,
+    deps: PanelDeps,
+    model: ModelFiles,
+    backend: BackendSetting,
+  ): AttentionPanel {
+    return new AttentionPanel(panel, deps, model, backend);
   }
 
   post(m: HostToWebview): void {
     if (!this.ready) {
       // Only the latest analyze request matters; other messages keep their order.
-      if (m.type === 'analyze') this.queue = this.queue.filter((q) => q.type !== 'analyze');
+      if (m.type === 'analyse') this.queue = this.queue.filter((q) => q.type !== 'analyse');
       this.queue.push(m);
       return;
     }
@@ -158,16 +184,21 @@ export class AttentionPanel implements vscode.Disposable {
    * webview's resource loader (README, Performance).
    */
   private async sendFile(file: PageFile): Promise<void> {
-    const where =
-      file === 'model' ? this.model.graph
-      : file === 'runtime:wasm' || file === 'runtime:webgpu' ? this.ortPath(RUNTIME_FILES[file])
-      : path.join(path.dirname(this.model.graph), file.slice('external:'.length));
+    const where = file === 'model' ? this.model.graph : this.ortPath(RUNTIME_FILES[file]);
     try {
       const b = await fs.promises.readFile(where);
       // Posted as binary (VS Code transfers typed arrays without JSON), answering the page's own request.
-      void this.panel.webview.postMessage({ type: 'file', file, data: new Uint8Array(b.buffer, b.byteOffset, b.byteLength) } satisfies HostToWebview);
+      void this.panel.webview.postMessage({
+        type: 'file',
+        file,
+        data: new Uint8Array(b.buffer, b.byteOffset, b.byteLength),
+      } satisfies HostToWebview);
     } catch (e) {
-      void this.panel.webview.postMessage({ type: 'fileError', file, message: (e as Error).message } satisfies HostToWebview);
+      void this.panel.webview.postMessage({
+        type: 'fileError',
+        file,
+        message: (e as Error).message,
+      } satisfies HostToWebview);
     }
   }
 
@@ -180,6 +211,6 @@ export class AttentionPanel implements vscode.Disposable {
   }
 
   dispose(): void {
-    while (this.disposables.length) this.disposables.pop()?.dispose();
+    disposeAll(this.disposables);
   }
 }

@@ -3,7 +3,11 @@ import type { AnalysisRecord } from './analysis-record';
 
 /** The model, the backend (WebGPU / wasm) and the last run's time, in the status bar. */
 export class AttentionStatusBar implements vscode.Disposable {
-  private readonly item = vscode.window.createStatusBarItem('attentionExplorer.status', vscode.StatusBarAlignment.Right, 100);
+  private readonly item = vscode.window.createStatusBarItem(
+    'attentionExplorer.status',
+    vscode.StatusBarAlignment.Right,
+    100,
+  );
 
   constructor() {
     this.item.name = 'Attention Explorer';

@@ -1,4 +1,4 @@
-import type { WebviewConfig } from '../common/protocol';
+import type { WebviewConfig } from '../common/webview-config';
 
 export interface WebviewPageUris {
   script: string;

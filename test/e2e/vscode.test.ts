@@ -5,7 +5,14 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, FrameLocator, Page } from 'playwright-core';
 import { launchChromium } from '../support/chromium';
-import { codeServerAvailable, openFile as openSupportFile, runCommand, startCodeServer, webviewFrame, type CodeServer } from '../support/code-server';
+import {
+  codeServerAvailable,
+  openFile as openSupportFile,
+  runCommand,
+  startCodeServer,
+  webviewFrame,
+  type CodeServer,
+} from '../support/code-server';
 import { fakeHub } from '../support/fake-hub';
 import { bertTokenizerJson } from '../support/tokenizers';
 import { FIXTURES } from '../support/paths';
@@ -22,7 +29,10 @@ print(fibonacci(10))
 const BIG_LINE = 'const total = items.reduce((sum, item) => sum + item.price * item.count, 0); // naïve 😀\n';
 const BIG = BIG_LINE.repeat(Math.ceil((2 * 1024 * 1024) / BIG_LINE.length));
 const FOX = 'The quick brown fox jumps over the lazy dog.\n'.repeat(8);
-const BINARY = 'ELF\u0001\u0002\u0003\u0004\u001b[0m\u007f\u0005\u0006\u00ff\u00fe\u0010\u0011 header \u0012\u0013\u0014\u0015'.repeat(8);
+const BINARY =
+  'ELF\u0001\u0002\u0003\u0004\u001b[0m\u007f\u0005\u0006\u00ff\u00fe\u0010\u0011 header \u0012\u0013\u0014\u0015'.repeat(
+    8,
+  );
 
 const missing = codeServerAvailable();
 const shots = outputDir('e2e');
@@ -42,8 +52,14 @@ function e2e(name: string, fn: () => Promise<void>): void {
     } catch (e) {
       const slug = name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60);
       await page.screenshot({ path: path.join(shots, `FAILED-${slug}.png`) }).catch(() => undefined);
-      const said = await panel.locator('body').innerText({ timeout: 2000 }).catch(() => '(no panel)');
-      throw new Error(`${(e as Error).message}\n--- the panel showed:\n${said.slice(0, 1500)}\n--- the extension's log:\n${server.extensionLog().slice(-1500)}`);
+      const said = await panel
+        .locator('body')
+        .innerText({ timeout: 2000 })
+        .catch(() => '(no panel)');
+      throw new Error(
+        `${(e as Error).message}\n--- the panel showed:\n${said.slice(0, 1500)}\n--- the extension's log:\n${server.extensionLog().slice(-1500)}`,
+        { cause: e },
+      );
     }
   });
 }
@@ -96,32 +112,40 @@ async function shadedSpans(): Promise<number[]> {
   );
 }
 
-e2e('Show Attention from the palette opens the panel with the bundled model, tokens and a drawn head view', async () => {
-  await openFile('fibonacci.py');
-  await page.keyboard.press('Control+A');
-  await runCommand(page, 'Attention Explorer: Show Attention for Selection');
-  const header = await waitForRun();
-  assert.match(header, /code-prose-gpt · (WebGPU|WebAssembly) · \d+ ms · \d+ tokens · 4 layers × 8 heads · causal/);
-  const chips = await panel.locator('.token-strip .token').allInnerTexts();
-  assert.deepEqual(chips.slice(0, 4), ['def', '·f', 'ib', 'on']);
-  const painted = await panel.locator('.head-view canvas').evaluate((c: HTMLCanvasElement) => {
-    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
-    let n = 0;
-    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
-    return n;
-  });
-  assert.ok(painted > 5000, `the head view painted ${painted} pixels`);
-  // The status bar hears of the result through the extension host, a moment after the panel shows it.
-  await page.locator('.statusbar-item', { hasText: /code-prose-gpt · (WebGPU|wasm) · \d+ ms/ }).waitFor({ timeout: 10_000 });
-  await shot('01-panel-after-show-attention');
-});
+e2e(
+  'Show Attention from the palette opens the panel with the bundled model, tokens and a drawn head view',
+  async () => {
+    await openFile('fibonacci.py');
+    await page.keyboard.press('Control+A');
+    await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+    const header = await waitForRun();
+    assert.match(header, /code-prose-gpt · (WebGPU|WebAssembly) · \d+ ms · \d+ tokens · 4 layers × 8 heads · causal/);
+    const chips = await panel.locator('.token-strip .token').allInnerTexts();
+    assert.deepEqual(chips.slice(0, 4), ['def', '·f', 'ib', 'on']);
+    const painted = await panel.locator('.head-view canvas').evaluate((c: HTMLCanvasElement) => {
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+      return n;
+    });
+    assert.ok(painted > 5000, `the head view painted ${painted} pixels`);
+    // The status bar hears of the result through the extension host, a moment after the panel shows it.
+    await page
+      .locator('.statusbar-item', { hasText: /code-prose-gpt · (WebGPU|wasm) · \d+ ms/ })
+      .waitFor({ timeout: 10_000 });
+    await shot('01-panel-after-show-attention');
+  },
+);
 
 e2e('hovering a token in the editor lists its top 5 attended and attending tokens', async () => {
   // Layer 3, head 7 is the model's strongest induction head; choose it from the palette.
   await runCommand(page, 'Attention Explorer: Select Layer…');
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Layer 3' }).first().click();
   await runCommand(page, 'Attention Explorer: Select Head…');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: /^Head 7/ }).first().click();
+  await page
+    .locator('.quick-input-list .monaco-list-row', { hasText: /^Head 7/ })
+    .first()
+    .click();
   await panel.locator('.details, .run-header').first().waitFor();
   assert.equal(await panel.locator('#layer-select').evaluate((e) => (e as HTMLSelectElement).value), '3');
   assert.equal(await panel.locator('#head-select').evaluate((e) => (e as HTMLSelectElement).value), '7');
@@ -170,10 +194,17 @@ e2e('editing the analysed text marks the result stale in the panel and the hover
   await page.keyboard.press('Control+Home');
   await page.keyboard.press('End');
   await page.keyboard.type('  # edited');
-  await panel.locator('.notice.warning', { hasText: 'The text changed since this analysis' }).waitFor({ timeout: 10_000 });
+  await panel
+    .locator('.notice.warning', { hasText: 'The text changed since this analysis' })
+    .waitFor({ timeout: 10_000 });
   await page.locator('.statusbar-item', { hasText: /code-prose-gpt · .* · stale/ }).waitFor();
-  await page.locator('.editor-instance .view-line span span', { hasText: /^\s*fibonacci$/ }).first().hover();
-  await page.locator('.monaco-hover:visible', { hasText: 'The text changed since this analysis' }).waitFor({ timeout: 15_000 });
+  await page
+    .locator('.editor-instance .view-line span span', { hasText: /^\s*fibonacci$/ })
+    .first()
+    .hover();
+  await page
+    .locator('.monaco-hover:visible', { hasText: 'The text changed since this analysis' })
+    .waitFor({ timeout: 15_000 });
   await shot('04-stale');
   await page.keyboard.press('Escape');
 });
@@ -207,92 +238,127 @@ e2e('binary-looking text is analysed with its control characters made visible', 
   await shot('07-binary-text');
 });
 
-e2e('a truncated model file gives a clear error in the panel; the extension keeps working once it is fixed', async () => {
-  const extDir = fs.readdirSync(path.join(path.dirname(server.workspace), 'extensions')).find((d) => d.startsWith('attention-explorer.'));
-  assert.ok(extDir);
-  const modelFile = path.join(path.dirname(server.workspace), 'extensions', extDir, 'media', 'model', 'model.onnx');
-  const good = fs.readFileSync(modelFile);
-  await runCommand(page, 'View: Close All Editors');
-  fs.writeFileSync(modelFile, good.subarray(0, good.length >> 1));
-  try {
+e2e(
+  'a truncated model file gives a clear error in the panel; the extension keeps working once it is fixed',
+  async () => {
+    const extDir = fs
+      .readdirSync(path.join(path.dirname(server.workspace), 'extensions'))
+      .find((d) => d.startsWith('attention-explorer.'));
+    assert.ok(extDir);
+    const modelFile = path.join(path.dirname(server.workspace), 'extensions', extDir, 'media', 'model', 'model.onnx');
+    const good = fs.readFileSync(modelFile);
+    await runCommand(page, 'View: Close All Editors');
+    fs.writeFileSync(modelFile, good.subarray(0, good.length >> 1));
+    try {
+      await openFile('fibonacci.py');
+      await page.keyboard.press('Control+A');
+      await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+      await panel
+        .locator('.notice.error', { hasText: /not a valid ONNX model|truncated/ })
+        .waitFor({ timeout: 60_000 });
+      await page
+        .locator('.notifications-toasts', { hasText: 'Attention Explorer' })
+        .first()
+        .waitFor({ timeout: 10_000 });
+      await shot('08-truncated-model');
+    } finally {
+      fs.writeFileSync(modelFile, good);
+    }
+    // Fixed file, new panel: works again.
+    await runCommand(page, 'View: Close All Editors');
     await openFile('fibonacci.py');
     await page.keyboard.press('Control+A');
     await runCommand(page, 'Attention Explorer: Show Attention for Selection');
-    await panel.locator('.notice.error', { hasText: /not a valid ONNX model|truncated/ }).waitFor({ timeout: 60_000 });
-    await page.locator('.notifications-toasts', { hasText: 'Attention Explorer' }).first().waitFor({ timeout: 10_000 });
-    await shot('08-truncated-model');
-  } finally {
-    fs.writeFileSync(modelFile, good);
-  }
-  // Fixed file, new panel: works again.
-  await runCommand(page, 'View: Close All Editors');
-  await openFile('fibonacci.py');
-  await page.keyboard.press('Control+A');
-  await runCommand(page, 'Attention Explorer: Show Attention for Selection');
-  await waitForRun();
-  await shot('09-recovered');
-});
+    await waitForRun();
+    await shot('09-recovered');
+  },
+);
 
-e2e('Choose Model: a local folder in the Hub layout replaces the bundled model in the open panel; a folder without a tokenizer is refused', async () => {
-  // A copy of the bundled model laid out as the Hub does: onnx/model.onnx, tokenizer.json and config.json above it.
-  const dir = path.join(path.dirname(server.workspace), 'my-local-gpt');
-  fs.mkdirSync(path.join(dir, 'onnx'), { recursive: true });
-  const bundled = path.join(ROOT, 'media', 'model');
-  fs.copyFileSync(path.join(bundled, 'model.onnx'), path.join(dir, 'onnx', 'model.onnx'));
-  fs.copyFileSync(path.join(bundled, 'tokenizer.json'), path.join(dir, 'tokenizer.json'));
-  fs.copyFileSync(path.join(bundled, 'config.json'), path.join(dir, 'config.json'));
-  const noTokenizer = path.join(path.dirname(server.workspace), 'no-tokenizer');
-  fs.mkdirSync(noTokenizer, { recursive: true });
-  fs.copyFileSync(path.join(bundled, 'model.onnx'), path.join(noTokenizer, 'model.onnx'));
+e2e(
+  'Choose Model: a local folder in the Hub layout replaces the bundled model in the open panel; a folder without a tokenizer is refused',
+  async () => {
+    // A copy of the bundled model laid out as the Hub does: onnx/model.onnx, tokenizer.json and config.json above it.
+    const dir = path.join(path.dirname(server.workspace), 'my-local-gpt');
+    fs.mkdirSync(path.join(dir, 'onnx'), { recursive: true });
+    const bundled = path.join(ROOT, 'media', 'model');
+    fs.copyFileSync(path.join(bundled, 'model.onnx'), path.join(dir, 'onnx', 'model.onnx'));
+    fs.copyFileSync(path.join(bundled, 'tokenizer.json'), path.join(dir, 'tokenizer.json'));
+    fs.copyFileSync(path.join(bundled, 'config.json'), path.join(dir, 'config.json'));
+    const noTokenizer = path.join(path.dirname(server.workspace), 'no-tokenizer');
+    fs.mkdirSync(noTokenizer, { recursive: true });
+    fs.copyFileSync(path.join(bundled, 'model.onnx'), path.join(noTokenizer, 'model.onnx'));
 
-  await analyseFibonacciWithBundledModel();
+    await analyseFibonacciWithBundledModel();
 
-  await chooseFolder(dir);
-  // The panel reloads for the new model (served from outside the extension) and runs the last request again.
-  const header = await waitForRun(/^my-local-gpt · /);
-  assert.match(header, /4 layers × 8 heads/);
-  await page.locator('.statusbar-item', { hasText: /my-local-gpt · (WebGPU|wasm) · \d+ ms/ }).waitFor({ timeout: 10_000 });
-  await shot('10-local-model');
+    await chooseFolder(dir);
+    // The panel reloads for the new model (served from outside the extension) and runs the last request again.
+    const header = await waitForRun(/^my-local-gpt · /);
+    assert.match(header, /4 layers × 8 heads/);
+    await page
+      .locator('.statusbar-item', { hasText: /my-local-gpt · (WebGPU|wasm) · \d+ ms/ })
+      .waitFor({ timeout: 10_000 });
+    await shot('10-local-model');
 
-  await chooseFolder(noTokenizer);
-  await page.locator('.notifications-toasts', { hasText: /No tokenizer\.json next to model\.onnx/ }).waitFor({ timeout: 15_000 });
-  assert.match(await panel.locator('.run-header').innerText(), /^my-local-gpt · /, 'the previous result stays');
-  await shot('11-model-without-tokenizer');
+    await chooseFolder(noTokenizer);
+    await page
+      .locator('.notifications-toasts', { hasText: /No tokenizer\.json next to model\.onnx/ })
+      .waitFor({ timeout: 15_000 });
+    assert.match(await panel.locator('.run-header').innerText(), /^my-local-gpt · /, 'the previous result stays');
+    await shot('11-model-without-tokenizer');
 
-  await chooseBundledModel();
-});
+    await chooseBundledModel();
+  },
+);
 
-e2e('an encoder (BERT) from a local folder: full attention, [CLS]/[SEP] marked, and every window given them again', async () => {
-  // Hugging Face's BERT fixture with a small WordPiece vocabulary, and a 32-token context so that the
-  // sentence runs in windows.
-  const dir = path.join(path.dirname(server.workspace), 'tiny-bert');
-  fs.mkdirSync(path.join(dir, 'onnx'), { recursive: true });
-  fs.copyFileSync(path.join(FIXTURES, 'bert.onnx'), path.join(dir, 'onnx', 'model.onnx'));
-  fs.writeFileSync(path.join(dir, 'tokenizer.json'), bertTokenizerJson(['quick', 'brown', 'fox', 'jumps', 'over', 'lazy', 'dog', '.']));
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ model_type: 'bert', max_position_embeddings: 32 }));
-  await analyseFibonacciWithBundledModel();
-  await chooseFolder(dir);
-  await waitForRun(/^tiny-bert · /);
-  await openFile('fox.txt');
-  await page.keyboard.press('Control+A');
-  await runCommand(page, 'Attention Explorer: Show Attention for Selection');
-  const header = await waitForRun(/^tiny-bert · .* 82 tokens/);
-  assert.match(header, /2 layers × 4 heads · full \(encoder\) attention/);
-  const chips = panel.locator('.token-strip .token');
-  assert.equal(await chips.first().innerText(), '[CLS]');
-  assert.match((await chips.first().getAttribute('class')) ?? '', /special/);
-  assert.equal(await chips.last().innerText(), '[SEP]');
-  assert.equal(await chips.nth(1).innerText(), 'The');
-  await panel.locator('.notice', { hasText: /analysed in 4 windows .* Every window begins with \[CLS\] and ends with \[SEP\], as the model expects/ }).waitFor();
-  // Pinning [CLS] marks the tokens that attend to it: those of the last window too, which run
-  // with their own copy of [CLS].
-  await chips.first().click();
-  const lastDog = chips.nth(79);
-  assert.equal(await lastDog.innerText(), 'dog');
-  assert.notEqual(await lastDog.evaluate((e: HTMLElement) => e.style.boxShadow), '', 'the last window attends to [CLS]');
-  await shot('16-encoder-windows');
-  await chooseBundledModel();
-});
+e2e(
+  'an encoder (BERT) from a local folder: full attention, [CLS]/[SEP] marked, and every window given them again',
+  async () => {
+    // Hugging Face's BERT fixture with a small WordPiece vocabulary, and a 32-token context so that the
+    // sentence runs in windows.
+    const dir = path.join(path.dirname(server.workspace), 'tiny-bert');
+    fs.mkdirSync(path.join(dir, 'onnx'), { recursive: true });
+    fs.copyFileSync(path.join(FIXTURES, 'bert.onnx'), path.join(dir, 'onnx', 'model.onnx'));
+    fs.writeFileSync(
+      path.join(dir, 'tokenizer.json'),
+      bertTokenizerJson(['quick', 'brown', 'fox', 'jumps', 'over', 'lazy', 'dog', '.']),
+    );
+    fs.writeFileSync(
+      path.join(dir, 'config.json'),
+      JSON.stringify({ model_type: 'bert', max_position_embeddings: 32 }),
+    );
+    await analyseFibonacciWithBundledModel();
+    await chooseFolder(dir);
+    await waitForRun(/^tiny-bert · /);
+    await openFile('fox.txt');
+    await page.keyboard.press('Control+A');
+    await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+    const header = await waitForRun(/^tiny-bert · .* 82 tokens/);
+    assert.match(header, /2 layers × 4 heads · full \(encoder\) attention/);
+    const chips = panel.locator('.token-strip .token');
+    assert.equal(await chips.first().innerText(), '[CLS]');
+    assert.match((await chips.first().getAttribute('class')) ?? '', /special/);
+    assert.equal(await chips.last().innerText(), '[SEP]');
+    assert.equal(await chips.nth(1).innerText(), 'The');
+    await panel
+      .locator('.notice', {
+        hasText:
+          /analysed in 4 windows .* Every window begins with \[CLS\] and ends with \[SEP\], as the model expects/,
+      })
+      .waitFor();
+    // Pinning [CLS] marks the tokens that attend to it: those of the last window too, which run
+    // with their own copy of [CLS].
+    await chips.first().click();
+    const lastDog = chips.nth(79);
+    assert.equal(await lastDog.innerText(), 'dog');
+    assert.notEqual(
+      await lastDog.evaluate((e: HTMLElement) => e.style.boxShadow),
+      '',
+      'the last window attends to [CLS]',
+    );
+    await shot('16-encoder-windows');
+    await chooseBundledModel();
+  },
+);
 
 /** Opens fibonacci.py, selects it all and analyses it with the bundled model. */
 async function analyseFibonacciWithBundledModel(): Promise<void> {
@@ -329,80 +395,101 @@ async function chooseFolder(folder: string): Promise<void> {
   await input.press('Enter');
 }
 
-e2e('Choose Model from a Hugging Face model id: downloaded with progress, used, listed in Manage Model Cache and deleted there', async () => {
-  await analyseFibonacciWithBundledModel();
+e2e(
+  'Choose Model from a Hugging Face model id: downloaded with progress, used, listed in Manage Model Cache and deleted there',
+  async () => {
+    await analyseFibonacciWithBundledModel();
 
-  // An id that does not exist: a clear message, nothing lost.
-  await chooseHubId('nobody/nothing');
-  await page.locator('.notifications-toasts', { hasText: /nobody\/nothing was not found on http:\/\/127\.0\.0\.1:\d+ \(no such model id, or it is private\)/ }).waitFor({ timeout: 15_000 });
-  assert.match(await panel.locator('.run-header').innerText(), /^code-prose-gpt · /);
+    // An id that does not exist: a clear message, nothing lost.
+    await chooseHubId('nobody/nothing');
+    await page
+      .locator('.notifications-toasts', {
+        hasText: /nobody\/nothing was not found on http:\/\/127\.0\.0\.1:\d+ \(no such model id, or it is private\)/,
+      })
+      .waitFor({ timeout: 15_000 });
+    assert.match(await panel.locator('.run-header').innerText(), /^code-prose-gpt · /);
 
-  await chooseHubId('test-org/tiny-gpt');
-  const header = await waitForRun(/^tiny-gpt · /);
-  assert.match(header, /4 layers × 8 heads/);
-  assert.ok(hub.requests.some((q) => q.url.startsWith('/storage/')), 'the graph came through the LFS redirect');
-  await shot('12-hub-model');
+    await chooseHubId('test-org/tiny-gpt');
+    const header = await waitForRun(/^tiny-gpt · /);
+    assert.match(header, /4 layers × 8 heads/);
+    assert.ok(
+      hub.requests.some((q) => q.url.startsWith('/storage/')),
+      'the graph came through the LFS redirect',
+    );
+    await shot('12-hub-model');
 
-  await runCommand(page, 'Attention Explorer: Manage Model Cache');
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'test-org/tiny-gpt' });
-  await row.waitFor();
-  assert.match(await row.innerText(), /20\.\d MB/);
-  await shot('13-model-cache');
-  await row.click(); // toggles its checkbox
-  await page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).click();
-  await page.locator('.notifications-toasts', { hasText: 'deleted test-org/tiny-gpt' }).waitFor({ timeout: 15_000 });
-  await waitForRun(/^code-prose-gpt · /);
-});
+    await runCommand(page, 'Attention Explorer: Manage Model Cache');
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'test-org/tiny-gpt' });
+    await row.waitFor();
+    assert.match(await row.innerText(), /20\.\d MB/);
+    await shot('13-model-cache');
+    await row.click(); // toggles its checkbox
+    await page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).click();
+    await page.locator('.notifications-toasts', { hasText: 'deleted test-org/tiny-gpt' }).waitFor({ timeout: 15_000 });
+    await waitForRun(/^code-prose-gpt · /);
+  },
+);
 
 /** What the panel's page has recorded (webview/timeline.ts): when it started, and its stages by name. */
 async function panelTimeline(): Promise<{ origin: number; marks: Record<string, number> }> {
-  const t = JSON.parse((await panel.locator('body').getAttribute('data-timeline', { timeout: 5000 })) ?? '{}') as { origin?: number; marks?: Record<string, number> };
+  const t = JSON.parse((await panel.locator('body').getAttribute('data-timeline', { timeout: 5000 })) ?? '{}') as {
+    origin?: number;
+    marks?: Record<string, number>;
+  };
   return { origin: t.origin ?? 0, marks: t.marks ?? {} };
 }
 const panelMarks = async (): Promise<Record<string, number>> => (await panelTimeline()).marks;
 
-e2e('Manage Model Cache empties the panel\'s own cache: the open panel reloads and prepares the graph from the model again', async () => {
-  await analyseFibonacciWithBundledModel();
-  const before = (await panelTimeline()).origin;
-  await runCommand(page, 'Attention Explorer: Manage Model Cache');
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Prepared graphs and runtime kept by the panel' });
-  await row.waitFor();
-  await row.click();
-  await page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).click();
-  // A new page: its graph comes from the model file and goes through surgery again.
-  for (let i = 0; ; i++) {
-    const t = await panelTimeline().catch(() => ({ origin: 0, marks: {} as Record<string, number> }));
-    if (t.origin !== before && t.origin > 0 && t.marks.surgery && t.marks.result) break;
-    if (i > 600) throw new Error(`the panel did not prepare the graph again: ${JSON.stringify(t)}`);
-    await page.waitForTimeout(100);
-  }
-  assert.equal((await panelMarks())['prepared graph from the cache'], undefined);
-  await waitForRun(/^code-prose-gpt · /);
-  assert.match(server.extensionLog(), /the panel's cache of prepared graphs will be emptied/);
-});
+e2e(
+  "Manage Model Cache empties the panel's own cache: the open panel reloads and prepares the graph from the model again",
+  async () => {
+    await analyseFibonacciWithBundledModel();
+    const before = (await panelTimeline()).origin;
+    await runCommand(page, 'Attention Explorer: Manage Model Cache');
+    const row = page.locator('.quick-input-list .monaco-list-row', {
+      hasText: 'Prepared graphs and runtime kept by the panel',
+    });
+    await row.waitFor();
+    await row.click();
+    await page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).click();
+    // A new page: its graph comes from the model file and goes through surgery again.
+    for (let i = 0; ; i++) {
+      const t = await panelTimeline().catch(() => ({ origin: 0, marks: {} as Record<string, number> }));
+      if (t.origin !== before && t.origin > 0 && t.marks.surgery && t.marks.result) break;
+      if (i > 600) throw new Error(`the panel did not prepare the graph again: ${JSON.stringify(t)}`);
+      await page.waitForTimeout(100);
+    }
+    assert.equal((await panelMarks())['prepared graph from the cache'], undefined);
+    await waitForRun(/^code-prose-gpt · /);
+    assert.match(server.extensionLog(), /the panel's cache of prepared graphs will be emptied/);
+  },
+);
 
-e2e('the panel closed in the middle of its load: nothing is left running, and the next Show Attention works', async () => {
-  const logBefore = server.extensionLog().length;
-  await runCommand(page, 'View: Close All Editors');
-  await page.locator('iframe.webview').waitFor({ state: 'detached' });
-  await openFile('fibonacci.py');
-  await page.keyboard.press('Control+A');
-  await runCommand(page, 'Attention Explorer: Show Attention for Selection');
-  // The new panel is loading its model (its worker started): closed now.
-  await panel.locator('.progress-text').waitFor();
-  await runCommand(page, 'View: Close All Editors');
-  await page.locator('iframe.webview').waitFor({ state: 'detached' });
-  // The extension host hears of the closing after the frame is gone: the status bar follows within moments.
-  await page
-    .locator('.statusbar-item', { hasText: 'code-prose-gpt' })
-    .first()
-    .waitFor({ state: 'hidden', timeout: 10_000 })
-    .catch(() => assert.fail('a run is still shown as going on in the status bar 10 s after the panel closed'));
-  // The page, and the worker with it, are gone: no frame of the panel is left.
-  assert.equal(page.frames().filter((f) => f.url().includes('webview')).length, 0);
-  await analyseFibonacciWithBundledModel();
-  assert.doesNotMatch(server.extensionLog().slice(logBefore), /\[(error|warning)\]/);
-});
+e2e(
+  'the panel closed in the middle of its load: nothing is left running, and the next Show Attention works',
+  async () => {
+    const logBefore = server.extensionLog().length;
+    await runCommand(page, 'View: Close All Editors');
+    await page.locator('iframe.webview').waitFor({ state: 'detached' });
+    await openFile('fibonacci.py');
+    await page.keyboard.press('Control+A');
+    await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+    // The new panel is loading its model (its worker started): closed now.
+    await panel.locator('.progress-text').waitFor();
+    await runCommand(page, 'View: Close All Editors');
+    await page.locator('iframe.webview').waitFor({ state: 'detached' });
+    // The extension host hears of the closing after the frame is gone: the status bar follows within moments.
+    await page
+      .locator('.statusbar-item', { hasText: 'code-prose-gpt' })
+      .first()
+      .waitFor({ state: 'hidden', timeout: 10_000 })
+      .catch(() => assert.fail('a run is still shown as going on in the status bar 10 s after the panel closed'));
+    // The page, and the worker with it, are gone: no frame of the panel is left.
+    assert.equal(page.frames().filter((f) => f.url().includes('webview')).length, 0);
+    await analyseFibonacciWithBundledModel();
+    assert.doesNotMatch(server.extensionLog().slice(logBefore), /\[(error|warning)\]/);
+  },
+);
 
 e2e('after a window reload the panel is restored and runs its last request again; the hover works again', async () => {
   await analyseFibonacciWithBundledModel();
@@ -441,7 +528,10 @@ async function setBackend(value: 'auto' | 'webgpu' | 'wasm'): Promise<void> {
   for (let i = 0; i < options.indexOf(value); i++) await page.keyboard.press('ArrowDown');
   await page.keyboard.press('Enter');
   for (let i = 0; (await select.inputValue()) !== value; i++) {
-    if (i > 50) throw new Error(`the Settings editor shows attentionExplorer.backend = ${await select.inputValue()}, not ${value}`);
+    if (i > 50)
+      throw new Error(
+        `the Settings editor shows attentionExplorer.backend = ${await select.inputValue()}, not ${value}`,
+      );
     await page.waitForTimeout(100);
   }
   // The Settings editor writes the file a moment later (closing it first can drop the write), then
@@ -463,26 +553,41 @@ async function setBackend(value: 'auto' | 'webgpu' | 'wasm'): Promise<void> {
   await page.waitForTimeout(1000);
 }
 
-e2e('a WebGPU device lost in the middle of a run: the panel restarts on WebAssembly, shows the result and says why', async () => {
-  await setBackend('webgpu');
-  try {
-    await openFile('fibonacci.py');
-    await page.keyboard.press('Control+A');
-    await runCommand(page, 'Attention Explorer: Show Attention for Selection');
-    await waitForRun(/^code-prose-gpt · WebGPU · /);
-    // The panel's engine worker holds the device its session runs on; it is lost during the next run.
-    const frames = await Promise.all(page.frames().map(async (f) => ((await f.evaluate(() => (window as unknown as { __engineWorkers?: number }).__engineWorkers ?? 0).catch(() => 0)) > 0 ? f : undefined)));
-    const webview = frames.find(Boolean);
-    assert.ok(webview, 'the panel started its engine worker');
-    await webview.evaluate(loseGpuAtNextSubmit);
-    await runCommand(page, 'Attention Explorer: Show Attention for Selection');
-    await panel.locator('.notice', { hasText: 'Restarted the panel on WebAssembly: the WebGPU device was lost during a run' }).waitFor({ timeout: 120_000 });
-    const header = await waitForRun(/^code-prose-gpt · WebAssembly · /);
-    assert.match(header, / \d+ tokens/);
-    await page.locator('.statusbar-item', { hasText: /code-prose-gpt · wasm · \d+ ms/ }).waitFor({ timeout: 10_000 });
-    await shot('15-restarted-after-device-loss');
-    assert.match(server.extensionLog(), /reloading it on WebAssembly/);
-  } finally {
-    await setBackend('auto');
-  }
-});
+e2e(
+  'a WebGPU device lost in the middle of a run: the panel restarts on WebAssembly, shows the result and says why',
+  async () => {
+    await setBackend('webgpu');
+    try {
+      await openFile('fibonacci.py');
+      await page.keyboard.press('Control+A');
+      await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+      await waitForRun(/^code-prose-gpt · WebGPU · /);
+      // The panel's engine worker holds the device its session runs on; it is lost during the next run.
+      const frames = await Promise.all(
+        page
+          .frames()
+          .map(async (f) =>
+            (await f
+              .evaluate(() => (window as unknown as { __engineWorkers?: number }).__engineWorkers ?? 0)
+              .catch(() => 0)) > 0
+              ? f
+              : undefined,
+          ),
+      );
+      const webview = frames.find(Boolean);
+      assert.ok(webview, 'the panel started its engine worker');
+      await webview.evaluate(loseGpuAtNextSubmit);
+      await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+      await panel
+        .locator('.notice', { hasText: 'Restarted the panel on WebAssembly: the WebGPU device was lost during a run' })
+        .waitFor({ timeout: 120_000 });
+      const header = await waitForRun(/^code-prose-gpt · WebAssembly · /);
+      assert.match(header, / \d+ tokens/);
+      await page.locator('.statusbar-item', { hasText: /code-prose-gpt · wasm · \d+ ms/ }).waitFor({ timeout: 10_000 });
+      await shot('15-restarted-after-device-loss');
+      assert.match(server.extensionLog(), /reloading it on WebAssembly/);
+    } finally {
+      await setBackend('auto');
+    }
+  },
+);

@@ -7,7 +7,14 @@ import { launchChromium } from '../support/chromium';
 import { FIXTURES, ROOT, maxAbsDiff, outputDir, readReference } from '../support/paths';
 import { loseGpuAtNextSubmit, watchGpuDevices } from '../support/gpu-loss';
 import { serve } from '../support/static-server';
-import { openPanelPage, panelPage, sendToWebview, sentByWebview, waitForMessage } from '../support/webview-page';
+import {
+  analyseRequest,
+  openPanelPage,
+  panelPage,
+  sendToWebview,
+  sentByWebview,
+  waitForMessage,
+} from '../support/webview-page';
 
 let browser: Browser;
 let server: Awaited<ReturnType<typeof serve>>;
@@ -18,7 +25,12 @@ before(async () => {
   const whole = fs.readFileSync(path.join(ROOT, 'media', 'model', 'model.onnx'));
   fs.writeFileSync(truncated, whole.subarray(0, Math.floor(whole.length / 2)));
   server = await serve(
-    { '/dist/': path.join(ROOT, 'dist'), '/media/': path.join(ROOT, 'media'), '/fixtures/': FIXTURES, '/bad/': path.dirname(truncated) },
+    {
+      '/dist/': path.join(ROOT, 'dist'),
+      '/media/': path.join(ROOT, 'media'),
+      '/fixtures/': FIXTURES,
+      '/bad/': path.dirname(truncated),
+    },
     {},
   );
   browser = await launchChromium();
@@ -39,21 +51,36 @@ async function harness(): Promise<Page> {
 
 for (const backend of ['wasm', 'webgpu'] as const) {
   for (const [file, refName, data] of [
-    ['bert.onnx', 'bert', []], ['gpt2.onnx', 'gpt2', []], ['llama-dynamo.onnx', 'llama', ['llama-dynamo.onnx.data']],
-    ['bert-fp16.onnx', 'bert-fp16', []], ['bert-int8.onnx', 'bert-int8', []], ['fused-mha.onnx', 'fused-mha', []],
+    ['bert.onnx', 'bert', []],
+    ['gpt2.onnx', 'gpt2', []],
+    ['llama-dynamo.onnx', 'llama', ['llama-dynamo.onnx.data']],
+    ['bert-fp16.onnx', 'bert-fp16', []],
+    ['bert-int8.onnx', 'bert-int8', []],
+    ['fused-mha.onnx', 'fused-mha', []],
   ] as const) {
     test(`Chromium, ${backend}: ${file} matches the reference attentions to 1e-4`, async () => {
       const page = await harness();
       const ref = readReference(refName);
       const out = await page.evaluate(
-        ([url, files, ids, b]) => (window as unknown as { runFixture: (...a: unknown[]) => Promise<{ backend: string; note: string | null; layers: number[][]; heads: number }> }).runFixture(url, files, ids, b),
+        ([url, files, ids, b]) =>
+          (
+            window as unknown as {
+              runFixture: (
+                ...a: unknown[]
+              ) => Promise<{ backend: string; note: string | null; layers: number[][]; heads: number }>;
+            }
+          ).runFixture(url, files, ids, b),
         [`${server.url}/fixtures/${file}`, [...data], ref.input_ids[0], backend] as const,
       );
       await page.close();
       if (/fp16|int8/.test(file)) {
         // Reduced-precision graphs run on WebAssembly, which reproduces them; WebGPU does not.
         assert.equal(out.backend, 'wasm');
-        if (backend === 'webgpu') assert.match(out.note ?? '', /runs on WebAssembly: ONNX Runtime's WebGPU backend does not reproduce its attention exactly/);
+        if (backend === 'webgpu')
+          assert.match(
+            out.note ?? '',
+            /runs on WebAssembly: ONNX Runtime's WebGPU backend does not reproduce its attention exactly/,
+          );
       } else {
         assert.equal(out.backend, backend, 'the backend asked for is the one that ran');
       }
@@ -69,14 +96,28 @@ test('Chromium: a WebGPU device lost between runs: the next run finishes on WebA
   const ref = readReference('gpt2');
   type Side = { backend: string; note?: string | null; layers: number[][] };
   const r = await page.evaluate(
-    ([url, ids]) => (window as unknown as { webGpuLoss: (...a: unknown[]) => Promise<{ first: Side; after: Side; againBackend: string; againLayers: number; opened: { backend: string; note: string | null; rows: number } }> }).webGpuLoss(url, ids),
+    ([url, ids]) =>
+      (
+        window as unknown as {
+          webGpuLoss: (...a: unknown[]) => Promise<{
+            first: Side;
+            after: Side;
+            againBackend: string;
+            againLayers: number;
+            opened: { backend: string; note: string | null; rows: number };
+          }>;
+        }
+      ).webGpuLoss(url, ids),
     [`${server.url}/fixtures/gpt2.onnx`, ref.input_ids[0]] as const,
   );
   await page.close();
   assert.equal(r.first.backend, 'webgpu');
   assert.ok(maxAbsDiff(r.first.layers, ref.attentions) < 1e-4);
   assert.equal(r.after.backend, 'wasm');
-  assert.match(r.after.note ?? '', /^WebGPU failed: the WebGPU device was lost \(Device was destroyed\)\. Switched to WebAssembly for this model\.$/);
+  assert.match(
+    r.after.note ?? '',
+    /^WebGPU failed: the WebGPU device was lost \(Device was destroyed\)\. Switched to WebAssembly for this model\.$/,
+  );
   const diff = maxAbsDiff(r.after.layers, ref.attentions);
   assert.ok(diff < 1e-4, `max |diff| = ${diff}`);
   assert.equal(r.againBackend, 'wasm');
@@ -91,7 +132,11 @@ test('Chromium: a WebGPU device lost between runs: the next run finishes on WebA
 const requests = new WeakMap<Page, string[]>();
 
 /** The panel's page in a new tab; every URL it requests is recorded. */
-async function panel(opts: Parameters<typeof panelPage>[1] = {}, initScripts: (string | (() => void))[] = [], viewport?: { width: number; height: number }): Promise<Page> {
+async function panel(
+  opts: Parameters<typeof panelPage>[1] = {},
+  initScripts: (string | (() => void))[] = [],
+  viewport?: { width: number; height: number },
+): Promise<Page> {
   const urls: string[] = [];
   const context = await browser.newContext();
   context.on('request', (r) => urls.push(r.url()));
@@ -110,16 +155,23 @@ const CODE = `function fibonacci(n) {
 
 test('the panel page runs the bundled model, draws the head view and the matrix, and answers hovers', async () => {
   const page = await panel();
-  await sendToWebview(page, { type: 'analyze', requestId: 1, text: CODE, source: 'fib.js', origin: { uri: 'file:///fib.js', offset: 0 }, settings: { backend: 'webgpu', maxTokens: 1024, topK: 5 } });
+  await sendToWebview(page, analyseRequest(1, CODE, { backend: 'webgpu', maxTokens: 1024, topK: 5 }, 'fib.js'));
   const result = await waitForMessage(page, 'result', 1);
-  assert.equal(result.backend, 'webgpu', `the webgpu setting runs on the adapter there is, software or not (${result.backendNote})`);
+  assert.equal(
+    result.backend,
+    'webgpu',
+    `the webgpu setting runs on the adapter there is, software or not (${result.backendNote})`,
+  );
   assert.equal(result.model.layers, 4);
   assert.equal(result.model.heads, 8);
   assert.equal(result.model.causal, true);
   assert.equal(result.tokens[0].text, 'function');
   assert.equal(result.summaries.length, result.tokens.length);
   assert.equal(result.analysed.end, CODE.length);
-  assert.match(await page.locator('.run-header').innerText(), /code-prose-gpt · WebGPU · \d+ ms · \d+ tokens · 4 layers × 8 heads · causal/);
+  assert.match(
+    await page.locator('.run-header').innerText(),
+    /code-prose-gpt · WebGPU · \d+ ms · \d+ tokens · 4 layers × 8 heads · causal/,
+  );
 
   // The head view's canvas has lines on it.
   const inked = await page.evaluate(() => {
@@ -134,7 +186,12 @@ test('the panel page runs the bundled model, draws the head view and the matrix,
 
   // Hover the second "return": the details list what it attends to.
   const chips = page.locator('.token-strip .token');
-  const fibs = await chips.evaluateAll((els) => els.map((e, i) => [e.textContent, i] as const).filter(([t]) => t?.includes('return')).map(([, i]) => i));
+  const fibs = await chips.evaluateAll((els) =>
+    els
+      .map((e, i) => [e.textContent, i] as const)
+      .filter(([t]) => t?.includes('return'))
+      .map(([, i]) => i),
+  );
   assert.ok(fibs.length >= 2);
   await chips.nth(fibs[1]).hover();
   await page.waitForSelector('.details-title');
@@ -157,7 +214,9 @@ test('the panel page runs the bundled model, draws the head view and the matrix,
     const c = document.querySelector('.head-view canvas') as HTMLCanvasElement;
     const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
     const seen = new Set<string>();
-    for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 200 && Math.max(d[i], d[i + 1], d[i + 2]) - Math.min(d[i], d[i + 1], d[i + 2]) > 60) seen.add(`${d[i] >> 5},${d[i + 1] >> 5},${d[i + 2] >> 5}`);
+    for (let i = 0; i < d.length; i += 4)
+      if (d[i + 3] > 200 && Math.max(d[i], d[i + 1], d[i + 2]) - Math.min(d[i], d[i + 1], d[i + 2]) > 60)
+        seen.add(`${d[i] >> 5},${d[i + 1] >> 5},${d[i + 2] >> 5}`);
     return seen.size;
   });
   assert.ok(hues >= 4, `${hues} distinct line colours`);
@@ -175,7 +234,7 @@ test('the panel page runs the bundled model, draws the head view and the matrix,
   await page.screenshot({ path: path.join(shots, 'panel-matrix.png'), fullPage: true });
 
   // "auto" does not pick a software adapter (SwiftShader here): WebAssembly is faster, and it says so.
-  await sendToWebview(page, { type: 'analyze', requestId: 2, text: CODE, source: 'fib.js', origin: { uri: 'file:///fib.js', offset: 0 }, settings: { backend: 'auto', maxTokens: 1024, topK: 5 } });
+  await sendToWebview(page, analyseRequest(2, CODE, { backend: 'auto', maxTokens: 1024, topK: 5 }, 'fib.js'));
   const auto = await waitForMessage(page, 'result', 2);
   assert.equal(auto.backend, 'wasm');
   assert.match(auto.backendNote ?? '', /software renderer \(google swiftshader\)/);
@@ -185,15 +244,21 @@ test('the panel page runs the bundled model, draws the head view and the matrix,
   await sendToWebview(page, { type: 'setView', view: { layer: 'x' } });
   await sendToWebview(page, { type: 'bogus' });
   await sendToWebview(page, { type: 'setView', view: { layer: 1, head: 'max' } });
-  await page.waitForFunction(() => document.querySelector('.details-title')?.textContent?.includes('layer 1, all heads (max)'));
+  await page.waitForFunction(() =>
+    document.querySelector('.details-title')?.textContent?.includes('layer 1, all heads (max)'),
+  );
   await page.context().close();
 });
 
 test('the panel: no WebGPU adapter falls back to WebAssembly and says so; long text is windowed and cut at maxTokens', async () => {
   // No adapter for this page: WebGPU's entry point is gone, as on a machine without a GPU.
-  const p = await panel({ backend: 'webgpu' }, [() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined })], { width: 1000, height: 900 });
+  const p = await panel(
+    { backend: 'webgpu' },
+    [() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined })],
+    { width: 1000, height: 900 },
+  );
   const long = 'The quick brown fox jumps over the lazy dog. '.repeat(120);
-  await sendToWebview(p, { type: 'analyze', requestId: 7, text: long, source: 'fox.txt', origin: { uri: 'file:///fox.txt', offset: 0 }, settings: { backend: 'webgpu', maxTokens: 400, topK: 3 } });
+  await sendToWebview(p, analyseRequest(7, long, { backend: 'webgpu', maxTokens: 400, topK: 3 }, 'fox.txt'));
   const r = await waitForMessage(p, 'result', 7);
   assert.equal(r.backend, 'wasm');
   assert.match(r.backendNote ?? '', /No WebGPU adapter/);
@@ -216,25 +281,31 @@ test('the panel: a WebGPU device lost in the middle of a run asks the host for a
   // After the flag is set, the device is destroyed right after the next submit: mid-run.
   const page = await panel({ backend: 'webgpu' }, [watchGpuDevices], { width: 1000, height: 700 });
   const settings = { backend: 'webgpu', maxTokens: 1024, topK: 5 } as const;
-  await sendToWebview(page, { type: 'analyze', requestId: 1, text: 'x = 1', source: 'a.py', origin: { uri: 'file:///a.py', offset: 0 }, settings });
+  await sendToWebview(page, analyseRequest(1, 'x = 1', settings, 'a.py'));
   assert.equal((await waitForMessage(page, 'result', 1)).backend, 'webgpu');
   await page.evaluate(loseGpuAtNextSubmit);
-  await sendToWebview(page, { type: 'analyze', requestId: 2, text: CODE, source: 'fib.js', origin: { uri: 'file:///fib.js', offset: 0 }, settings });
+  await sendToWebview(page, analyseRequest(2, CODE, settings, 'fib.js'));
   const restart = await waitForMessage(page, 'restart', 2);
   assert.match(restart.reason, /^the WebGPU device was lost during a run \(Device was destroyed\)$/);
-  assert.match(await page.locator('.notices').innerText(), /The WebGPU device was lost during a run \(Device was destroyed\): restarting the panel on WebAssembly/);
+  assert.match(
+    await page.locator('.notices').innerText(),
+    /The WebGPU device was lost during a run \(Device was destroyed\): restarting the panel on WebAssembly/,
+  );
   await page.context().close();
 
   // The page the host loads instead: WebAssembly, the reason shown with the result.
   const fresh = await panel({ backend: 'wasm', notice: `Restarted the panel on WebAssembly: ${restart.reason}.` });
-  await sendToWebview(fresh, { type: 'analyze', requestId: 2, text: CODE, source: 'fib.js', origin: { uri: 'file:///fib.js', offset: 0 }, settings: { ...settings, backend: 'wasm' } });
+  await sendToWebview(fresh, analyseRequest(2, CODE, { ...settings, backend: 'wasm' }, 'fib.js'));
   const r = await waitForMessage(fresh, 'result', 2);
   assert.equal(r.backend, 'wasm');
   assert.match(r.backendNote ?? '', /^Restarted the panel on WebAssembly: the WebGPU device was lost during a run/);
-  assert.match(await fresh.locator('.notices').innerText(), /Restarted the panel on WebAssembly: the WebGPU device was lost during a run/);
+  assert.match(
+    await fresh.locator('.notices').innerText(),
+    /Restarted the panel on WebAssembly: the WebGPU device was lost during a run/,
+  );
   await fresh.screenshot({ path: path.join(shots, 'panel-restarted-after-device-loss.png') });
   // The reason belongs to that result only.
-  await sendToWebview(fresh, { type: 'analyze', requestId: 3, text: 'y = 2', source: 'b.py', origin: { uri: 'file:///b.py', offset: 0 }, settings: { ...settings, backend: 'wasm' } });
+  await sendToWebview(fresh, analyseRequest(3, 'y = 2', { ...settings, backend: 'wasm' }, 'b.py'));
   assert.equal((await waitForMessage(fresh, 'result', 3)).backendNote, null);
   // The model was fetched once for the page, not once per analysis.
   assert.equal(requests.get(fresh)?.filter((u) => u.endsWith('/model.onnx')).length, 1);
@@ -243,13 +314,13 @@ test('the panel: a WebGPU device lost in the middle of a run asks the host for a
 
 test('the panel: a truncated model file gives a clear error and the page keeps answering', async () => {
   const page = await panel({ modelUrl: `${server.url}/bad/truncated.onnx` });
-  await sendToWebview(page, { type: 'analyze', requestId: 3, text: 'x = 1', source: 'a.py', origin: { uri: 'file:///a.py', offset: 0 }, settings: { backend: 'wasm', maxTokens: 1024, topK: 5 } });
+  await sendToWebview(page, analyseRequest(3, 'x = 1', { backend: 'wasm', maxTokens: 1024, topK: 5 }, 'a.py'));
   const err = await waitForMessage(page, 'error', 3);
   assert.match(err.message, /not a valid ONNX model|truncated/);
   assert.match(await page.locator('.notice.error').innerText(), /Could not analyse the selection: .*ONNX/);
   await page.screenshot({ path: path.join(shots, 'panel-bad-model.png') });
   // Still answers: an empty selection gets its own message.
-  await sendToWebview(page, { type: 'analyze', requestId: 4, text: '', source: 'a.py', origin: { uri: 'file:///a.py', offset: 0 }, settings: { backend: 'wasm', maxTokens: 1024, topK: 5 } });
+  await sendToWebview(page, analyseRequest(4, '', { backend: 'wasm', maxTokens: 1024, topK: 5 }, 'a.py'));
   const err2 = await waitForMessage(page, 'error', 4);
   assert.ok(err2.message.length > 0);
   await page.context().close();

@@ -5,10 +5,10 @@
 import * as ort from 'onnxruntime-web';
 import { exposeAttention } from '../../src/engine/attention-graph';
 import { AttentionSession } from '../../src/engine/session';
+import { setUpRuntime } from '../../src/engine/runtime-init';
 import type { BackendSetting } from '../../src/common/protocol';
 
-ort.env.wasm.wasmPaths = '/dist/webview/ort/';
-ort.env.wasm.numThreads = 1;
+setUpRuntime({ wasmPaths: '/dist/webview/ort/' });
 
 async function bytes(url: string): Promise<Uint8Array> {
   const r = await fetch(url);
@@ -19,11 +19,20 @@ async function bytes(url: string): Promise<Uint8Array> {
 async function runFixture(modelUrl: string, dataFiles: string[], ids: number[], backend: BackendSetting) {
   const graph = exposeAttention(await bytes(modelUrl));
   const base = modelUrl.slice(0, modelUrl.lastIndexOf('/') + 1);
-  const external = await Promise.all(graph.externalDataFiles.filter((f) => dataFiles.includes(f)).map(async (f) => ({ path: f, data: await bytes(base + f) })));
+  const external = await Promise.all(
+    graph.externalDataFiles
+      .filter((f) => dataFiles.includes(f))
+      .map(async (f) => ({ path: f, data: await bytes(base + f) })),
+  );
   const session = await AttentionSession.create(graph, external, backend);
   const out = await session.run(ids);
   await session.release();
-  return { backend: session.backend, note: session.backendNote, heads: out.heads, layers: out.layers.map((l) => Array.from(l)) };
+  return {
+    backend: session.backend,
+    note: session.backendNote,
+    heads: out.heads,
+    layers: out.layers.map((l) => Array.from(l)),
+  };
 }
 
 (window as unknown as { runFixture: typeof runFixture }).runFixture = runFixture;
@@ -38,7 +47,7 @@ async function webGpuLoss(modelUrl: string, ids: number[]) {
   const graph = exposeAttention(await bytes(modelUrl));
   const session = await AttentionSession.create(graph, [], 'webgpu');
   const first = { backend: session.backend, layers: (await session.run(ids)).layers.map((l) => Array.from(l)) };
-  const device = (await (ort.env.webgpu as unknown as { device: Promise<{ destroy(): void }> }).device);
+  const device = await (ort.env.webgpu as unknown as { device: Promise<{ destroy(): void }> }).device;
   device.destroy();
   // Between two analyses (seconds apart for a user) the browser has reported the loss.
   await new Promise((r) => setTimeout(r, 100));

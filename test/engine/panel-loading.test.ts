@@ -11,7 +11,7 @@ import { launchChromium } from '../support/chromium';
 import { crashEngineOnNextAnalysis, watchEngineCrash } from '../support/engine-crash';
 import { outputDir, ROOT } from '../support/paths';
 import { serve } from '../support/static-server';
-import { openPanelPage, sendToWebview, sentByWebview, waitForMessage } from '../support/webview-page';
+import { analyseRequest, openPanelPage, sendToWebview, sentByWebview, waitForMessage } from '../support/webview-page';
 
 let browser: Browser;
 let server: Awaited<ReturnType<typeof serve>>;
@@ -27,11 +27,16 @@ after(async () => {
 });
 
 const CODE = 'def add(a, b):\n    return a + b\n\nprint(add(2, 3))\n';
-const analyze = (requestId: number, text = CODE, maxTokens = 1024) =>
-  ({ type: 'analyze', requestId, text, source: 'a.py', origin: { uri: 'file:///a.py', offset: 0 }, settings: { backend: 'wasm', maxTokens, topK: 5 } }) as const;
+const analyse = (requestId: number, text = CODE, maxTokens = 1024) =>
+  analyseRequest(requestId, text, { maxTokens }, 'a.py');
 
 /** A panel page in `context`, recording the URLs it requests. */
-async function panelIn(context: BrowserContext, opts: Parameters<typeof openPanelPage>[2] = {}, initScripts: (string | (() => void))[] = [], headers: Record<string, string> = {}): Promise<{ page: Page; urls: string[] }> {
+async function panelIn(
+  context: BrowserContext,
+  opts: Parameters<typeof openPanelPage>[2] = {},
+  initScripts: (string | (() => void))[] = [],
+  headers: Record<string, string> = {},
+): Promise<{ page: Page; urls: string[] }> {
   const urls: string[] = [];
   const page = await openPanelPage(context, server.url, { backend: 'wasm', ...opts }, initScripts, undefined, headers);
   page.on('request', (r) => urls.push(r.url()));
@@ -39,24 +44,31 @@ async function panelIn(context: BrowserContext, opts: Parameters<typeof openPane
   return { page, urls };
 }
 
-const timeline = async (page: Page): Promise<{ marks: Record<string, number> }> => JSON.parse((await page.evaluate(() => document.body.dataset.timeline)) ?? '{}') as { marks: Record<string, number> };
+const timeline = async (page: Page): Promise<{ marks: Record<string, number> }> =>
+  JSON.parse((await page.evaluate(() => document.body.dataset.timeline)) ?? '{}') as { marks: Record<string, number> };
 
 test('the engine runs in a worker, and a later page takes the prepared graph and the runtime from its cache: no model bytes fetched again', async () => {
   const context = await browser.newContext();
   const first = await panelIn(context, { modelHash: 'bundled-test-hash' });
-  await sendToWebview(first.page, analyze(1));
+  await sendToWebview(first.page, analyse(1));
   const a = await waitForMessage(first.page, 'result', 1);
   assert.equal(first.page.workers().length, 1, 'one engine worker');
   // The page wrote the prepared graph to its cache once the worker made it.
-  await first.page.waitForFunction(async () => (await (await caches.open('attention-explorer-v1')).keys()).some((r) => /\/prepared\/[^/]+$/.test(r.url)));
+  await first.page.waitForFunction(async () =>
+    (await (await caches.open('attention-explorer-v1')).keys()).some((r) => /\/prepared\/[^/]+$/.test(r.url)),
+  );
   await first.page.close();
 
   const second = await panelIn(context, { modelHash: 'bundled-test-hash' });
-  await sendToWebview(second.page, analyze(1));
+  await sendToWebview(second.page, analyse(1));
   const b = await waitForMessage(second.page, 'result', 1);
   assert.deepEqual(b.tokens, a.tokens);
   assert.deepEqual(b.summaries, a.summaries, 'the same attention from the cached graph');
-  assert.equal(second.urls.filter((u) => u.endsWith('/model.onnx') || u.endsWith('.wasm')).length, 0, `fetched: ${second.urls.join(', ')}`);
+  assert.equal(
+    second.urls.filter((u) => u.endsWith('/model.onnx') || u.endsWith('.wasm')).length,
+    0,
+    `fetched: ${second.urls.join(', ')}`,
+  );
   const marks = (await timeline(second.page)).marks;
   assert.ok(marks['prepared graph from the cache'] && marks['runtime from the cache'], JSON.stringify(marks));
   assert.equal(marks.surgery, undefined, 'no surgery on the second load');
@@ -72,11 +84,14 @@ test('a corrupt prepared graph in the cache is noticed, dropped and rebuilt from
     bytes.set([0x41, 0x45, 0x50, 0x47], 0);
     const cache = await caches.open('attention-explorer-v1');
     await cache.put('https://attention-explorer.cache/prepared/corrupt-test-hash/part-0', new Response(bytes));
-    await cache.put('https://attention-explorer.cache/prepared/corrupt-test-hash', new Response(null, { headers: { 'x-bytes': '5000', 'x-parts': '1', 'x-stored': String(Date.now()) } }));
+    await cache.put(
+      'https://attention-explorer.cache/prepared/corrupt-test-hash',
+      new Response(null, { headers: { 'x-bytes': '5000', 'x-parts': '1', 'x-stored': String(Date.now()) } }),
+    );
   });
   await p0.close();
   const { page, urls } = await panelIn(context, { modelHash: 'corrupt-test-hash' });
-  await sendToWebview(page, analyze(1));
+  await sendToWebview(page, analyse(1));
   const r = await waitForMessage(page, 'result', 1);
   assert.equal(r.model.layers, 4);
   assert.equal(urls.filter((u) => u.endsWith('/model.onnx')).length, 1, 'the model file was fetched instead');
@@ -84,8 +99,12 @@ test('a corrupt prepared graph in the cache is noticed, dropped and rebuilt from
   assert.ok(marks['prepared graph rejected'] && marks.surgery, JSON.stringify(marks));
   // The entry now holds a whole prepared graph again (far larger than the corrupt 5,000 bytes), in parts.
   await page.waitForFunction(async () => {
-    const hit = await (await caches.open('attention-explorer-v1')).match('https://attention-explorer.cache/prepared/corrupt-test-hash');
-    return hit !== undefined && Number(hit.headers.get('x-bytes')) > 1_000_000 && Number(hit.headers.get('x-parts')) >= 2;
+    const hit = await (
+      await caches.open('attention-explorer-v1')
+    ).match('https://attention-explorer.cache/prepared/corrupt-test-hash');
+    return (
+      hit !== undefined && Number(hit.headers.get('x-bytes')) > 1_000_000 && Number(hit.headers.get('x-parts')) >= 2
+    );
   });
   // Whole and of this version, but the graph inside is damaged: onnxruntime refuses it, and it is rebuilt.
   await page.evaluate(async () => {
@@ -98,26 +117,29 @@ test('a corrupt prepared graph in the cache is noticed, dropped and rebuilt from
   });
   await page.close();
   const again = await panelIn(context, { modelHash: 'corrupt-test-hash' });
-  await sendToWebview(again.page, analyze(1));
+  await sendToWebview(again.page, analyse(1));
   const r2 = await waitForMessage(again.page, 'result', 1);
   assert.deepEqual(r2.summaries, r.summaries);
   const marks2 = (await timeline(again.page)).marks;
-  assert.ok(marks2['prepared graph from the cache'] && marks2['prepared graph rejected'] && marks2.surgery, JSON.stringify(marks2));
+  assert.ok(
+    marks2['prepared graph from the cache'] && marks2['prepared graph rejected'] && marks2.surgery,
+    JSON.stringify(marks2),
+  );
   await context.close();
 });
 
 test('a worker that crashes mid-run: the panel says so, keeps the previous result, and its retry on fewer tokens runs on a fresh worker', async () => {
   const context = await browser.newContext();
   const { page } = await panelIn(context, {}, [watchEngineCrash]);
-  await sendToWebview(page, analyze(1));
+  await sendToWebview(page, analyse(1));
   await waitForMessage(page, 'result', 1);
   await page.evaluate(crashEngineOnNextAnalysis);
-  await sendToWebview(page, analyze(2, CODE.repeat(20), 512));
+  await sendToWebview(page, analyse(2, CODE.repeat(20), 512));
   const err = await waitForMessage(page, 'error', 2);
   assert.match(err.message, /^the engine stopped: .*simulated crash/);
   const n = page.locator('.notice.error');
   assert.match(await n.innerText(), /Could not analyse the selection: the engine stopped/);
-  assert.ok(await page.locator('.token-strip .token').count() > 0, 'the previous result is still shown');
+  assert.ok((await page.locator('.token-strip .token').count()) > 0, 'the previous result is still shown');
   await page.screenshot({ path: path.join(shots, 'panel-engine-crashed.png') });
   await n.locator('vscode-button', { hasText: 'Retry with at most 256 tokens' }).click();
   await page.waitForFunction(() => document.body.dataset.resultId === '2');
@@ -133,24 +155,39 @@ test('requests sent while the model loads: the newest runs when it is ready, the
   const context = await browser.newContext();
   const { page } = await panelIn(context);
   // All three before the model can have loaded; the panel says what it is loading meanwhile.
-  await page.evaluate((msgs) => msgs.forEach((m) => window.postMessage(m, '*')), [analyze(1, 'first'), analyze(2, 'second'), analyze(3, CODE)]);
+  await page.evaluate(
+    (msgs) => msgs.forEach((m) => window.postMessage(m, '*')),
+    [analyse(1, 'first'), analyse(2, 'second'), analyse(3, CODE)],
+  );
   const stage = await page.locator('.progress-text').innerText();
-  assert.match(stage, /^(Loading the model and the runtime|Preparing the graph|Starting the runtime|Creating the inference session|Compiling the model)/);
-  await page.screenshot({ path: path.join(shots, 'panel-loading.png'), clip: { x: 0, y: 0, width: 1100, height: 120 } });
+  assert.match(
+    stage,
+    /^(Loading the model and the runtime|Preparing the graph|Starting the runtime|Creating the inference session|Compiling the model)/,
+  );
+  await page.screenshot({
+    path: path.join(shots, 'panel-loading.png'),
+    clip: { x: 0, y: 0, width: 1100, height: 120 },
+  });
   const r = await waitForMessage(page, 'result', 3);
   assert.equal(r.tokens[0].text, 'def');
   const sent = await sentByWebview(page);
-  const superseded = sent.filter((m) => m.type === 'superseded').map((m) => (m.type === 'superseded' ? m.requestId : -1));
+  const superseded = sent
+    .filter((m) => m.type === 'superseded')
+    .map((m) => (m.type === 'superseded' ? m.requestId : -1));
   assert.deepEqual(superseded.sort(), [1, 2]);
   assert.equal(sent.filter((m) => m.type === 'result').length, 1, 'no run was spent on superseded text');
 
   // A long run (many windows) in the worker; meanwhile the page's main thread answers a hover.
-  await sendToWebview(page, analyze(4, CODE.repeat(400), 4096));
+  await sendToWebview(page, analyse(4, CODE.repeat(400), 4096));
   await page.locator('.progress-text', { hasText: 'Running the model' }).waitFor();
   await page.locator('.token-strip .token').nth(3).hover();
   await page.waitForFunction(() => document.querySelector('.details-title')?.textContent?.includes('(token 3)'));
   const during = await sentByWebview(page);
-  assert.equal(during.some((m) => m.type === 'result' && m.requestId === 4), false, 'the hover was answered while the run was still going');
+  assert.equal(
+    during.some((m) => m.type === 'result' && m.requestId === 4),
+    false,
+    'the hover was answered while the run was still going',
+  );
   await waitForMessage(page, 'result', 4);
   await context.close();
 });
@@ -158,13 +195,19 @@ test('requests sent while the model loads: the newest runs when it is ready, the
 test('cross-origin isolated (COOP/COEP, as VS Code makes webviews with --enable-coi), the engine runs on several threads and gives the same attention', async () => {
   const context = await browser.newContext();
   const single = await panelIn(context);
-  await sendToWebview(single.page, analyze(1));
+  await sendToWebview(single.page, analyse(1));
   const one = await waitForMessage(single.page, 'result', 1);
-  const isolated = await panelIn(context, {}, [], { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' });
+  const isolated = await panelIn(context, {}, [], {
+    'Cross-Origin-Opener-Policy': 'same-origin',
+    'Cross-Origin-Embedder-Policy': 'require-corp',
+  });
   assert.equal(await isolated.page.evaluate(() => crossOriginIsolated), true);
-  await sendToWebview(isolated.page, analyze(1));
+  await sendToWebview(isolated.page, analyse(1));
   const many = await waitForMessage(isolated.page, 'result', 1);
-  const timings = JSON.parse((await isolated.page.evaluate(() => document.body.dataset.timings)) ?? '{}') as Record<string, number>;
+  const timings = JSON.parse((await isolated.page.evaluate(() => document.body.dataset.timings)) ?? '{}') as Record<
+    string,
+    number
+  >;
   assert.equal(timings.threads, Math.min(4, await isolated.page.evaluate(() => navigator.hardwareConcurrency)));
   assert.ok(timings.threads >= 2, 'this machine has at least two cores');
   // onnxruntime really started its thread workers (it falls back to one thread silently otherwise).
@@ -173,7 +216,10 @@ test('cross-origin isolated (COOP/COEP, as VS Code makes webviews with --enable-
   assert.deepEqual(many.tokens, one.tokens);
   // The same top-k lists and weights (to 1e-4) as on one thread.
   many.summaries.forEach((s, i) => {
-    assert.deepEqual(s.attends.map((w) => w.index), one.summaries[i].attends.map((w) => w.index));
+    assert.deepEqual(
+      s.attends.map((w) => w.index),
+      one.summaries[i].attends.map((w) => w.index),
+    );
     s.attends.forEach((w, k) => assert.ok(Math.abs(w.weight - one.summaries[i].attends[k].weight) < 1e-4));
   });
   await context.close();

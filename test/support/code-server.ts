@@ -11,7 +11,8 @@ const ENTRY = path.join(TOOLS, 'code-server', 'node_modules', 'code-server', 'ou
 export const VSIX = path.join(ROOT, 'dist', 'attention-explorer.vsix');
 
 export function codeServerAvailable(): string | undefined {
-  if (!fs.existsSync(NODE24) || !fs.existsSync(ENTRY)) return 'code-server is not provisioned (run tools/provision-code-server.sh, which npm test does)';
+  if (!fs.existsSync(NODE24) || !fs.existsSync(ENTRY))
+    return 'code-server is not provisioned (run tools/provision-code-server.sh, which npm test does)';
   if (!fs.existsSync(VSIX)) return 'the .vsix is not built (npm run package, which npm test does)';
   return undefined;
 }
@@ -39,12 +40,23 @@ export interface CodeServer {
  * A real VS Code (code-server) with the packaged .vsix installed, on 127.0.0.1, with fresh
  * user-data, extensions and XDG folders inside `dir`, and `files` written into its workspace.
  */
-export async function startCodeServer(dir: string, files: Record<string, string>, userSettings: Record<string, unknown> = {}): Promise<CodeServer> {
+export async function startCodeServer(
+  dir: string,
+  files: Record<string, string>,
+  userSettings: Record<string, unknown> = {},
+): Promise<CodeServer> {
   fs.rmSync(dir, { recursive: true, force: true });
   const workspace = path.join(dir, 'workspace');
   const userData = path.join(dir, 'user-data');
   const extensions = path.join(dir, 'extensions');
-  for (const d of [workspace, path.join(userData, 'User'), extensions, path.join(dir, 'xdg-config'), path.join(dir, 'xdg-data')]) fs.mkdirSync(d, { recursive: true });
+  for (const d of [
+    workspace,
+    path.join(userData, 'User'),
+    extensions,
+    path.join(dir, 'xdg-config'),
+    path.join(dir, 'xdg-data'),
+  ])
+    fs.mkdirSync(d, { recursive: true });
   for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(workspace, name), text);
   const settingsFile = path.join(userData, 'User', 'settings.json');
   fs.writeFileSync(
@@ -66,13 +78,35 @@ export async function startCodeServer(dir: string, files: Record<string, string>
       ...userSettings,
     }),
   );
-  const env = { ...process.env, XDG_CONFIG_HOME: path.join(dir, 'xdg-config'), XDG_DATA_HOME: path.join(dir, 'xdg-data') };
-  const install = spawnSync(NODE24, [ENTRY, '--user-data-dir', userData, '--extensions-dir', extensions, '--install-extension', VSIX], { env, encoding: 'utf8' });
+  const env = {
+    ...process.env,
+    XDG_CONFIG_HOME: path.join(dir, 'xdg-config'),
+    XDG_DATA_HOME: path.join(dir, 'xdg-data'),
+  };
+  const install = spawnSync(
+    NODE24,
+    [ENTRY, '--user-data-dir', userData, '--extensions-dir', extensions, '--install-extension', VSIX],
+    { env, encoding: 'utf8' },
+  );
   if (install.status !== 0) throw new Error(`installing the .vsix failed: ${install.stderr}${install.stdout}`);
   const port = await freePort();
   const proc: ChildProcess = spawn(
     NODE24,
-    [ENTRY, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--user-data-dir', userData, '--extensions-dir', extensions, workspace],
+    [
+      ENTRY,
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--auth',
+      'none',
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--user-data-dir',
+      userData,
+      '--extensions-dir',
+      extensions,
+      workspace,
+    ],
     { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   const log = fs.createWriteStream(path.join(dir, 'code-server.log'));
@@ -87,7 +121,8 @@ export async function startCodeServer(dir: string, files: Record<string, string>
     } catch {
       /* not up yet */
     }
-    if (proc.exitCode !== null) throw new Error(`code-server exited with ${proc.exitCode}; see ${path.join(dir, 'code-server.log')}`);
+    if (proc.exitCode !== null)
+      throw new Error(`code-server exited with ${proc.exitCode}; see ${path.join(dir, 'code-server.log')}`);
     if (Date.now() > deadline) throw new Error('code-server did not start within 60 s');
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -128,13 +163,30 @@ const exactly = (text: string): RegExp => new RegExp(`^${text.replace(/[.*+?^${}
 export async function runCommand(page: Page, title: string): Promise<void> {
   // Escape only closes a leftover picker: in the editor it would collapse the selection.
   if (await page.locator('.quick-input-widget').isVisible()) await page.keyboard.press('Escape');
+  await leaveWebview(page);
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible' });
   await input.fill(`>${title}`);
-  const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exactly(title) }) }).first();
+  const row = page
+    .locator('.quick-input-list .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: exactly(title) }) })
+    .first();
   await row.waitFor({ state: 'visible' });
   await row.click();
+}
+
+/**
+ * With the panel's webview focused, a command run from the palette hands the focus back to the
+ * webview once the palette closes, and that closes a picker the command opened a moment before
+ * (seen: Choose Model's picker gone before its item could be clicked). The focus is moved to the
+ * first editor group first (Ctrl+1, which the webview forwards to the workbench).
+ */
+async function leaveWebview(page: Page): Promise<void> {
+  const inWebview = (): Promise<boolean> => page.evaluate(() => document.activeElement?.tagName === 'IFRAME');
+  if (!(await inWebview())) return;
+  await page.keyboard.press('Control+1');
+  for (let i = 0; i < 50 && (await inWebview()); i++) await page.waitForTimeout(100);
 }
 
 /**
@@ -148,7 +200,10 @@ export async function openFile(page: Page, name: string): Promise<void> {
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible' });
   await input.fill(name);
-  const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exactly(name) }) }).first();
+  const row = page
+    .locator('.quick-input-list .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: exactly(name) }) })
+    .first();
   await row.waitFor({ state: 'visible' });
   await row.click();
   await page.locator('.tabs-container .tab.active', { hasText: name }).waitFor();

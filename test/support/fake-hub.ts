@@ -33,7 +33,12 @@ export async function fakeHub(files: Record<string, FakeHubFile>) {
         return;
       }
       if (f.lfs) {
-        res.writeHead(302, { location: `/storage/${encodeURIComponent(key)}`, 'x-linked-etag': `"${sha(f)}"`, 'x-linked-size': String(f.content.length), etag: `"${sha(f)}"` });
+        res.writeHead(302, {
+          location: `/storage/${encodeURIComponent(key)}`,
+          'x-linked-etag': `"${sha(f)}"`,
+          'x-linked-size': String(f.content.length),
+          etag: `"${sha(f)}"`,
+        });
         res.end();
         return;
       }
@@ -71,6 +76,10 @@ export async function fakeHub(files: Record<string, FakeHubFile>) {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

@@ -29,7 +29,13 @@ export function mergedDecoder(bytes: Uint8Array): Uint8Array {
     ...model,
     graph: {
       name: `${g.name ?? 'decoder'}-merged`,
-      input: [...g.input, { name: 'use_cache_branch', type: { tensorType: { elemType: onnx.TensorProto.DataType.BOOL, shape: { dim: [{ dimValue: 1 }] } } } }],
+      input: [
+        ...g.input,
+        {
+          name: 'use_cache_branch',
+          type: { tensorType: { elemType: onnx.TensorProto.DataType.BOOL, shape: { dim: [{ dimValue: 1 }] } } },
+        },
+      ],
       initializer: g.initializer,
       output: g.output,
       node: [

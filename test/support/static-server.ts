@@ -4,15 +4,24 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 
 const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css',
-  '.json': 'application/json', '.wasm': 'application/wasm', '.onnx': 'application/octet-stream', '.map': 'application/json',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.css': 'text/css',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+  '.onnx': 'application/octet-stream',
+  '.map': 'application/json',
 };
 
 /**
  * Serves folders on 127.0.0.1 (WebGPU is only offered to pages from http://127.0.0.1, not file:).
  * `mounts` maps URL prefixes to folders; `pages` maps paths to generated HTML.
  */
-export async function serve(mounts: Record<string, string>, pages: Record<string, string> = {}): Promise<{ url: string; close(): Promise<void> }> {
+export async function serve(
+  mounts: Record<string, string>,
+  pages: Record<string, string> = {},
+): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     const url = decodeURIComponent((req.url ?? '/').split('?')[0]);
     if (pages[url] !== undefined) {
@@ -35,6 +44,10 @@ export async function serve(mounts: Record<string, string>, pages: Record<string
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

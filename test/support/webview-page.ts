@@ -1,5 +1,12 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import type { BackendSetting, HostToWebview, WebviewConfig, WebviewToHost } from '../../src/common/protocol';
+import type {
+  AnalyseRequest,
+  AnalyseSettings,
+  BackendSetting,
+  HostToWebview,
+  WebviewToHost,
+} from '../../src/common/protocol';
+import type { WebviewConfig } from '../../src/common/webview-config';
 import { webviewHtml } from '../../src/host/webview-html';
 
 /** VS Code's Dark Modern colours, as a webview receives them, so the page looks as in VS Code. */
@@ -13,7 +20,10 @@ export const DARK_THEME_CSS = `:root {
 }`;
 
 /** The panel's own page (the HTML the host generates), served from 127.0.0.1 with a stand-in for the VS Code API. */
-export function panelPage(base: string, opts: { modelUrl?: string; backend?: BackendSetting; notice?: string; modelHash?: string } = {}): string {
+export function panelPage(
+  base: string,
+  opts: { modelUrl?: string; backend?: BackendSetting; notice?: string; modelHash?: string } = {},
+): string {
   const config: WebviewConfig = {
     modelName: 'code-prose-gpt',
     modelUrl: opts.modelUrl ?? `${base}/media/model/model.onnx`,
@@ -29,7 +39,11 @@ export function panelPage(base: string, opts: { modelUrl?: string; backend?: Bac
     backend: opts.backend ?? 'auto',
     notice: opts.notice ?? null,
   };
-  const html = webviewHtml({ script: `${base}/dist/webview/main.js`, style: `${base}/dist/webview/style.css`, cspSource: base }, config, 'testnonce');
+  const html = webviewHtml(
+    { script: `${base}/dist/webview/main.js`, style: `${base}/dist/webview/style.css`, cspSource: base },
+    config,
+    'testnonce',
+  );
   return html.replace('</head>', `<style>${DARK_THEME_CSS}</style></head>`);
 }
 
@@ -47,6 +61,17 @@ export async function installVsCodeStub(page: Page): Promise<void> {
   });
 }
 
+/** A Show Attention request as the host sends it (settings: WebAssembly, 1,024 tokens, top 5, unless given). */
+export function analyseRequest(
+  requestId: number,
+  text: string,
+  settings: Partial<AnalyseSettings> = {},
+  source = 'fib.js',
+): AnalyseRequest {
+  const all = { backend: 'wasm' as const, maxTokens: 1024, topK: 5, ...settings };
+  return { type: 'analyse', requestId, text, source, origin: { uri: `file:///${source}`, offset: 0 }, settings: all };
+}
+
 export async function sendToWebview(page: Page, m: HostToWebview | Record<string, unknown>): Promise<void> {
   await page.evaluate((msg) => window.postMessage(msg, '*'), m);
 }
@@ -56,7 +81,10 @@ export async function sentByWebview(page: Page): Promise<WebviewToHost[]> {
 }
 
 export async function waitForMessage<T extends WebviewToHost['type']>(
-  page: Page, type: T, requestId?: number, timeout = 120_000,
+  page: Page,
+  type: T,
+  requestId?: number,
+  timeout = 120_000,
 ): Promise<Extract<WebviewToHost, { type: T }>> {
   const deadline = Date.now() + timeout;
   for (;;) {

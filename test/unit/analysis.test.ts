@@ -18,7 +18,9 @@ function store(t: number, f: (h: number, q: number, k: number) => number): Atten
 
 test('topK returns the largest weights first, earlier index on ties', () => {
   assert.deepEqual(topK([0.1, 0.5, 0.2, 0.5], 3, 10), [
-    { index: 11, weight: 0.5 }, { index: 13, weight: 0.5 }, { index: 12, weight: 0.2 },
+    { index: 11, weight: 0.5 },
+    { index: 13, weight: 0.5 },
+    { index: 12, weight: 0.2 },
   ]);
   assert.deepEqual(topK([], 3), []);
 });
@@ -36,15 +38,29 @@ test('summaries list what each token attends to and what attends to it', () => {
   const sum = summarise(s, { layer: 0, head: 0 }, 2);
   assert.equal(sum.length, 4);
   assert.equal(sum[3].attends[0].index, 2);
-  assert.deepEqual(sum[2].attendedBy.map((w) => w.index), [3, 2]);
+  assert.deepEqual(
+    sum[2].attendedBy.map((w) => w.index),
+    [3, 2],
+  );
   assert.ok(isCausal(s));
   assert.ok(!isCausal(store(3, () => 1)));
 });
 
 test('windows are the context long, overlap by a quarter, and stop at maxTokens', () => {
-  assert.deepEqual(planWindows(100, 256, 1024), { windows: [{ start: 0, end: 100, lead: [], trail: [] }], analysed: 100, truncated: false });
+  assert.deepEqual(planWindows(100, 256, 1024), {
+    windows: [{ start: 0, end: 100, lead: [], trail: [] }],
+    analysed: 100,
+    truncated: false,
+  });
   const p = planWindows(600, 256, 1024);
-  assert.deepEqual(p.windows.map((w) => [w.start, w.end]), [[0, 256], [192, 448], [384, 600]]);
+  assert.deepEqual(
+    p.windows.map((w) => [w.start, w.end]),
+    [
+      [0, 256],
+      [192, 448],
+      [384, 600],
+    ],
+  );
   const cut = planWindows(5000, 256, 1024);
   assert.equal(cut.analysed, 1024);
   assert.equal(cut.truncated, true);
@@ -74,10 +90,14 @@ test('a row of a window with re-added tokens is laid out over the sequence', () 
   first.set([0.1, 0.2, 0.3, 0.4], 2 * t); // query 2 → keys 0, 1, 2, 5
   const second = new Float32Array(t * t);
   second.set([0.4, 0.3, 0.2, 0.1], 1 * t); // query 3 → keys 0, 3, 4, 5
-  const s = new AttentionStore([
-    { start: 0, length: 3, layers: [first], trail: [5] },
-    { start: 3, length: 3, layers: [second], lead: [0] },
-  ], 1, 1);
+  const s = new AttentionStore(
+    [
+      { start: 0, length: 3, layers: [first], trail: [5] },
+      { start: 3, length: 3, layers: [second], lead: [0] },
+    ],
+    1,
+    1,
+  );
   assert.equal(s.tokens, 6);
   const r = s.row(0, 0, 3);
   assert.equal(r.keyStart, 0);

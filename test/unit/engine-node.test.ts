@@ -9,17 +9,20 @@ import * as ort from 'onnxruntime-web';
 import { analyseIds } from '../../src/engine/analyse';
 import { exposeAttention } from '../../src/engine/attention-graph';
 import { AttentionSession } from '../../src/engine/session';
-import { loadTokenizer } from '../../src/engine/tokenizer';
+import { setUpRuntime } from '../../src/engine/runtime-init';
 import { isCausal } from '../../src/common/analysis';
 import { mergedDecoder } from '../support/merged-decoder';
 import { BUNDLED_MODEL_DIR, FIXTURES, ROOT, maxAbsDiff, readReference } from '../support/paths';
 
-ort.env.wasm.numThreads = 1;
+setUpRuntime();
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 
 async function runFixture(file: string, refName: string): Promise<number> {
   const graph = exposeAttention(new Uint8Array(fs.readFileSync(path.join(FIXTURES, file))));
-  const external = graph.externalDataFiles.map((f) => ({ path: f, data: new Uint8Array(fs.readFileSync(path.join(FIXTURES, f))) }));
+  const external = graph.externalDataFiles.map((f) => ({
+    path: f,
+    data: new Uint8Array(fs.readFileSync(path.join(FIXTURES, f))),
+  }));
   const session = await AttentionSession.create(graph, external, 'auto');
   assert.equal(session.backend, 'wasm'); // Node has no WebGPU adapter
   const ref = readReference(refName);
@@ -30,7 +33,14 @@ async function runFixture(file: string, refName: string): Promise<number> {
   return maxAbsDiff(out.layers, ref.attentions);
 }
 
-for (const [file, ref] of [['bert.onnx', 'bert'], ['gpt2.onnx', 'gpt2'], ['llama-dynamo.onnx', 'llama'], ['bert-fp16.onnx', 'bert-fp16'], ['bert-int8.onnx', 'bert-int8'], ['fused-mha.onnx', 'fused-mha']]) {
+for (const [file, ref] of [
+  ['bert.onnx', 'bert'],
+  ['gpt2.onnx', 'gpt2'],
+  ['llama-dynamo.onnx', 'llama'],
+  ['bert-fp16.onnx', 'bert-fp16'],
+  ['bert-int8.onnx', 'bert-int8'],
+  ['fused-mha.onnx', 'fused-mha'],
+]) {
   test(`${file}: the engine reproduces the reference attentions to 1e-4 (onnxruntime-web wasm in Node)`, async () => {
     const diff = await runFixture(file, ref);
     assert.ok(diff < 1e-4, `max |diff| = ${diff}`);
@@ -45,13 +55,20 @@ test('a merged decoder (If on use_cache_branch, as Optimum exports): the no-cach
   const n = ref.input_ids[0].length;
   const ids = new ort.Tensor('int64', BigInt64Array.from(ref.input_ids[0].map(BigInt)), [1, n]);
   const mask = new ort.Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]);
-  const r = await plain.run({ input_ids: ids, attention_mask: mask, use_cache_branch: new ort.Tensor('bool', new Uint8Array([0]), [1]) });
+  const r = await plain.run({
+    input_ids: ids,
+    attention_mask: mask,
+    use_cache_branch: new ort.Tensor('bool', new Uint8Array([0]), [1]),
+  });
   assert.equal(r.out.dims[1], n);
   await plain.release();
 
   const graph = exposeAttention(merged);
   assert.equal(graph.rewrites.inlinedIfs, 1);
-  assert.deepEqual(graph.attention.map((a) => a.layerName), ['no_past//m/transformer/h.0/attn/Softmax', 'no_past//m/transformer/h.1/attn/Softmax']);
+  assert.deepEqual(
+    graph.attention.map((a) => a.layerName),
+    ['no_past//m/transformer/h.0/attn/Softmax', 'no_past//m/transformer/h.1/attn/Softmax'],
+  );
   const session = await AttentionSession.create(graph, [], 'wasm');
   const out = await session.run(ref.input_ids[0]);
   await session.release();
@@ -90,13 +107,17 @@ test('com.microsoft.Attention (packed Q/K/V weights, as the ONNX Runtime optimiz
     return { graph, out };
   };
   const plain = await run(packedAttention(fixture).packed);
-  assert.deepEqual(plain.graph.attention.map((a) => a.source.kind === 'fused' && a.source.op), ['com.microsoft.Attention', 'com.microsoft.Attention']);
+  assert.deepEqual(
+    plain.graph.attention.map((a) => a.source.kind === 'fused' && a.source.op),
+    ['com.microsoft.Attention', 'com.microsoft.Attention'],
+  );
   const diff = maxAbsDiff(plain.out.layers, ref.attentions);
   assert.ok(diff < 1e-4, `max |diff| = ${diff}`);
 
   // With Q/K/V biases: against the same biases as Add nodes on the unfused projections.
   let x = 99;
-  const bias = () => Float32Array.from({ length: 192 }, () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 4);
+  const bias = () =>
+    Float32Array.from({ length: 192 }, () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 4);
   const { packed, unfusedWithBias } = packedAttention(fixture, bias);
   const withBias = await run(packed);
   const twin = await run(unfusedWithBias);
@@ -107,7 +128,11 @@ test('com.microsoft.Attention (packed Q/K/V weights, as the ONNX Runtime optimiz
 
 /** Per layer [heads·T·T] → [layer][head][query][key], the references' nesting. */
 function nested(layers: Float32Array[], heads: number, t: number): number[][][][] {
-  return layers.map((l) => Array.from({ length: heads }, (_, h) => Array.from({ length: t }, (_, q) => Array.from(l.subarray((h * t + q) * t, (h * t + q + 1) * t)))));
+  return layers.map((l) =>
+    Array.from({ length: heads }, (_, h) =>
+      Array.from({ length: t }, (_, q) => Array.from(l.subarray((h * t + q) * t, (h * t + q + 1) * t))),
+    ),
+  );
 }
 
 test("ONNX Runtime's FusedMatMul in the score path (as its optimizer saves graphs): the attention is found and matches the reference", async () => {
@@ -138,15 +163,32 @@ test("ONNX Runtime's FusedMatMul in the score path (as its optimizer saves graph
 
 test('the CLI prints tokens, layer names and [layer][head][query][key] attention matching the reference', () => {
   const ref = readReference('llama');
-  const out = execFileSync(process.execPath, [CLI, 'attention', '--model', path.join(FIXTURES, 'llama-dynamo.onnx'), '--ids', ref.input_ids[0].join(',')], { encoding: 'utf8' });
-  const json = JSON.parse(out) as { tokens: { id: number; text: null; start: null }[]; layers: string[]; attentions: number[][][][] };
-  assert.deepEqual(json.tokens.map((t) => t.id), ref.input_ids[0]);
+  const out = execFileSync(
+    process.execPath,
+    [CLI, 'attention', '--model', path.join(FIXTURES, 'llama-dynamo.onnx'), '--ids', ref.input_ids[0].join(',')],
+    { encoding: 'utf8' },
+  );
+  const json = JSON.parse(out) as {
+    tokens: { id: number; text: null; start: null }[];
+    layers: string[];
+    attentions: number[][][][];
+  };
+  assert.deepEqual(
+    json.tokens.map((t) => t.id),
+    ref.input_ids[0],
+  );
   assert.equal(json.tokens[0].start, null);
   assert.equal(json.layers.length, 2);
   let worst = 0;
-  json.attentions.forEach((l, li) => l.forEach((h, hi) => h.forEach((r, q) => r.forEach((v, k) => {
-    worst = Math.max(worst, Math.abs(v - ref.attentions[li][hi][q][k]));
-  }))));
+  json.attentions.forEach((l, li) =>
+    l.forEach((h, hi) =>
+      h.forEach((r, q) =>
+        r.forEach((v, k) => {
+          worst = Math.max(worst, Math.abs(v - ref.attentions[li][hi][q][k]));
+        }),
+      ),
+    ),
+  );
   assert.ok(worst < 1e-4, `max |diff| = ${worst}`);
 });
 
@@ -156,19 +198,30 @@ test("the CLI cuts an encoder's long text to its context and still closes it wit
   fs.copyFileSync(path.join(FIXTURES, 'bert.onnx'), path.join(dir, 'model.onnx'));
   fs.writeFileSync(path.join(dir, 'tokenizer.json'), bertTokenizerJson(['quick', 'fox']));
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ max_position_embeddings: 16 }));
-  const r = spawnSync(process.execPath, [CLI, 'attention', '--model', path.join(dir, 'model.onnx'), '--text', 'the quick fox '.repeat(20), '--layers', '1'], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [CLI, 'attention', '--model', path.join(dir, 'model.onnx'), '--text', 'the quick fox '.repeat(20), '--layers', '1'],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /cut to the model's context: 16 of 62 tokens/);
   const out = JSON.parse(r.stdout) as { tokens: { text: string }[]; attentions: number[][][][] };
-  assert.deepEqual(out.tokens.map((t) => t.text), ['[CLS]', ...'the quick fox '.repeat(5).trim().split(' ').slice(0, 14), '[SEP]']);
+  assert.deepEqual(
+    out.tokens.map((t) => t.text),
+    ['[CLS]', ...'the quick fox '.repeat(5).trim().split(' ').slice(0, 14), '[SEP]'],
+  );
   assert.equal(out.attentions[0][0].length, 16);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('the CLI uses the bundled model by default, with offsets, --layers, and a note when input is cut', () => {
   const text = 'for i in range(10):\n    print(i) # 😀';
-  const out = JSON.parse(execFileSync(process.execPath, [CLI, 'attention', '--text', text, '--layers', '1,3'], { encoding: 'utf8' })) as {
-    tokens: { id: number; text: string; start: number; end: number }[]; layers: string[]; attentions: number[][][][];
+  const out = JSON.parse(
+    execFileSync(process.execPath, [CLI, 'attention', '--text', text, '--layers', '1,3'], { encoding: 'utf8' }),
+  ) as {
+    tokens: { id: number; text: string; start: number; end: number }[];
+    layers: string[];
+    attentions: number[][][][];
   };
   assert.deepEqual(out.layers, ['/blocks.1/Softmax', '/blocks.3/Softmax']);
   assert.equal(out.attentions.length, 2);
@@ -182,12 +235,19 @@ test('the CLI uses the bundled model by default, with offsets, --layers, and a n
   assert.equal(text.slice(out.tokens[1].start, out.tokens[1].end), ' i');
 
   const long = 'x = 1\n'.repeat(200);
-  const r = spawnSync(process.execPath, [CLI, 'attention', '--text', long, '--layers', '0'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const r = spawnSync(process.execPath, [CLI, 'attention', '--text', long, '--layers', '0'], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /cut to the model's context: 256 of \d+ tokens/);
   assert.equal((JSON.parse(r.stdout) as { tokens: unknown[] }).tokens.length, 256);
 
-  const bad = spawnSync(process.execPath, [CLI, 'attention', '--model', path.join(FIXTURES, 'bert.onnx.missing'), '--ids', '1'], { encoding: 'utf8' });
+  const bad = spawnSync(
+    process.execPath,
+    [CLI, 'attention', '--model', path.join(FIXTURES, 'bert.onnx.missing'), '--ids', '1'],
+    { encoding: 'utf8' },
+  );
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /no model file/);
   const usage = spawnSync(process.execPath, [CLI, 'attention'], { encoding: 'utf8' });
@@ -229,7 +289,14 @@ test('the bundled model analyses long input in overlapping windows up to maxToke
   assert.match(session.backendNote ?? '', /No WebGPU adapter/);
   const a = await analyseIds(session, randomIds(700, 3), 256, 600);
   await session.release();
-  assert.deepEqual(a.plan.windows.map((w) => [w.start, w.end]), [[0, 256], [192, 448], [384, 600]]);
+  assert.deepEqual(
+    a.plan.windows.map((w) => [w.start, w.end]),
+    [
+      [0, 256],
+      [192, 448],
+      [384, 600],
+    ],
+  );
   assert.equal(a.plan.truncated, true);
   assert.equal(a.store.tokens, 600);
   for (const q of [0, 200, 300, 599]) {
@@ -243,7 +310,7 @@ test('the bundled model analyses long input in overlapping windows up to maxToke
 test('an encoder analysed in windows gives every window its [CLS] and [SEP] again, as a direct run of that window gives', async () => {
   const graph = exposeAttention(new Uint8Array(fs.readFileSync(path.join(FIXTURES, 'bert.onnx'))));
   const session = await AttentionSession.create(graph, [], 'wasm');
-  const ids = [1, ...randomIds(18, 5).map((x) => x % 900 + 50), 2]; // 1 and 2 stand for [CLS] and [SEP]
+  const ids = [1, ...randomIds(18, 5).map((x) => (x % 900) + 50), 2]; // 1 and 2 stand for [CLS] and [SEP]
   const a = await analyseIds(session, ids, 8, 1024, { lead: 1, trail: 1 });
   const middle = a.plan.windows[1];
   assert.deepEqual(middle.lead, [0]);
@@ -272,28 +339,36 @@ test('a decoder exported with a key/value cache is fed an empty past, and its at
   const { decoderWithCache } = await import('../support/decoder-with-cache');
   const m = decoderWithCache();
   const graph = exposeAttention(m.bytes);
-  assert.deepEqual(graph.inputs.map((i) => i.name), ['input_ids', 'attention_mask', 'past_key_values.0.key', 'past_key_values.0.value']);
+  assert.deepEqual(
+    graph.inputs.map((i) => i.name),
+    ['input_ids', 'attention_mask', 'past_key_values.0.key', 'past_key_values.0.value'],
+  );
   const session = await AttentionSession.create(graph, [], 'wasm');
   const ids = [3, 1, 4, 1, 5, 9];
   const out = await session.run(ids);
   await session.release();
   assert.equal(out.heads, 2);
   // Independent: x = emb[id], q = x·Wq, k = x·Wk per head of 4, softmax(q·k / 2).
-  const proj = (w: Float32Array, id: number): number[] => Array.from({ length: 8 }, (_, j) => {
-    let s = 0;
-    for (let i = 0; i < 8; i++) s += m.emb[id * 8 + i] * w[i * 8 + j];
-    return s;
-  });
+  const proj = (w: Float32Array, id: number): number[] =>
+    Array.from({ length: 8 }, (_, j) => {
+      let s = 0;
+      for (let i = 0; i < 8; i++) s += m.emb[id * 8 + i] * w[i * 8 + j];
+      return s;
+    });
   const q = ids.map((id) => proj(m.wq, id));
   const k = ids.map((id) => proj(m.wk, id));
   let worst = 0;
   for (let h = 0; h < 2; h++) {
     for (let a = 0; a < ids.length; a++) {
-      const scores = ids.map((_, b) => q[a].slice(h * 4, h * 4 + 4).reduce((s, v, d) => s + v * k[b][h * 4 + d], 0) * 0.5);
+      const scores = ids.map(
+        (_, b) => q[a].slice(h * 4, h * 4 + 4).reduce((s, v, d) => s + v * k[b][h * 4 + d], 0) * 0.5,
+      );
       const max = Math.max(...scores);
       const e = scores.map((s) => Math.exp(s - max));
       const sum = e.reduce((x, y) => x + y, 0);
-      e.forEach((v, b) => (worst = Math.max(worst, Math.abs(v / sum - out.layers[0][(h * ids.length + a) * ids.length + b]))));
+      e.forEach(
+        (v, b) => (worst = Math.max(worst, Math.abs(v / sum - out.layers[0][(h * ids.length + a) * ids.length + b]))),
+      );
     }
   }
   assert.ok(worst < 1e-5, `max |diff| = ${worst}`);
@@ -306,6 +381,9 @@ test('an input the engine cannot fill is named in the error', async () => {
   model.graph!.input!.push({ name: 'pixel_values', type: { tensorType: { elemType: 1 } } });
   const graph = exposeAttention(onnx.ModelProto.encode(model).finish());
   const session = await AttentionSession.create(graph, [], 'wasm');
-  await assert.rejects(session.run([1, 2]), /requires an input "pixel_values" that Attention Explorer does not know how to fill/);
+  await assert.rejects(
+    session.run([1, 2]),
+    /requires an input "pixel_values" that Attention Explorer does not know how to fill/,
+  );
   await session.release();
 });

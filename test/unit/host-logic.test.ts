@@ -14,14 +14,36 @@ function record(): AnalysisRecord {
     { id: 3, text: ' cd', start: 2, end: 5, special: false },
   ];
   return {
-    requestId: 1, uri: 'file:///a', baseOffset: 10, textLength: 5, stale: false,
+    requestId: 1,
+    uri: 'file:///a',
+    baseOffset: 10,
+    textLength: 5,
+    stale: false,
     result: {
-      tokens, model: { name: 'm', layers: 1, heads: 1, context: 8, causal: true, layerNames: ['l0'] }, backend: 'wasm',
-      backendNote: null, runMs: 1, analysedEnd: 5, truncated: false, view: { layer: 0, head: 'mean' },
+      tokens,
+      model: { name: 'm', layers: 1, heads: 1, context: 8, causal: true, layerNames: ['l0'] },
+      backend: 'wasm',
+      backendNote: null,
+      runMs: 1,
+      analysedEnd: 5,
+      truncated: false,
+      view: { layer: 0, head: 'mean' },
       summaries: [
-        { attends: [{ index: 0, weight: 1 }], attendedBy: [{ index: 2, weight: 0.6 }, { index: 0, weight: 1 }] },
+        {
+          attends: [{ index: 0, weight: 1 }],
+          attendedBy: [
+            { index: 2, weight: 0.6 },
+            { index: 0, weight: 1 },
+          ],
+        },
         { attends: [], attendedBy: [] },
-        { attends: [{ index: 0, weight: 0.6 }, { index: 2, weight: 0.4 }], attendedBy: [{ index: 2, weight: 0.4 }] },
+        {
+          attends: [
+            { index: 0, weight: 0.6 },
+            { index: 2, weight: 0.4 },
+          ],
+          attendedBy: [{ index: 2, weight: 0.4 }],
+        },
       ],
     },
   };
@@ -53,35 +75,80 @@ test('edits before the analysed text shift it, edits inside make it stale, edits
 test('the hover lists top tokens with line:column and weight, and a reveal link; stale says so', () => {
   const r = record();
   const md = hoverMarkdown(r, 2, 5, (o) => ({ line: 1, column: o + 1 }), 'attentionExplorer.revealToken');
-  assert.match(md, /`·?\s?cd` \(token 2\) · layer 0, all heads \(mean\)/);
-  assert.match(md, /\*\*Attends to\*\*\n\n\| token \| line:col \| weight \|\n\|---\|---\|---\|\n\| `ab` \| 1:11 \| 0\.600 \|\n\| ` cd` \| 1:13 \| 0\.400 \|/);
+  assert.match(md, /`·cd` \(token 2\) · layer 0, all heads \(mean\)/);
+  assert.match(
+    md,
+    /\*\*Attends to\*\*\n\n\| token \| line:col \| weight \|\n\|---\|---\|---\|\n\| `ab` \| 1:11 \| 0\.600 \|\n\| `·cd` \| 1:13 \| 0\.400 \|/,
+  );
   assert.match(md, /\[Reveal in panel\]\(command:attentionExplorer\.revealToken\?%5B2%5D\)/);
   assert.equal((hoverMarkdown(r, 0, 1, () => ({ line: 1, column: 1 }), 'x').match(/\| `/g) ?? []).length, 2); // k=1 each way
   r.stale = true;
-  assert.match(hoverMarkdown(r, 2, 5, () => ({ line: 1, column: 1 }), 'x'), /text changed since this analysis/);
+  assert.match(
+    hoverMarkdown(r, 2, 5, () => ({ line: 1, column: 1 }), 'x'),
+    /text changed since this analysis/,
+  );
 });
 
 test('the text analysed: the selection, else the current line, else the visible range', () => {
   const line = { start: 0, end: 5, text: 'x = 1' };
-  assert.deepEqual(pickRange({ selection: { start: 2, end: 4 }, line, visible: { start: 0, end: 99 } }), { start: 2, end: 4, what: 'selection' });
-  assert.deepEqual(pickRange({ selection: { start: 2, end: 2 }, line, visible: { start: 0, end: 99 } }), { start: 0, end: 5, what: 'line' });
-  assert.deepEqual(pickRange({ selection: { start: 2, end: 2 }, line: { start: 0, end: 2, text: '  ' }, visible: { start: 0, end: 99 } }), { start: 0, end: 99, what: 'visible range' });
-  assert.equal(pickRange({ selection: { start: 0, end: 0 }, line: { start: 0, end: 0, text: '' }, visible: { start: 0, end: 0 } }), undefined);
+  assert.deepEqual(pickRange({ selection: { start: 2, end: 4 }, line, visible: { start: 0, end: 99 } }), {
+    start: 2,
+    end: 4,
+    what: 'selection',
+  });
+  assert.deepEqual(pickRange({ selection: { start: 2, end: 2 }, line, visible: { start: 0, end: 99 } }), {
+    start: 0,
+    end: 5,
+    what: 'line',
+  });
+  assert.deepEqual(
+    pickRange({
+      selection: { start: 2, end: 2 },
+      line: { start: 0, end: 2, text: '  ' },
+      visible: { start: 0, end: 99 },
+    }),
+    { start: 0, end: 99, what: 'visible range' },
+  );
+  assert.equal(
+    pickRange({ selection: { start: 0, end: 0 }, line: { start: 0, end: 0, text: '' }, visible: { start: 0, end: 0 } }),
+    undefined,
+  );
 });
 
 test('a malformed message from the webview is rejected and logged; nothing downstream sees it', () => {
   const logged: string[] = [];
   const handled: WebviewToHost[] = [];
   const log = { warn: (m: string) => logged.push(m) };
-  for (const bad of [null, 'x', { type: 'result', requestId: 1, tokens: 'many' }, { type: 'focusToken', requestId: 1, index: -1 }, { type: 'summary' }]) {
-    assert.equal(receiveFromWebview(bad, (m) => handled.push(m), log), false);
+  for (const bad of [
+    null,
+    'x',
+    { type: 'result', requestId: 1, tokens: 'many' },
+    { type: 'focusToken', requestId: 1, index: -1 },
+    { type: 'summary' },
+  ]) {
+    assert.equal(
+      receiveFromWebview(bad, (m) => handled.push(m), log),
+      false,
+    );
   }
   assert.equal(handled.length, 0);
   assert.equal(logged.length, 5);
   assert.match(logged[2], /rejected a message from the webview: malformed "result" message/);
   // A handler that throws is contained too.
-  assert.equal(receiveFromWebview({ type: 'ready' }, () => { throw new Error('boom'); }, log), false);
+  assert.equal(
+    receiveFromWebview(
+      { type: 'ready' },
+      () => {
+        throw new Error('boom');
+      },
+      log,
+    ),
+    false,
+  );
   assert.match(logged[5], /boom/);
-  assert.equal(receiveFromWebview({ type: 'ready' }, (m) => handled.push(m), log), true);
+  assert.equal(
+    receiveFromWebview({ type: 'ready' }, (m) => handled.push(m), log),
+    true,
+  );
   assert.deepEqual(handled, [{ type: 'ready' }]);
 });

@@ -41,13 +41,19 @@ const get = (repo: string, file: string, extra: Partial<Parameters<typeof downlo
 
 test('an LFS file is fetched through the redirect, verified by SHA-256, and served from the cache the second time', async () => {
   const progress: number[] = [];
-  const r = await get('org/tiny', 'onnx/model.onnx', { onProgress: (n, total) => { progress.push(n); assert.equal(total, big.length); } });
+  const r = await get('org/tiny', 'onnx/model.onnx', {
+    onProgress: (n, total) => {
+      progress.push(n);
+      assert.equal(total, big.length);
+    },
+  });
   assert.equal(r.cached, false);
   assert.equal(r.sha256, sha);
   assert.deepEqual(fs.readFileSync(r.dest), big);
   assert.equal(progress[progress.length - 1], big.length);
   assert.equal(fs.existsSync(`${r.dest}.part`), false);
-  const storageGets = (): number => hub.requests.filter((q) => q.url.startsWith('/storage/') && q.method === 'GET').length;
+  const storageGets = (): number =>
+    hub.requests.filter((q) => q.url.startsWith('/storage/') && q.method === 'GET').length;
   const gets = storageGets();
   const again = await get('org/tiny', 'onnx/model.onnx');
   assert.equal(again.cached, true);
@@ -57,24 +63,39 @@ test('an LFS file is fetched through the redirect, verified by SHA-256, and serv
 });
 
 test('a transfer cut off midway keeps its bytes and resumes with a Range request', async () => {
-  await assert.rejects(get('org/cut', 'onnx/model.onnx'), (e: Error) => e instanceof HubError && e.kind === 'network' && /cut off|ended at/.test(e.message));
+  await assert.rejects(
+    get('org/cut', 'onnx/model.onnx'),
+    (e: Error) => e instanceof HubError && e.kind === 'network' && /cut off|ended at/.test(e.message),
+  );
   const part = path.join(cache, 'org/cut/onnx/model.onnx.part');
   const kept = fs.statSync(part).size;
   assert.ok(kept > 0 && kept < big.length, `kept ${kept} bytes`);
   const r = await get('org/cut', 'onnx/model.onnx');
   assert.deepEqual(fs.readFileSync(r.dest), big);
   const ranged = hub.requests.filter((q) => q.range);
-  assert.deepEqual(ranged.map((q) => q.range), [`bytes=${kept}-`]);
+  assert.deepEqual(
+    ranged.map((q) => q.range),
+    [`bytes=${kept}-`],
+  );
 });
 
 test('a file that does not exist is a not-found error naming it', async () => {
-  await assert.rejects(get('org/tiny', 'onnx/model_fp16.onnx'), (e: Error) => e instanceof HubError && e.kind === 'not-found' && /org\/tiny\/onnx\/model_fp16\.onnx was not found/.test(e.message));
+  await assert.rejects(
+    get('org/tiny', 'onnx/model_fp16.onnx'),
+    (e: Error) =>
+      e instanceof HubError &&
+      e.kind === 'not-found' &&
+      /org\/tiny\/onnx\/model_fp16\.onnx was not found/.test(e.message),
+  );
   await assert.rejects(get('nobody/nothing', 'config.json'), /nobody\/nothing\/config\.json was not found/);
 });
 
 test('a hash mismatch discards the download and says so', async () => {
   const dest = path.join(cache, 'org/bad/onnx/model.onnx');
-  await assert.rejects(get('org/bad', 'onnx/model.onnx'), (e: Error) => e instanceof HubError && e.kind === 'verify' && /failed verification: SHA-256/.test(e.message));
+  await assert.rejects(
+    get('org/bad', 'onnx/model.onnx'),
+    (e: Error) => e instanceof HubError && e.kind === 'verify' && /failed verification: SHA-256/.test(e.message),
+  );
   assert.equal(fs.existsSync(dest), false);
   assert.equal(fs.existsSync(`${dest}.part`), false);
 });
@@ -96,15 +117,27 @@ test('no network: a clear error naming the endpoint', async () => {
     });
   });
   await assert.rejects(
-    downloadHubFile({ endpoint: `http://127.0.0.1:${port}`, repo: 'org/tiny', path: 'config.json', dest: path.join(cache, 'x', 'config.json') }),
-    (e: Error) => e instanceof HubError && e.kind === 'network' && new RegExp(`cannot reach http://127\\.0\\.0\\.1:${port}`).test(e.message),
+    downloadHubFile({
+      endpoint: `http://127.0.0.1:${port}`,
+      repo: 'org/tiny',
+      path: 'config.json',
+      dest: path.join(cache, 'x', 'config.json'),
+    }),
+    (e: Error) =>
+      e instanceof HubError &&
+      e.kind === 'network' &&
+      new RegExp(`cannot reach http://127\\.0\\.0\\.1:${port}`).test(e.message),
   );
 });
 
 test('a cancelled download stops, keeps what it has, and says so', async () => {
   const ac = new AbortController();
   await assert.rejects(
-    get('org/tiny', 'onnx/model.onnx', { dest: path.join(cache, 'cancel', 'model.onnx'), signal: ac.signal, onProgress: () => ac.abort() }),
+    get('org/tiny', 'onnx/model.onnx', {
+      dest: path.join(cache, 'cancel', 'model.onnx'),
+      signal: ac.signal,
+      onProgress: () => ac.abort(),
+    }),
     (e: Error) => e instanceof HubError && e.kind === 'cancelled',
   );
   assert.equal(fs.existsSync(path.join(cache, 'cancel', 'model.onnx')), false);
@@ -113,8 +146,14 @@ test('a cancelled download stops, keeps what it has, and says so', async () => {
 test('the graphs a repository offers: the whole model and its variants, else the encoder, else the merged decoder', async () => {
   assert.deepEqual(await hubGraphs(hub.url, 'org/tiny'), ['onnx/model.onnx']);
   assert.deepEqual(await hubGraphs(hub.url, 'org/flat'), ['model.onnx', 'model_quantized.onnx']);
-  assert.deepEqual(await hubGraphs(hub.url, 'org/t5'), ['onnx/encoder_model.onnx', 'onnx/encoder_model_quantized.onnx']);
-  assert.deepEqual(await hubGraphs(hub.url, 'org/gpt'), ['onnx/decoder_model_merged.onnx', 'onnx/decoder_model_merged_fp16.onnx']);
+  assert.deepEqual(await hubGraphs(hub.url, 'org/t5'), [
+    'onnx/encoder_model.onnx',
+    'onnx/encoder_model_quantized.onnx',
+  ]);
+  assert.deepEqual(await hubGraphs(hub.url, 'org/gpt'), [
+    'onnx/decoder_model_merged.onnx',
+    'onnx/decoder_model_merged_fp16.onnx',
+  ]);
   assert.deepEqual(await hubGraphs(hub.url, 'org/none'), []);
   // A repository with files but no graph exists; one with nothing does not.
   assert.equal(await hubRepoExists(hub.url, 'org/tiny'), false);

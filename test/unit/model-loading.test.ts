@@ -11,18 +11,23 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import * as ort from 'onnxruntime-web';
 import { isPageFile, parseHostMessage, parseWebviewMessage } from '../../src/common/protocol';
 import { exposeAttention } from '../../src/engine/attention-graph';
 import { backendPlan } from '../../src/engine/backend-plan';
 import { ModelEngine, type EngineStage } from '../../src/engine/model-engine';
-import { decodePreparedGraph, encodePreparedGraph, PreparedGraphError, SURGERY_VERSION } from '../../src/engine/prepared-graph-file';
+import {
+  decodePreparedGraph,
+  encodePreparedGraph,
+  PreparedGraphError,
+  SURGERY_VERSION,
+} from '../../src/engine/prepared-graph-file';
+import { setUpRuntime } from '../../src/engine/runtime-init';
 import { contentHash } from '../../src/host/content-hash';
 import { parsePageMessage, parseWorkerMessage } from '../../webview/worker-protocol';
 import { FIXTURES, maxAbsDiff, readReference } from '../support/paths';
 import { bertTokenizerJson } from '../support/tokenizers';
 
-ort.env.wasm.numThreads = 1;
+setUpRuntime();
 const fixture = (f: string): Uint8Array => new Uint8Array(fs.readFileSync(path.join(FIXTURES, f)));
 
 test('a prepared graph survives its cache file: same graph bytes, same attention outputs, fused Q/K biases included', () => {
@@ -34,15 +39,33 @@ test('a prepared graph survives its cache file: same graph bytes, same attention
   const { bytes: _b, ...infoBack } = back;
   assert.deepEqual(infoBack, info);
   // Float32Arrays (the packed-attention path's biases) come back as Float32Arrays.
-  const withBias = { ...graph, attention: [{ layerName: 'x', source: { kind: 'fused' as const, op: 'Attention', query: 'q', key: 'k', queryBias: Float32Array.from([1.5, -2]), spec: { qHeads: 2, kvHeads: 2, scale: 0, causal: false } } }] };
+  const withBias = {
+    ...graph,
+    attention: [
+      {
+        layerName: 'x',
+        source: {
+          kind: 'fused' as const,
+          op: 'Attention',
+          query: 'q',
+          key: 'k',
+          queryBias: Float32Array.from([1.5, -2]),
+          spec: { qHeads: 2, kvHeads: 2, scale: 0, causal: false },
+        },
+      },
+    ],
+  };
   const src = decodePreparedGraph(encodePreparedGraph(withBias, 'h'), 'h').attention[0].source;
   assert.ok(src.kind === 'fused' && src.queryBias instanceof Float32Array);
-  assert.deepEqual(Array.from(src.kind === 'fused' ? src.queryBias ?? [] : []), [1.5, -2]);
+  assert.deepEqual(Array.from(src.kind === 'fused' ? (src.queryBias ?? []) : []), [1.5, -2]);
 });
 
 test('a cached prepared graph that is cut short, of another surgery version, for another model or not one at all is refused', () => {
   const file = encodePreparedGraph(exposeAttention(fixture('gpt2.onnx')), 'model-a');
-  assert.throws(() => decodePreparedGraph(file.subarray(0, file.length - 10), 'model-a'), (e: Error) => e instanceof PreparedGraphError && /cut short/.test(e.message));
+  assert.throws(
+    () => decodePreparedGraph(file.subarray(0, file.length - 10), 'model-a'),
+    (e: Error) => e instanceof PreparedGraphError && /cut short/.test(e.message),
+  );
   assert.throws(() => decodePreparedGraph(file.subarray(0, 30), 'model-a'), PreparedGraphError);
   assert.throws(() => decodePreparedGraph(file, 'model-b'), /another model/);
   const older = file.slice();
@@ -60,26 +83,37 @@ test('the engine loads a model from bytes, stage by stage, and gives the same at
   let cached: Uint8Array | undefined;
   const first = new ModelEngine((s) => stages.push(s));
   first.loadText({ tokenizer: bertTokenizerJson(['cat', 'sat']), tokenizerConfig: null, config: null });
-  await first.loadModel({ name: 'bert', graph: fixture('bert.onnx'), external: async () => [] }, 'auto', { onPrepared: (g) => (cached = encodePreparedGraph(g, 'bert-hash')) });
+  await first.loadModel({ name: 'bert', graph: fixture('bert.onnx'), external: async () => [] }, 'auto', {
+    onPrepared: (g) => (cached = encodePreparedGraph(g, 'bert-hash')),
+  });
   assert.deepEqual(stages, ['tokenizer', 'surgery', 'session', 'warm-up']);
   assert.ok(cached, 'the prepared graph was handed out for the cache');
 
   const second = new ModelEngine((s) => stages.push(s));
   second.loadText({ tokenizer: bertTokenizerJson(['cat', 'sat']), tokenizerConfig: null, config: null });
   stages.length = 0;
-  await second.loadModel({ name: 'bert', graph: decodePreparedGraph(cached, 'bert-hash'), external: async () => [] }, 'auto');
+  await second.loadModel(
+    { name: 'bert', graph: decodePreparedGraph(cached, 'bert-hash'), external: async () => [] },
+    'auto',
+  );
   assert.deepEqual(stages, ['session', 'warm-up'], 'no surgery for a cached graph');
 
   for (const engine of [first, second]) {
     const r = await engine.analyse('the cat sat', 512);
     assert.equal(r.backend, 'wasm');
-    assert.deepEqual(r.tokens.map((t) => t.text), ['[CLS]', 'the', 'cat', 'sat', '[SEP]']);
+    assert.deepEqual(
+      r.tokens.map((t) => t.text),
+      ['[CLS]', 'the', 'cat', 'sat', '[SEP]'],
+    );
     await engine.release();
   }
   // The same session path, on the fixture's own ids, against Hugging Face's numbers.
   const engine = new ModelEngine();
   engine.loadText({ tokenizer: bertTokenizerJson(['cat', 'sat']), tokenizerConfig: null, config: null });
-  const session = await engine.loadModel({ name: 'bert', graph: decodePreparedGraph(cached, 'bert-hash'), external: async () => [] }, 'wasm');
+  const session = await engine.loadModel(
+    { name: 'bert', graph: decodePreparedGraph(cached, 'bert-hash'), external: async () => [] },
+    'wasm',
+  );
   const out = await session.run(ref.input_ids[0]);
   assert.ok(maxAbsDiff(out.layers, ref.attentions) < 1e-4);
   await engine.release();
@@ -89,7 +123,11 @@ test('external data is asked for by the names the graph gives, once the graph is
   const engine = new ModelEngine();
   const asked: string[][] = [];
   await engine.loadModel(
-    { name: 'llama', graph: fixture('llama-dynamo.onnx'), external: async (files) => (asked.push(files), files.map((f) => ({ path: f, data: fixture(f) }))) },
+    {
+      name: 'llama',
+      graph: fixture('llama-dynamo.onnx'),
+      external: async (files) => (asked.push(files), files.map((f) => ({ path: f, data: fixture(f) }))),
+    },
     'wasm',
   );
   assert.deepEqual(asked, [['llama-dynamo.onnx.data']]);
@@ -103,7 +141,10 @@ test('the backend is planned before any runtime loads: WebAssembly unless WebGPU
   assert.deepEqual(backendPlan('auto', null), { backend: 'wasm', note: null });
   assert.deepEqual(backendPlan('auto', hardware), { backend: 'webgpu', note: null });
   assert.deepEqual(backendPlan('webgpu', software), { backend: 'webgpu', note: null });
-  assert.match(backendPlan('auto', software).note ?? '', /software renderer \(google swiftshader\).*running on WebAssembly/);
+  assert.match(
+    backendPlan('auto', software).note ?? '',
+    /software renderer \(google swiftshader\).*running on WebAssembly/,
+  );
   assert.match(backendPlan('webgpu', null).note ?? '', /No WebGPU adapter/);
 });
 
@@ -112,24 +153,67 @@ test('page↔worker messages of the wrong shape are refused, each type by its ow
   assert.ok(parsePageMessage({ type: 'runtime', wasm, threads: 2 }).ok);
   assert.equal(parsePageMessage({ type: 'runtime', wasm: [1, 2], threads: 1 }).ok, false);
   assert.equal(parsePageMessage({ type: 'runtime', wasm, threads: 0 }).ok, false);
-  assert.ok(parsePageMessage({ type: 'model', name: 'm', graph: wasm, prepared: false, sourceHash: null, setting: 'auto', note: null }).ok);
-  assert.equal(parsePageMessage({ type: 'model', name: 'm', graph: wasm, prepared: 'yes', sourceHash: null, setting: 'auto', note: null }).ok, false);
+  assert.ok(
+    parsePageMessage({
+      type: 'model',
+      name: 'm',
+      graph: wasm,
+      prepared: false,
+      sourceHash: null,
+      setting: 'auto',
+      note: null,
+    }).ok,
+  );
+  assert.equal(
+    parsePageMessage({
+      type: 'model',
+      name: 'm',
+      graph: wasm,
+      prepared: 'yes',
+      sourceHash: null,
+      setting: 'auto',
+      note: null,
+    }).ok,
+    false,
+  );
   assert.equal(parsePageMessage({ type: 'analyse', id: -1, text: 'x', maxTokens: 5 }).ok, false);
-  assert.match(parsePageMessage({ type: 'explode' }).ok ? '' : (parsePageMessage({ type: 'explode' }) as { error: string }).error, /unknown message type "explode"/);
+  assert.match(
+    parsePageMessage({ type: 'explode' }).ok ? '' : (parsePageMessage({ type: 'explode' }) as { error: string }).error,
+    /unknown message type "explode"/,
+  );
   assert.equal(parsePageMessage('analyse').ok, false);
-  const result = { type: 'result', id: 1, tokens: [], windows: [{ start: 0, length: 2, lead: [], trail: [], layers: [new Float32Array(4)] }], layers: 1, heads: 1, model: {}, backend: 'wasm', backendNote: null, runMs: 1, analysedEnd: 2, truncated: false, timings: {} };
+  const result = {
+    type: 'result',
+    id: 1,
+    tokens: [],
+    windows: [{ start: 0, length: 2, lead: [], trail: [], layers: [new Float32Array(4)] }],
+    layers: 1,
+    heads: 1,
+    model: {},
+    backend: 'wasm',
+    backendNote: null,
+    runMs: 1,
+    analysedEnd: 2,
+    truncated: false,
+    timings: {},
+  };
   assert.ok(parseWorkerMessage(result).ok);
-  assert.equal(parseWorkerMessage({ ...result, windows: [{ start: 0, length: 2, lead: [], trail: [], layers: [[0.5, 0.5]] }] }).ok, false, 'attention must arrive as typed arrays');
+  assert.equal(
+    parseWorkerMessage({ ...result, windows: [{ start: 0, length: 2, lead: [], trail: [], layers: [[0.5, 0.5]] }] }).ok,
+    false,
+    'attention must arrive as typed arrays',
+  );
   assert.ok(parseWorkerMessage({ type: 'stage', stage: 'runtime', ms: 3 }).ok);
   assert.equal(parseWorkerMessage({ type: 'stage', stage: 'coffee', ms: 3 }).ok, false);
   assert.ok(parseWorkerMessage({ type: 'error', id: null, message: 'x', broken: false }).ok);
 });
 
-test('the page may ask the host for the graph, the runtime and the external data beside the graph, and nothing else', () => {
-  for (const ok of ['model', 'runtime:wasm', 'runtime:webgpu', 'external:model.onnx_data', 'external:weights/part1.bin']) assert.ok(isPageFile(ok), ok);
-  for (const bad of ['external:../secret', 'external:/etc/passwd', 'external:C:\\x', 'external:', 'external:a//b', '/etc/passwd', 'tokenizer', 42]) assert.equal(isPageFile(bad), false, String(bad));
+test('the page may ask the host for the graph and the runtime, and nothing else', () => {
+  for (const ok of ['model', 'runtime:wasm', 'runtime:webgpu']) assert.ok(isPageFile(ok), ok);
+  for (const bad of ['external:model.onnx_data', '../model.onnx', '/etc/passwd', 'tokenizer', 'runtime:cuda', 42])
+    assert.equal(isPageFile(bad), false, String(bad));
   assert.ok(parseWebviewMessage({ type: 'readFile', file: 'model' }).ok);
-  assert.equal(parseWebviewMessage({ type: 'readFile', file: 'external:../../.ssh/id_rsa' }).ok, false);
+  assert.equal(parseWebviewMessage({ type: 'readFile', file: '../../.ssh/id_rsa' }).ok, false);
   const file = parseHostMessage({ type: 'file', file: 'model', data: new Uint8Array([1, 2]).buffer });
   assert.ok(file.ok && file.message.type === 'file' && file.message.data instanceof Uint8Array);
   assert.equal(parseHostMessage({ type: 'file', file: 'model', data: [1, 2] }).ok, false);

@@ -15,7 +15,13 @@ function tree(files: Record<string, string>): string {
 }
 
 test('a Hub-layout folder resolves to onnx/model.onnx with the tokenizer and configs one level up', () => {
-  const dir = tree({ 'onnx/model.onnx': 'x', 'onnx/model.onnx_data': 'x', 'tokenizer.json': '{}', 'config.json': '{}', 'tokenizer_config.json': '{}' });
+  const dir = tree({
+    'onnx/model.onnx': 'x',
+    'onnx/model.onnx_data': 'x',
+    'tokenizer.json': '{}',
+    'config.json': '{}',
+    'tokenizer_config.json': '{}',
+  });
   const m = resolveLocalModel(dir);
   assert.equal(m.graph, path.join(dir, 'onnx', 'model.onnx'));
   assert.equal(m.tokenizer, path.join(dir, 'tokenizer.json'));
@@ -37,9 +43,15 @@ test('a flat folder and a lone .onnx file resolve; a variant keeps its file name
 
 test('missing pieces are named: no tokenizer.json, no graph, not an .onnx file, a graph over 2 GB', () => {
   const noTok = tree({ 'model.onnx': 'x' });
-  assert.throws(() => resolveLocalModel(noTok), (e: Error) => e instanceof ModelSourceError && /No tokenizer\.json next to model\.onnx/.test(e.message));
+  assert.throws(
+    () => resolveLocalModel(noTok),
+    (e: Error) => e instanceof ModelSourceError && /No tokenizer\.json next to model\.onnx/.test(e.message),
+  );
   const noGraph = tree({ 'tokenizer.json': '{}', 'a.onnx': 'x', 'b.onnx': 'x' });
-  assert.throws(() => resolveLocalModel(noGraph), /holds none of model\.onnx, encoder_model\.onnx.*it has a\.onnx, b\.onnx/);
+  assert.throws(
+    () => resolveLocalModel(noGraph),
+    /holds none of model\.onnx, encoder_model\.onnx.*it has a\.onnx, b\.onnx/,
+  );
   assert.throws(() => resolveLocalModel(path.join(noGraph, 'tokenizer.json')), /is not an \.onnx file/);
   assert.throws(() => resolveLocalModel(path.join(noGraph, 'nope')), /does not exist/);
   const big = tree({ 'tokenizer.json': '{}' });
@@ -51,13 +63,22 @@ test('missing pieces are named: no tokenizer.json, no graph, not an .onnx file, 
 
 test('an encoder-decoder export opens its encoder; a decoder exported with a cache opens the merged graph', () => {
   const t5 = tree({
-    'onnx/encoder_model.onnx': 'x', 'onnx/decoder_model.onnx': 'x', 'onnx/decoder_with_past_model.onnx': 'x', 'onnx/decoder_model_merged.onnx': 'x',
-    'tokenizer.json': '{}', 'config.json': '{}',
+    'onnx/encoder_model.onnx': 'x',
+    'onnx/decoder_model.onnx': 'x',
+    'onnx/decoder_with_past_model.onnx': 'x',
+    'onnx/decoder_model_merged.onnx': 'x',
+    'tokenizer.json': '{}',
+    'config.json': '{}',
   });
   const m = resolveLocalModel(t5);
   assert.equal(m.graph, path.join(t5, 'onnx', 'encoder_model.onnx'));
   assert.equal(m.name, `${path.basename(t5)}/encoder_model.onnx`);
-  const gpt = tree({ 'onnx/decoder_model.onnx': 'x', 'onnx/decoder_with_past_model.onnx': 'x', 'onnx/decoder_model_merged.onnx': 'x', 'tokenizer.json': '{}' });
+  const gpt = tree({
+    'onnx/decoder_model.onnx': 'x',
+    'onnx/decoder_with_past_model.onnx': 'x',
+    'onnx/decoder_model_merged.onnx': 'x',
+    'tokenizer.json': '{}',
+  });
   assert.equal(resolveLocalModel(gpt).graph, path.join(gpt, 'onnx', 'decoder_model_merged.onnx'));
   const lone = tree({ 'onnx/custom.onnx': 'x', 'tokenizer.json': '{}' });
   assert.equal(resolveLocalModel(lone).graph, path.join(lone, 'onnx', 'custom.onnx'));

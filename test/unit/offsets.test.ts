@@ -26,7 +26,13 @@ test('the bundled tokenizer is byte-level and its tokens carry exact offsets for
   assert.ok(tokenizer.byteLevel);
   assertTiles(text, tokens);
   for (const t of tokens) assert.equal(t.text, text.slice(t.start, t.end));
-  assert.deepEqual(tokens.slice(0, 2).map((t) => [t.text, t.start, t.end]), [['def', 0, 3], [' add', 3, 7]]);
+  assert.deepEqual(
+    tokens.slice(0, 2).map((t) => [t.text, t.start, t.end]),
+    [
+      ['def', 0, 3],
+      [' add', 3, 7],
+    ],
+  );
 });
 
 test('multi-byte characters and emoji map to UTF-16 offsets; split characters go to the token that completes them', () => {
@@ -39,7 +45,10 @@ test('multi-byte characters and emoji map to UTF-16 offsets; split characters go
   const covering = tokens.filter((t) => t.start <= emoji && t.end > emoji);
   assert.equal(covering.length, 1);
   assert.ok(covering[0].end >= emoji + 2, 'the token covering 😀 covers both UTF-16 units');
-  assert.ok(tokens.some((t) => t.start === t.end), 'some byte token covers no whole character');
+  assert.ok(
+    tokens.some((t) => t.start === t.end),
+    'some byte token covers no whole character',
+  );
   for (const t of tokens) if (t.end > t.start) assert.equal(t.text, text.slice(t.start, t.end));
 });
 
@@ -56,14 +65,23 @@ test('a special token written in the text keeps its literal span', () => {
 test('byte lengths that do not add up to the text are refused, not guessed', () => {
   assert.equal(spansFromByteLengths('abc', [1, 1]), undefined);
   assert.equal(spansFromByteLengths('abc', [2, 2]), undefined);
-  assert.deepEqual(spansFromByteLengths('é', [1, 1]), [{ start: 0, end: 0 }, { start: 0, end: 1 }]);
+  assert.deepEqual(spansFromByteLengths('é', [1, 1]), [
+    { start: 0, end: 0 },
+    { start: 0, end: 1 },
+  ]);
 });
 
 test('alignment puts normalised pieces (lower-cased, accent-stripped) back onto the original text', () => {
   const text = 'Héllo  WORLD';
-  assert.deepEqual(alignedSpans(text, ['hello', 'world']), [{ start: 0, end: 5 }, { start: 7, end: 12 }]);
+  assert.deepEqual(alignedSpans(text, ['hello', 'world']), [
+    { start: 0, end: 5 },
+    { start: 7, end: 12 },
+  ]);
   assert.deepEqual(alignedSpans(text, ['', 'hel', 'lo', 'zzz']), [
-    { start: 0, end: 0 }, { start: 0, end: 3 }, { start: 3, end: 5 }, { start: 5, end: 5 },
+    { start: 0, end: 0 },
+    { start: 0, end: 3 },
+    { start: 3, end: 5 },
+    { start: 5, end: 5 },
   ]);
 });
 
@@ -83,7 +101,10 @@ test('a 2 MB selection is tokenized only as far as maxTokens needs, and said to 
   assert.equal(fit.analysedEnd, fit.tokens[1023].end);
   assert.ok(ms < 5000, `fitting took ${ms} ms`);
   // The kept tokens are exactly those of tokenizing the analysed part alone.
-  assert.deepEqual(tokenizer.encode(big.slice(0, fit.analysedEnd)).map((t) => t.id), fit.tokens.map((t) => t.id));
+  assert.deepEqual(
+    tokenizer.encode(big.slice(0, fit.analysedEnd)).map((t) => t.id),
+    fit.tokens.map((t) => t.id),
+  );
   const small = fitText('short text', tokenizer, 1024);
   assert.equal(small.truncated, false);
   assert.equal(small.analysedEnd, 10);

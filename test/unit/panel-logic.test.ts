@@ -4,8 +4,9 @@ import { test } from 'node:test';
 import { AttentionStore } from '../../src/common/attention-store';
 import type { EngineResult } from '../../src/engine/model-engine';
 import { RequestQueue } from '../../webview/request-queue';
-import { INITIAL_STATE, restoreState } from '../../webview/saved-state';
+import { INITIAL_STATE, restoreState } from '../../src/common/panel-state';
 import { runNotices, runSummary } from '../../webview/run-notices';
+import { analyseRequest } from '../support/webview-page';
 
 test('the request queue runs one request at a time; the newest waits, and replaces (supersedes) an older waiting one', async () => {
   const ran: number[] = [];
@@ -53,21 +54,48 @@ test('a request still waiting for the model is overtaken by a newer one: it is s
   assert.deepEqual(superseded, [1]);
 });
 
-test("a restored panel state is validated like a message: what does not validate gets the initial value", () => {
-  const request = { type: 'analyze', requestId: 4, text: 'x', source: 'a.py', origin: { uri: 'file:///a.py', offset: 0 }, settings: { backend: 'wasm', maxTokens: 9, topK: 5 } };
+test('a restored panel state is validated like a message: what does not validate gets the initial value', () => {
+  const request = analyseRequest(4, 'x', { backend: 'wasm', maxTokens: 9, topK: 5 }, 'a.py');
   const good = restoreState({ request, view: { layer: 2, head: 'max' }, tab: 1, colourByHead: true, pinned: 3 });
   assert.deepEqual(good, { request, view: { layer: 2, head: 'max' }, tab: 1, colourByHead: true, pinned: 3 });
   assert.deepEqual(restoreState(undefined), INITIAL_STATE);
   assert.deepEqual(restoreState('garbage'), INITIAL_STATE);
-  const bad = restoreState({ request: { ...request, settings: { backend: 'cuda' } }, view: { layer: -1, head: 'median' }, tab: 7, colourByHead: 'yes', pinned: 1.5 });
+  const bad = restoreState({
+    request: { ...request, settings: { backend: 'cuda' } },
+    view: { layer: -1, head: 'median' },
+    tab: 7,
+    colourByHead: 'yes',
+    pinned: 1.5,
+  });
   assert.deepEqual(bad, { ...INITIAL_STATE, request: undefined });
 });
 
 test('the notices above a result name what the user must know: stale text, the backend note, a cut, the windows and their specials', () => {
-  const tokens = ['[CLS]', 'a', 'b', 'c', '[SEP]'].map((text, i) => ({ id: i, text, start: i, end: i + 1, special: text.startsWith('[') }));
-  const store = new AttentionStore([{ start: 0, length: 3, layers: [new Float32Array(16)], trail: [4] }, { start: 2, length: 3, layers: [new Float32Array(16)], lead: [0] }], 1, 1);
+  const tokens = ['[CLS]', 'a', 'b', 'c', '[SEP]'].map((text, i) => ({
+    id: i,
+    text,
+    start: i,
+    end: i + 1,
+    special: text.startsWith('['),
+  }));
+  const store = new AttentionStore(
+    [
+      { start: 0, length: 3, layers: [new Float32Array(16)], trail: [4] },
+      { start: 2, length: 3, layers: [new Float32Array(16)], lead: [0] },
+    ],
+    1,
+    1,
+  );
   const r: EngineResult = {
-    tokens, store, backend: 'wasm', backendNote: 'No WebGPU adapter is available here; running on WebAssembly instead.', runMs: 12.4, analysedEnd: 5, truncated: true, windows: 2, timings: {},
+    tokens,
+    store,
+    backend: 'wasm',
+    backendNote: 'No WebGPU adapter is available here; running on WebAssembly instead.',
+    runMs: 12.4,
+    analysedEnd: 5,
+    truncated: true,
+    windows: 2,
+    timings: {},
     model: { name: 'tiny', layers: 1, heads: 1, context: 4, causal: false, layerNames: ['l0'] },
   };
   assert.equal(runSummary(r), 'tiny · WebAssembly · 12 ms · 5 tokens · 1 layers × 1 heads · full (encoder) attention');
@@ -75,6 +103,9 @@ test('the notices above a result name what the user must know: stale text, the b
   assert.match(n[0], /^warning: The text changed since this analysis/);
   assert.match(n[1], /^warning: No WebGPU adapter/);
   assert.match(n[2], /^warning: Only the first 5 tokens were analysed/);
-  assert.match(n[3], /^info: .*4-token context: it was analysed in 2 windows.*Every window begins with \[CLS\] and ends with \[SEP\]/);
+  assert.match(
+    n[3],
+    /^info: .*4-token context: it was analysed in 2 windows.*Every window begins with \[CLS\] and ends with \[SEP\]/,
+  );
   assert.deepEqual(runNotices({ ...r, backendNote: null, truncated: false, windows: 1 }, false), []);
 });

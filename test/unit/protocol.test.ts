@@ -1,20 +1,31 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseHostMessage, parseWebviewMessage } from '../../src/common/protocol';
+import { analyseRequest } from '../support/webview-page';
 
 test('well-formed messages pass validation in both directions', () => {
   assert.ok(parseWebviewMessage({ type: 'ready' }).ok);
   assert.ok(parseWebviewMessage({ type: 'summary', requestId: 1, view: { layer: 0, head: 'mean' }, summaries: [] }).ok);
   assert.ok(parseHostMessage({ type: 'setView', view: { layer: 2, head: 3 } }).ok);
-  assert.ok(parseHostMessage({ type: 'analyze', requestId: 1, text: 'x', source: 'a.ts', origin: { uri: 'file:///a.ts', offset: 0 }, settings: { backend: 'auto', maxTokens: 10, topK: 5 } }).ok);
+  assert.ok(parseHostMessage(analyseRequest(1, 'x', { backend: 'auto', maxTokens: 10, topK: 5 }, 'a.ts')).ok);
 });
 
 test('malformed messages are rejected with a reason', () => {
   const bad: unknown[] = [
-    null, 42, 'ready', [], {}, { type: 'nope' },
+    null,
+    42,
+    'ready',
+    [],
+    {},
+    { type: 'nope' },
     { type: 'summary', requestId: 1, view: { layer: -1, head: 0 }, summaries: [] },
     { type: 'summary', requestId: 1, view: { layer: 0, head: 'median' }, summaries: [] },
-    { type: 'summary', requestId: 1, view: { layer: 0, head: 0 }, summaries: [{ attends: [{ index: 'a', weight: 1 }], attendedBy: [] }] },
+    {
+      type: 'summary',
+      requestId: 1,
+      view: { layer: 0, head: 0 },
+      summaries: [{ attends: [{ index: 'a', weight: 1 }], attendedBy: [] }],
+    },
     { type: 'result', requestId: 1 },
     { type: 'focusToken', requestId: 1, index: 1.5 },
     { type: 'error', requestId: 'x', message: 'm' },
@@ -24,6 +35,64 @@ test('malformed messages are rejected with a reason', () => {
     assert.equal(r.ok, false, `accepted ${JSON.stringify(m)}`);
     if (!r.ok) assert.ok(r.error.length > 0);
   }
-  assert.equal(parseHostMessage({ type: 'analyze', requestId: 1, text: 5 }).ok, false);
+  assert.equal(parseHostMessage({ type: 'analyse', requestId: 1, text: 5 }).ok, false);
   assert.equal(parseHostMessage({ type: 'revealToken', index: -2 }).ok, false);
+});
+
+test('every message type of each direction has its validator, and nothing else is accepted', () => {
+  // A message of each type, as the other side sends it: all must pass; with a field broken, each must fail.
+  const view = { layer: 0, head: 'mean' };
+  const host: Record<string, Record<string, unknown>> = {
+    analyse: {
+      type: 'analyse',
+      requestId: 1,
+      text: 'x',
+      source: 's',
+      origin: { uri: 'u', offset: 0 },
+      settings: { backend: 'wasm', maxTokens: 1, topK: 1 },
+    },
+    setView: { type: 'setView', view },
+    revealToken: { type: 'revealToken', index: 0 },
+    setStale: { type: 'setStale', stale: true },
+    clear: { type: 'clear' },
+    file: { type: 'file', file: 'model', data: new Uint8Array(1) },
+    fileError: { type: 'fileError', file: 'model', message: 'gone' },
+  };
+  const webview: Record<string, Record<string, unknown>> = {
+    ready: { type: 'ready' },
+    readFile: { type: 'readFile', file: 'runtime:wasm' },
+    result: {
+      type: 'result',
+      requestId: 1,
+      backend: 'wasm',
+      backendNote: null,
+      runMs: 1,
+      tokens: [],
+      analysed: { start: 0, end: 0 },
+      truncated: false,
+      windows: 1,
+      view,
+      summaries: [],
+      model: { name: 'm', layers: 1, heads: 1, context: 8, causal: true, layerNames: ['l'] },
+    },
+    summary: { type: 'summary', requestId: 1, view, summaries: [] },
+    focusToken: { type: 'focusToken', requestId: 1, index: null },
+    superseded: { type: 'superseded', requestId: 1 },
+    error: { type: 'error', requestId: null, message: 'm' },
+    restart: { type: 'restart', requestId: 2, reason: 'lost' },
+  };
+  for (const [parse, all] of [
+    [parseHostMessage, host],
+    [parseWebviewMessage, webview],
+  ] as const) {
+    for (const [type, m] of Object.entries(all)) {
+      assert.ok(parse(m).ok, `${type} refused`);
+      const broken = Object.keys(m).filter((k) => k !== 'type');
+      for (const k of broken)
+        assert.equal(parse({ ...m, [k]: Symbol.iterator }).ok, false, `${type} with a broken ${k} accepted`);
+    }
+  }
+  // The old spelling, and the message nobody read, are gone.
+  assert.equal(parseHostMessage({ ...host.analyse, type: 'analyze' }).ok, false);
+  assert.equal(parseWebviewMessage({ type: 'progress', requestId: 1, message: 'x' }).ok, false);
 });

@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { onnx } from 'onnx-proto';
-import { AttentionNotFoundError, ModelFormatError, exposeAttention } from '../../src/engine/attention-graph';
+import { exposeAttention } from '../../src/engine/attention-graph';
+import { AttentionNotFoundError, ModelFormatError } from '../../src/engine/graph-errors';
 import { mergedDecoder } from '../support/merged-decoder';
 import { BUNDLED_MODEL_DIR, FIXTURES } from '../support/paths';
 
@@ -21,19 +22,31 @@ test('discovery finds one attention Softmax per layer, in graph order, in every 
   for (const [file, layers] of cases) {
     const g = exposeAttention(read(file));
     assert.equal(g.attention.length, layers, file);
-    assert.ok(g.inputs.some((i) => i.name === 'input_ids'), file);
+    assert.ok(
+      g.inputs.some((i) => i.name === 'input_ids'),
+      file,
+    );
   }
   const llama = exposeAttention(read(path.join(FIXTURES, 'llama-dynamo.onnx')));
   assert.deepEqual(llama.externalDataFiles, ['llama-dynamo.onnx.data']);
   const bundled = exposeAttention(read(path.join(BUNDLED_MODEL_DIR, 'model.onnx')));
-  assert.deepEqual(bundled.attention.map((a) => a.layerName), ['/blocks.0/Softmax', '/blocks.1/Softmax', '/blocks.2/Softmax', '/blocks.3/Softmax']);
-  assert.deepEqual(bundled.fetches, bundled.attention.map((a) => (a.source.kind === 'softmax' ? a.source.output : '')));
+  assert.deepEqual(
+    bundled.attention.map((a) => a.layerName),
+    ['/blocks.0/Softmax', '/blocks.1/Softmax', '/blocks.2/Softmax', '/blocks.3/Softmax'],
+  );
+  assert.deepEqual(
+    bundled.fetches,
+    bundled.attention.map((a) => (a.source.kind === 'softmax' ? a.source.output : '')),
+  );
 });
 
 test('fused MultiHeadAttention operators are found, and their query and key exposed', () => {
   const g = exposeAttention(read(path.join(FIXTURES, 'fused-mha.onnx')));
   assert.equal(g.attention.length, 2);
-  assert.deepEqual(g.attention.map((a) => a.source.kind), ['fused', 'fused']);
+  assert.deepEqual(
+    g.attention.map((a) => a.source.kind),
+    ['fused', 'fused'],
+  );
   assert.deepEqual(g.fetches, ['q0', 'k0', 'q1', 'k1']);
   const src = g.attention[0].source;
   assert.ok(src.kind === 'fused' && src.spec.qHeads === 4 && src.op === 'com.microsoft.MultiHeadAttention');
@@ -42,29 +55,54 @@ test('fused MultiHeadAttention operators are found, and their query and key expo
 test('a fused operator that truly hides the probabilities is named, with the export to use instead', () => {
   const model = onnx.ModelProto.create({
     irVersion: 8,
-    opsetImport: [{ domain: '', version: 17 }, { domain: 'com.microsoft', version: 1 }],
+    opsetImport: [
+      { domain: '', version: 17 },
+      { domain: 'com.microsoft', version: 1 },
+    ],
     graph: {
       name: 'g',
-      node: [{ opType: 'QAttention', domain: 'com.microsoft', name: 'attn0', input: ['x', 'w', 'b', 'x_scale', 'w_scale'], output: ['y'], attribute: [{ name: 'num_heads', type: onnx.AttributeProto.AttributeType.INT, i: 4 }] }],
-      input: [{ name: 'x' }], output: [{ name: 'y' }],
+      node: [
+        {
+          opType: 'QAttention',
+          domain: 'com.microsoft',
+          name: 'attn0',
+          input: ['x', 'w', 'b', 'x_scale', 'w_scale'],
+          output: ['y'],
+          attribute: [{ name: 'num_heads', type: onnx.AttributeProto.AttributeType.INT, i: 4 }],
+        },
+      ],
+      input: [{ name: 'x' }],
+      output: [{ name: 'y' }],
     },
   });
   const bytes = onnx.ModelProto.encode(model).finish();
-  assert.throws(() => exposeAttention(bytes), (e: Error) => {
-    assert.ok(e instanceof AttentionNotFoundError);
-    assert.match(e.message, /com\.microsoft\.QAttention operators \(node "attn0"\)/);
-    assert.match(e.message, /packed weights/);
-    assert.match(e.message, /unfused export/);
-    return true;
-  });
+  assert.throws(
+    () => exposeAttention(bytes),
+    (e: Error) => {
+      assert.ok(e instanceof AttentionNotFoundError);
+      assert.match(e.message, /com\.microsoft\.QAttention operators \(node "attn0"\)/);
+      assert.match(e.message, /packed weights/);
+      assert.match(e.message, /unfused export/);
+      return true;
+    },
+  );
 });
 
 test('a graph with no attention at all says what was searched for', () => {
   const model = onnx.ModelProto.create({
-    irVersion: 8, opsetImport: [{ domain: '', version: 17 }],
-    graph: { name: 'g', node: [{ opType: 'Relu', input: ['x'], output: ['y'] }], input: [{ name: 'x' }], output: [{ name: 'y' }] },
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 17 }],
+    graph: {
+      name: 'g',
+      node: [{ opType: 'Relu', input: ['x'], output: ['y'] }],
+      input: [{ name: 'x' }],
+      output: [{ name: 'y' }],
+    },
   });
-  assert.throws(() => exposeAttention(onnx.ModelProto.encode(model).finish()), /No attention found: searched for a Softmax whose output multiplies the values.*fused attention operators/);
+  assert.throws(
+    () => exposeAttention(onnx.ModelProto.encode(model).finish()),
+    /No attention found: searched for a Softmax whose output multiplies the values.*fused attention operators/,
+  );
 });
 
 test('attention inside an If whose condition is not known before the run is reported as such', () => {
@@ -77,15 +115,27 @@ test('attention inside an If whose condition is not known before the run is repo
     onnx.NodeProto.create({ opType: 'ReduceProd', input: ['shape'], output: ['count'] }),
     onnx.NodeProto.create({ opType: 'Greater', input: ['count', 'limit'], output: ['use_cache_branch_cond'] }),
   );
-  g.initializer.push(onnx.TensorProto.create({ name: 'limit', dataType: onnx.TensorProto.DataType.INT64, dims: [], int64Data: [1000] }));
+  g.initializer.push(
+    onnx.TensorProto.create({ name: 'limit', dataType: onnx.TensorProto.DataType.INT64, dims: [], int64Data: [1000] }),
+  );
   g.node[3].input = ['use_cache_branch_cond'];
-  assert.throws(() => exposeAttention(onnx.ModelProto.encode(model).finish()), (e: Error) =>
-    e instanceof AttentionNotFoundError && /2 Softmax nodes sit inside If\/Loop\/Scan subgraphs/.test(e.message));
+  assert.throws(
+    () => exposeAttention(onnx.ModelProto.encode(model).finish()),
+    (e: Error) =>
+      e instanceof AttentionNotFoundError && /2 Softmax nodes sit inside If\/Loop\/Scan subgraphs/.test(e.message),
+  );
 });
 
 test('a truncated or non-ONNX file is refused with a clear message', () => {
   const whole = read(path.join(FIXTURES, 'gpt2.onnx'));
-  for (const bytes of [whole.subarray(0, whole.length / 3), new TextEncoder().encode('<html>not a model</html>'.repeat(4)), new Uint8Array(3)]) {
-    assert.throws(() => exposeAttention(bytes), (e: Error) => e instanceof ModelFormatError && /ONNX/.test(e.message));
+  for (const bytes of [
+    whole.subarray(0, whole.length / 3),
+    new TextEncoder().encode('<html>not a model</html>'.repeat(4)),
+    new Uint8Array(3),
+  ]) {
+    assert.throws(
+      () => exposeAttention(bytes),
+      (e: Error) => e instanceof ModelFormatError && /ONNX/.test(e.message),
+    );
   }
 });

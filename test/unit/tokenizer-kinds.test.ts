@@ -5,17 +5,42 @@ import { bertTokenizerJson } from '../support/tokenizers';
 
 /** A T5-style tokenizer.json: Metaspace pre-tokenizer and a Unigram model. */
 function metaspaceTokenizerJson(): string {
-  const pieces: [string, number][] = [['<pad>', 0], ['</s>', 0], ['<unk>', 0], ['▁Hello', -1], ['▁world', -1], ['▁wor', -2], ['ld', -2], ['▁', -3], ['!', -2]];
-  const special = (id: number, content: string) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+  const pieces: [string, number][] = [
+    ['<pad>', 0],
+    ['</s>', 0],
+    ['<unk>', 0],
+    ['▁Hello', -1],
+    ['▁world', -1],
+    ['▁wor', -2],
+    ['ld', -2],
+    ['▁', -3],
+    ['!', -2],
+  ];
+  const special = (id: number, content: string) => ({
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  });
   return JSON.stringify({
-    version: '1.0', truncation: null, padding: null,
+    version: '1.0',
+    truncation: null,
+    padding: null,
     added_tokens: [special(0, '<pad>'), special(1, '</s>'), special(2, '<unk>')],
     normalizer: null,
     pre_tokenizer: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true },
     post_processor: {
       type: 'TemplateProcessing',
       single: [{ Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '</s>', type_id: 0 } }],
-      pair: [{ Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '</s>', type_id: 0 } }, { Sequence: { id: 'B', type_id: 0 } }, { SpecialToken: { id: '</s>', type_id: 0 } }],
+      pair: [
+        { Sequence: { id: 'A', type_id: 0 } },
+        { SpecialToken: { id: '</s>', type_id: 0 } },
+        { Sequence: { id: 'B', type_id: 0 } },
+        { SpecialToken: { id: '</s>', type_id: 0 } },
+      ],
       special_tokens: { '</s>': { id: '</s>', ids: [1], tokens: ['</s>'] } },
     },
     decoder: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true },
@@ -28,18 +53,21 @@ test('WordPiece with lower-casing and accent stripping: offsets land on the orig
   assert.equal(tok.byteLevel, false);
   const text = 'Héllo, the CAFÉ unbelievable!';
   const tokens = tok.encode(text);
-  assert.deepEqual(tokens.map((t) => [t.text, t.start, t.end, t.special]), [
-    ['[CLS]', 0, 0, true],
-    ['Héllo', 0, 5, false],
-    [',', 5, 6, false],
-    ['the', 7, 10, false],
-    ['CAFÉ', 11, 15, false],
-    ['un', 16, 18, false],
-    ['believ', 18, 24, false],
-    ['able', 24, 28, false],
-    ['!', 28, 29, false],
-    ['[SEP]', 29, 29, true],
-  ]);
+  assert.deepEqual(
+    tokens.map((t) => [t.text, t.start, t.end, t.special]),
+    [
+      ['[CLS]', 0, 0, true],
+      ['Héllo', 0, 5, false],
+      [',', 5, 6, false],
+      ['the', 7, 10, false],
+      ['CAFÉ', 11, 15, false],
+      ['un', 16, 18, false],
+      ['believ', 18, 24, false],
+      ['able', 24, 28, false],
+      ['!', 28, 29, false],
+      ['[SEP]', 29, 29, true],
+    ],
+  );
 });
 
 test('Metaspace/Unigram: pieces with ▁ align onto the words; the appended </s> is special and empty', () => {
@@ -47,7 +75,14 @@ test('Metaspace/Unigram: pieces with ▁ align onto the words; the appended </s>
   const text = 'Hello  world!';
   const tokens = tok.encode(text);
   const shown = tokens.map((t) => [text.slice(t.start, t.end), t.special]);
-  assert.deepEqual(shown.filter(([s]) => s !== ''), [['Hello', false], ['world', false], ['!', false]]);
+  assert.deepEqual(
+    shown.filter(([s]) => s !== ''),
+    [
+      ['Hello', false],
+      ['world', false],
+      ['!', false],
+    ],
+  );
   const last = tokens[tokens.length - 1];
   assert.equal(last.text, '</s>');
   assert.equal(last.special, true);
@@ -61,23 +96,77 @@ test('a selection cut at maxTokens keeps the [CLS] it opens with and is closed w
   const fit = fitText(text, tok, 10);
   assert.equal(fit.truncated, true);
   assert.equal(fit.tokens.length, 10);
-  assert.deepEqual(fit.tokens.map((t) => t.text), ['[CLS]', 'hello', ',', 'the', 'cafe', '!', 'hello', ',', 'the', '[SEP]']);
+  assert.deepEqual(
+    fit.tokens.map((t) => t.text),
+    ['[CLS]', 'hello', ',', 'the', 'cafe', '!', 'hello', ',', 'the', '[SEP]'],
+  );
   const sep = fit.tokens[9];
   assert.equal(sep.special, true);
   assert.equal(sep.start, fit.analysedEnd);
   assert.equal(fit.analysedEnd, text.indexOf('the', 20) + 3);
   // Whole text that fits keeps its own [SEP] where the tokenizer put it.
-  assert.deepEqual(fitText('the cafe', tok, 10).tokens.map((t) => t.text), ['[CLS]', 'the', 'cafe', '[SEP]']);
+  assert.deepEqual(
+    fitText('the cafe', tok, 10).tokens.map((t) => t.text),
+    ['[CLS]', 'the', 'cafe', '[SEP]'],
+  );
 });
 
 test('the specials a window gets again are the ones the template added, not an [UNK] that stands for a word', async () => {
   const { addedBySequenceTemplate, edgeSpecials } = await import('../../src/engine/windows');
   const tok = loadTokenizer(bertTokenizerJson());
   const tokens = tok.encode('zebra the cafe quokka');
-  assert.deepEqual(tokens.map((t) => [t.text, t.special]), [['[CLS]', true], ['zebra', true], ['the', false], ['cafe', false], ['quokka', true], ['[SEP]', true]]);
+  assert.deepEqual(
+    tokens.map((t) => [t.text, t.special]),
+    [
+      ['[CLS]', true],
+      ['zebra', true],
+      ['the', false],
+      ['cafe', false],
+      ['quokka', true],
+      ['[SEP]', true],
+    ],
+  );
   assert.deepEqual(edgeSpecials(tokens.map(addedBySequenceTemplate)), { lead: 1, trail: 1 });
   // The unknown words keep their place in the text (the editor's hover finds them).
-  assert.deepEqual(tokens.map((t) => [t.start, t.end]), [[0, 0], [0, 5], [6, 9], [10, 14], [15, 21], [21, 21]]);
+  assert.deepEqual(
+    tokens.map((t) => [t.start, t.end]),
+    [
+      [0, 0],
+      [0, 5],
+      [6, 9],
+      [10, 14],
+      [15, 21],
+      [21, 21],
+    ],
+  );
   // Unknown words in a row share their gap word by word.
-  assert.deepEqual(tok.encode('zebra  quokka!').map((t) => [t.text, t.start, t.end]), [['[CLS]', 0, 0], ['zebra', 0, 5], ['quokka', 7, 13], ['!', 13, 14], ['[SEP]', 14, 14]]);
+  assert.deepEqual(
+    tok.encode('zebra  quokka!').map((t) => [t.text, t.start, t.end]),
+    [
+      ['[CLS]', 0, 0],
+      ['zebra', 0, 5],
+      ['quokka', 7, 13],
+      ['!', 13, 14],
+      ['[SEP]', 14, 14],
+    ],
+  );
+});
+
+test('code through a small WordPiece vocabulary: a long run of [UNK] leaves the known words on their own text, each [UNK] on one word', () => {
+  const tok = loadTokenizer(bertTokenizerJson(['.']));
+  const text = 'def fibonacci(n):\n    """Return the n-th Fibonacci number."""\n    if n < 2:\n        return n\n';
+  const tokens = tok.encode(text);
+  const the = tokens.find((t) => t.id === 6)!;
+  assert.equal(the.start, text.indexOf('the'));
+  assert.equal(text.slice(the.start, the.end), 'the');
+  const dot = tokens.find((t) => t.text === '.')!;
+  assert.equal(dot.start, text.indexOf('.'));
+  // Every token of the text covers text, in order, none overlapping the next.
+  const core = tokens.slice(1, -1);
+  for (let i = 0; i < core.length; i++) {
+    assert.ok(core[i].end > core[i].start, `token ${i} (${core[i].text}) covers no text`);
+    if (i > 0) assert.ok(core[i].start >= core[i - 1].end, `token ${i} overlaps token ${i - 1}`);
+  }
+  assert.equal(core[core.length - 1].text, 'n', 'the last [UNK] is the last word, not the rest of the text');
+  assert.deepEqual([tokens[0].text, tokens[tokens.length - 1].text], ['[CLS]', '[SEP]']);
 });

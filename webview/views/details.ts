@@ -2,7 +2,7 @@ import { topK } from '../../src/common/analysis';
 import type { AttentionStore } from '../../src/common/attention-store';
 import { headLabel, type AttentionView, type TokenInfo } from '../../src/common/protocol';
 import type { Focus } from './focus';
-import { visibleToken } from './labels';
+import { visibleToken } from '../../src/common/token-display';
 
 const div = (className: string): HTMLDivElement => {
   const e = document.createElement('div');
@@ -14,7 +14,11 @@ const div = (className: string): HTMLDivElement => {
 export class DetailsView {
   readonly element = div('details');
 
-  render(r: { tokens: TokenInfo[]; store: AttentionStore; topK: number } | undefined, view: AttentionView, focus: Focus | null): void {
+  render(
+    r: { tokens: TokenInfo[]; store: AttentionStore; topK: number } | undefined,
+    view: AttentionView,
+    focus: Focus | null,
+  ): void {
     const details = this.element;
     details.replaceChildren();
     if (!r || !focus) {
@@ -26,9 +30,7 @@ export class DetailsView {
     const i = focus.index;
     const row = r.store.row(view.layer, view.head, i);
     const attends = topK(row.weights, r.topK, row.keyStart);
-    const column = new Float32Array(r.tokens.length);
-    for (let q = 0; q < r.tokens.length; q++) column[q] = r.store.weight(view.layer, view.head, q, i);
-    const by = topK(column, r.topK);
+    const by = topK(r.store.column(view.layer, view.head, i), r.topK);
     const title = div('details-title');
     title.textContent = `“${visibleToken(r.tokens[i].text)}” (token ${i}) — layer ${view.layer}, ${headLabel(view.head)}`;
     const list = (name: string, items: { index: number; weight: number }[]): HTMLDivElement => {

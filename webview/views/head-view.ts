@@ -1,13 +1,15 @@
 import type { AttentionStore } from '../../src/common/attention-store';
 import type { AttentionView, TokenInfo } from '../../src/common/protocol';
 import type { Focus } from './focus';
-import { visibleToken } from './labels';
+import { visibleToken } from '../../src/common/token-display';
 import { headColour, readTheme, rgba, type Theme } from './theme';
+import { MARK_MIN, shadeStep, TINT_MIN, tintAlpha } from '../../src/common/shading';
 
 const ROW = 18;
 const GAP = 150;
 const PAD = 8;
-const MIN_WEIGHT = 0.02;
+/** Line opacities: each step is one path, stroked once. */
+const STEPS = 10;
 
 export interface HeadViewState {
   tokens: TokenInfo[];
@@ -29,7 +31,10 @@ export class HeadView {
   private state?: HeadViewState;
   private labelWidth = 80;
 
-  constructor(private readonly onFocus: (index: number, side: 'query' | 'key', click: boolean) => void, private readonly onLeave: () => void) {
+  constructor(
+    private readonly onFocus: (index: number, side: 'query' | 'key', click: boolean) => void,
+    private readonly onLeave: () => void,
+  ) {
     this.element = document.createElement('div');
     this.element.className = 'head-view';
     this.canvas = document.createElement('canvas');
@@ -91,11 +96,10 @@ export class HeadView {
     const focus = s.focus;
     for (const head of heads) {
       const colour = s.colourByHead && typeof head === 'number' ? headColour(head) : theme.accent;
-      // Ten opacity steps, one path each.
-      const buckets: Path2D[] = Array.from({ length: 10 }, () => new Path2D());
+      const buckets: Path2D[] = Array.from({ length: STEPS }, () => new Path2D());
       const add = (q: number, k: number, w: number): void => {
-        if (w < MIN_WEIGHT) return;
-        const b = Math.min(9, Math.floor(w * 10));
+        if (w < MARK_MIN) return;
+        const b = shadeStep(w, STEPS);
         buckets[b].moveTo(x0, y(q));
         buckets[b].lineTo(x1, y(k));
       };
@@ -109,7 +113,7 @@ export class HeadView {
       }
       ctx.lineWidth = focus ? 2 : 1.25;
       buckets.forEach((p, b) => {
-        ctx.strokeStyle = rgba(colour, (s.colourByHead ? 0.75 : 1) * (0.12 + 0.88 * ((b + 0.5) / 10)));
+        ctx.strokeStyle = rgba(colour, (s.colourByHead ? 0.75 : 1) * tintAlpha((b + 0.5) / STEPS, 0.12));
         ctx.stroke(p);
       });
     }
@@ -117,24 +121,20 @@ export class HeadView {
 
   private drawLabels(ctx: CanvasRenderingContext2D, s: HeadViewState, labels: string[], theme: Theme): void {
     const focus = s.focus;
-    let weights: Float32Array | undefined;
-    if (focus) {
-      weights = new Float32Array(s.tokens.length);
-      if (focus.side === 'query') {
-        const r = s.store.row(s.view.layer, s.view.head, focus.index);
-        weights.set(r.weights, r.keyStart);
-      } else {
-        for (let q = 0; q < s.tokens.length; q++) weights[q] = s.store.weight(s.view.layer, s.view.head, q, focus.index);
-      }
-    }
+    const { layer, head } = s.view;
+    const weights = !focus
+      ? undefined
+      : focus.side === 'query'
+        ? s.store.denseRow(layer, head, focus.index)
+        : s.store.column(layer, head, focus.index);
     ctx.textBaseline = 'middle';
     const leftX = PAD + this.labelWidth - 4;
     const rightX = PAD + this.labelWidth + GAP + 4;
     labels.forEach((label, i) => {
       const y = PAD + i * ROW;
       // Shade the other column by the focused token's weights.
-      if (weights && weights[i] > 0.005) {
-        ctx.fillStyle = rgba(theme.accent, 0.15 + 0.85 * weights[i]);
+      if (weights && weights[i] > TINT_MIN) {
+        ctx.fillStyle = rgba(theme.accent, tintAlpha(weights[i], 0.15));
         if (focus!.side === 'query') ctx.fillRect(rightX - 2, y + 1, this.labelWidth, ROW - 2);
         else ctx.fillRect(PAD, y + 1, this.labelWidth - 2, ROW - 2);
       }

@@ -1,8 +1,9 @@
 import type { AttentionStore } from '../../src/common/attention-store';
 import type { AttentionView, TokenInfo } from '../../src/common/protocol';
 import type { Focus } from './focus';
-import { visibleToken } from './labels';
+import { visibleToken } from '../../src/common/token-display';
 import { readTheme, rgba } from './theme';
+import { cellAlpha } from '../../src/common/shading';
 
 const LABEL_ROOM = 90;
 
@@ -24,7 +25,10 @@ export class MatrixView {
   private state?: MatrixViewState;
   private geometry = { x: 0, y: 0, cell: 1 };
 
-  constructor(private readonly onFocus: (index: number, side: 'query' | 'key', click: boolean) => void, private readonly onLeave: () => void) {
+  constructor(
+    private readonly onFocus: (index: number, side: 'query' | 'key', click: boolean) => void,
+    private readonly onLeave: () => void,
+  ) {
     this.element = document.createElement('div');
     this.element.className = 'matrix-view';
     this.canvas = document.createElement('canvas');
@@ -95,8 +99,7 @@ export class MatrixView {
         img.data[at] = r;
         img.data[at + 1] = g;
         img.data[at + 2] = b;
-        // sqrt keeps small weights visible next to a dominant one.
-        img.data[at + 3] = Math.round(255 * Math.sqrt(Math.min(1, weights[j])));
+        img.data[at + 3] = Math.round(255 * cellAlpha(weights[j]));
       }
     }
     const off = document.createElement('canvas');

@@ -2,7 +2,6 @@
 export interface Theme {
   foreground: string;
   muted: string;
-  background: string;
   accent: [number, number, number];
   focus: string;
 }
@@ -12,7 +11,7 @@ function cssVar(name: string, fallback: string): string {
   return v || fallback;
 }
 
-export function parseColor(css: string): [number, number, number] {
+function parseColor(css: string): [number, number, number] {
   const ctx = document.createElement('canvas').getContext('2d');
   if (!ctx) return [0, 122, 204];
   ctx.fillStyle = '#000';
@@ -27,7 +26,6 @@ export function readTheme(): Theme {
   return {
     foreground: cssVar('--vscode-editor-foreground', '#cccccc'),
     muted: cssVar('--vscode-descriptionForeground', '#999999'),
-    background: cssVar('--vscode-editor-background', '#1e1e1e'),
     accent: parseColor(cssVar('--vscode-charts-blue', cssVar('--vscode-focusBorder', '#3794ff'))),
     focus: cssVar('--vscode-focusBorder', '#007fd4'),
   };
@@ -35,8 +33,18 @@ export function readTheme(): Theme {
 
 /** Distinct colours for heads (readable on dark and light backgrounds). */
 const HEAD_COLOURS: [number, number, number][] = [
-  [31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189], [140, 86, 75],
-  [227, 119, 194], [127, 127, 127], [188, 189, 34], [23, 190, 207], [57, 59, 121], [173, 73, 74],
+  [31, 119, 180],
+  [255, 127, 14],
+  [44, 160, 44],
+  [214, 39, 40],
+  [148, 103, 189],
+  [140, 86, 75],
+  [227, 119, 194],
+  [127, 127, 127],
+  [188, 189, 34],
+  [23, 190, 207],
+  [57, 59, 121],
+  [173, 73, 74],
 ];
 export function headColour(h: number): [number, number, number] {
   return HEAD_COLOURS[h % HEAD_COLOURS.length];

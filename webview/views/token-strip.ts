@@ -1,8 +1,9 @@
 import type { AttentionStore } from '../../src/common/attention-store';
 import type { AttentionView, TokenInfo } from '../../src/common/protocol';
 import type { Focus } from './focus';
-import { visibleToken } from './labels';
+import { visibleToken } from '../../src/common/token-display';
 import { readTheme, rgba } from './theme';
+import { MARK_MIN, TINT_MIN, tintAlpha } from '../../src/common/shading';
 
 /**
  * The analysed text as token chips, laid out like the text. The focused token shades what it
@@ -12,7 +13,10 @@ export class TokenStrip {
   readonly element: HTMLDivElement;
   private chips: HTMLSpanElement[] = [];
 
-  constructor(private readonly onFocus: (index: number, side: 'query' | 'key', click: boolean) => void, private readonly onLeave: () => void) {
+  constructor(
+    private readonly onFocus: (index: number, side: 'query' | 'key', click: boolean) => void,
+    private readonly onLeave: () => void,
+  ) {
     this.element = document.createElement('div');
     this.element.className = 'token-strip';
     this.element.addEventListener('mouseleave', () => this.onLeave());
@@ -36,16 +40,15 @@ export class TokenStrip {
 
   render(store: AttentionStore, view: AttentionView, focus: Focus | null): void {
     const theme = readTheme();
-    const attends = new Float32Array(this.chips.length);
-    const attendedBy = new Float32Array(this.chips.length);
-    if (focus) {
-      const r = store.row(view.layer, view.head, focus.index);
-      attends.set(r.weights, r.keyStart);
-      for (let q = 0; q < this.chips.length; q++) attendedBy[q] = store.weight(view.layer, view.head, q, focus.index);
-    }
+    const none = new Float32Array(this.chips.length);
+    const attends = focus ? store.denseRow(view.layer, view.head, focus.index) : none;
+    const attendedBy = focus ? store.column(view.layer, view.head, focus.index) : none;
     this.chips.forEach((chip, i) => {
-      chip.style.background = attends[i] > 0.005 ? rgba(theme.accent, 0.1 + 0.9 * attends[i]) : '';
-      chip.style.boxShadow = attendedBy[i] > 0.02 ? `inset 0 -${Math.ceil(4 * attendedBy[i])}px 0 ${rgba([230, 140, 30], 0.4 + 0.6 * attendedBy[i])}` : '';
+      chip.style.background = attends[i] > TINT_MIN ? rgba(theme.accent, tintAlpha(attends[i], 0.1)) : '';
+      chip.style.boxShadow =
+        attendedBy[i] > MARK_MIN
+          ? `inset 0 -${Math.ceil(4 * attendedBy[i])}px 0 ${rgba([230, 140, 30], 0.4 + 0.6 * attendedBy[i])}`
+          : '';
       chip.classList.toggle('focused', focus?.index === i);
       chip.classList.toggle('pinned', focus?.index === i && focus.pinned);
     });

@@ -1,0 +1,14 @@
+/**
+ * The extension's command ids, in one place: `package.json` contributes each of them (a unit test
+ * checks both ways), and the host registers and links them from here.
+ */
+export const COMMANDS = {
+  showAttention: 'attentionExplorer.showAttention',
+  selectLayer: 'attentionExplorer.selectLayer',
+  selectHead: 'attentionExplorer.selectHead',
+  chooseModel: 'attentionExplorer.chooseModel',
+  manageCache: 'attentionExplorer.manageCache',
+  clearAttention: 'attentionExplorer.clearAttention',
+  /** Run from the hover's link, not from the palette (hidden there by a `when` of false). */
+  revealToken: 'attentionExplorer.revealToken',
+} as const;

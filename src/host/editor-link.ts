@@ -1,0 +1,105 @@
+import * as vscode from 'vscode';
+import { applyChange, tokenAtOffset, tokenDocRange, type AnalysisRecord } from './analysis-record';
+import { COMMANDS } from './commands';
+import { AttentionDecorations } from './decorations';
+import { hoverMarkdown } from './hover-text';
+import { disposeAll } from './dispose-all';
+import { settings } from './settings';
+
+export interface EditorLinkOwner {
+  /** The current analysis, if any. */
+  record(): AnalysisRecord | undefined;
+  /** Whether the panel is open (the shading follows the cursor only then). */
+  panelOpen(): boolean;
+  /** The analysed text was edited: the result no longer matches it. */
+  onStale(record: AnalysisRecord): void;
+}
+
+/**
+ * The analysis over the editor text: the hover (top tokens, reveal link), the shading of what the
+ * token under the cursor (or the panel's focused token) attends to, and stale marking on edits.
+ */
+export class EditorLink implements vscode.Disposable {
+  private readonly decorations = new AttentionDecorations();
+  private readonly subscriptions: vscode.Disposable[];
+
+  constructor(private readonly owner: EditorLinkOwner) {
+    this.subscriptions = [
+      vscode.languages.registerHoverProvider({ scheme: '*' }, { provideHover: (doc, pos) => this.hover(doc, pos) }),
+      vscode.window.onDidChangeTextEditorSelection((e) => this.followCursor(e.textEditor)),
+      vscode.workspace.onDidChangeTextDocument((e) => this.onEdit(e)),
+      this.decorations,
+    ];
+  }
+
+  clear(): void {
+    this.decorations.clear();
+  }
+
+  /** Shades what token `index` attends to (the panel's hovered or pinned token). */
+  showToken(index: number): void {
+    const rec = this.owner.record();
+    const editor = rec && this.editorFor(rec);
+    if (rec?.result && editor && settings().editorHighlight) this.decorations.show(editor, rec, index);
+  }
+
+  /** Redraws the shading for the cursor, after a new result or a new layer/head. */
+  refresh(): void {
+    const rec = this.owner.record();
+    const editor = rec && this.editorFor(rec);
+    if (editor) this.followCursor(editor);
+  }
+
+  private editorFor(rec: AnalysisRecord): vscode.TextEditor | undefined {
+    const active = vscode.window.activeTextEditor;
+    if (active?.document.uri.toString() === rec.uri) return active;
+    return vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === rec.uri);
+  }
+
+  private followCursor(editor: vscode.TextEditor): void {
+    const rec = this.owner.record();
+    if (!this.owner.panelOpen() || !rec?.result || rec.stale || !settings().editorHighlight) return;
+    if (editor.document.uri.toString() !== rec.uri) return;
+    const index = tokenAtOffset(rec, editor.document.offsetAt(editor.selection.active));
+    if (index === undefined) this.decorations.clear();
+    else this.decorations.show(editor, rec, index);
+  }
+
+  private onEdit(e: vscode.TextDocumentChangeEvent): void {
+    const rec = this.owner.record();
+    if (!rec || rec.stale || e.document.uri.toString() !== rec.uri || e.contentChanges.length === 0) return;
+    // Changes in one event are applied from the end of the document backwards.
+    const changes = [...e.contentChanges].sort((a, b) => b.rangeOffset - a.rangeOffset);
+    for (const c of changes) {
+      if (
+        applyChange(rec, { offset: c.rangeOffset, length: c.rangeLength, insertedLength: c.text.length }) === 'stale'
+      ) {
+        this.decorations.clear();
+        this.owner.onStale(rec);
+        return;
+      }
+    }
+  }
+
+  private hover(doc: vscode.TextDocument, pos: vscode.Position): vscode.Hover | undefined {
+    const rec = this.owner.record();
+    if (!rec?.result || doc.uri.toString() !== rec.uri) return undefined;
+    const index = tokenAtOffset(rec, doc.offsetAt(pos));
+    if (index === undefined) return undefined;
+    const positionOf = (offset: number): { line: number; column: number } => {
+      const p = doc.positionAt(offset);
+      return { line: p.line + 1, column: p.character + 1 };
+    };
+    const md = new vscode.MarkdownString(
+      hoverMarkdown(rec, index, settings().topK, positionOf, COMMANDS.revealToken),
+      true,
+    );
+    md.isTrusted = { enabledCommands: [COMMANDS.revealToken] };
+    const { start, end } = tokenDocRange(rec, index);
+    return new vscode.Hover(md, new vscode.Range(doc.positionAt(start), doc.positionAt(end)));
+  }
+
+  dispose(): void {
+    disposeAll(this.subscriptions);
+  }
+}

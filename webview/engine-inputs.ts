@@ -1,0 +1,144 @@
+import type { Backend, PageFile } from '../src/common/protocol';
+import type { EngineStage } from '../src/engine/model-engine';
+import { ByteCache } from './byte-cache';
+import type { WebviewConfig } from './config';
+import { fetchBytes, fetchText } from './fetch-bytes';
+import { HostFiles } from './host-files';
+import type { PageTimeline } from './timeline';
+
+/** What the panel shows while the engine loads. */
+export interface LoadProgress {
+  stage: 'fetch' | EngineStage;
+  /** Bytes fetched so far and in all (all: 0 while unknown). */
+  fetched: number;
+  total: number;
+}
+
+/** The largest graph the page asks the host for (larger ones are fetched by URL, streamed). */
+const HOST_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Where the engine's inputs come from: the page's cache (the runtime, the prepared graph), the
+ * host (`readFile`: the runtime and a graph of up to HOST_MAX_BYTES, the faster way in VS Code,
+ * measured), or a URL (larger graphs streamed, external data, the tokenizer). Each large file's
+ * bytes and time are recorded, and the bytes so far reported for the panel to show.
+ */
+export class EngineInputs {
+  readonly hostFiles: HostFiles;
+  private readonly cache: Promise<ByteCache | null>;
+  private progress: Record<string, { n: number; total: number }> = {};
+
+  constructor(
+    private readonly config: WebviewConfig,
+    private readonly timeline: PageTimeline,
+    private readonly onProgress: (p: LoadProgress) => void,
+    askHost: (file: PageFile) => void,
+  ) {
+    this.hostFiles = new HostFiles(askHost);
+    // Manage Model Cache asked for the panel's cache to be emptied: done before anything is read.
+    this.cache = (config.clearCache ? ByteCache.clear() : Promise.resolve()).then(() => ByteCache.open());
+  }
+
+  /** A new load: the bytes reported start from nothing. */
+  restart(): void {
+    this.progress = {};
+  }
+
+  report(stage: LoadProgress['stage']): void {
+    const all = Object.values(this.progress);
+    const fetched = all.reduce((s, p) => s + p.n, 0);
+    const total = all.every((p) => p.total) ? all.reduce((s, p) => s + p.total, 0) : 0;
+    this.onProgress({ stage, fetched, total });
+  }
+
+  /** The engine's script for a runtime flavour (started by the page from a blob: URL). */
+  script(flavour: Backend): Promise<string | null> {
+    return fetchText(`${this.config.engineBase}engine-worker-${flavour}.js`, 'engine');
+  }
+
+  /** The cache key of a runtime flavour's WebAssembly. */
+  runtimeKey(flavour: Backend): string {
+    return `${flavour}/${this.config.runtimeKey}`;
+  }
+
+  /** The runtime's WebAssembly: from the page's cache, else from the host (then cached). */
+  async runtime(flavour: Backend): Promise<ArrayBuffer> {
+    const key = this.runtimeKey(flavour);
+    const cache = await this.cache;
+    const hit = await cache?.get('runtime', key);
+    if (hit) {
+      this.timeline.mark('runtime from the cache');
+      return hit;
+    }
+    const file = `ort-wasm-simd-threaded${flavour === 'webgpu' ? '.jsep' : ''}.wasm`;
+    const bytes = await this.fetchTracked(`runtime:${flavour}`, `${this.config.engineBase}ort/${file}`, 'runtime');
+    // The Response made from the bytes is a copy: they can be transferred right after.
+    void cache?.put('runtime', key, bytes);
+    return bytes;
+  }
+
+  /** The graph after surgery when the cache has it for this model's content; the model file otherwise. */
+  async graph(fromModelFile: boolean): Promise<{ bytes: ArrayBuffer; prepared: boolean }> {
+    const hash = this.config.modelHash;
+    const hit = !fromModelFile && hash ? await (await this.cache)?.get('prepared', hash) : undefined;
+    if (hit) {
+      this.timeline.mark('prepared graph from the cache');
+      return { bytes: hit, prepared: true };
+    }
+    const { modelBytes } = this.config;
+    const fromHost = modelBytes > 0 && modelBytes <= HOST_MAX_BYTES;
+    return {
+      bytes: await this.fetchTracked(fromHost ? 'model' : null, this.config.modelUrl, 'model'),
+      prepared: false,
+    };
+  }
+
+  /** The external data files the graph names, from beside it (large by nature: always by URL). */
+  externals(files: string[]): Promise<{ path: string; data: ArrayBuffer }[]> {
+    const url = this.config.modelUrl;
+    const base = url.slice(0, url.lastIndexOf('/') + 1);
+    return Promise.all(
+      files.map(async (f) => ({ path: f, data: await this.fetchTracked(null, base + f, `external data file ${f}`) })),
+    );
+  }
+
+  /** The tokenizer (required) and the tokenizer and model configs (optional). */
+  text(): Promise<[string | null, string | null, string | null]> {
+    const c = this.config;
+    return Promise.all([
+      fetchText(c.tokenizerUrl, 'tokenizer'),
+      fetchText(c.tokenizerConfigUrl, 'tokenizer config').catch(() => null),
+      fetchText(c.configUrl, 'model config').catch(() => null),
+    ]);
+  }
+
+  /** Drops what the cache gave a load that failed, so that the next try starts from the files. */
+  async forget(what: { runtimeKey?: string; prepared: boolean }): Promise<void> {
+    const cache = await this.cache;
+    if (what.runtimeKey) await cache?.delete('runtime', what.runtimeKey);
+    if (what.prepared && this.config.modelHash) await cache?.delete('prepared', this.config.modelHash);
+  }
+
+  /**
+   * A large file with its progress and time recorded: asked of the host when `hostFile` names it
+   * and the page has a host; by URL otherwise, streamed with its progress shown.
+   */
+  private fetchTracked(hostFile: PageFile | null, url: string, what: string): Promise<ArrayBuffer> {
+    this.progress[what] = { n: 0, total: 0 };
+    const t0 = performance.now();
+    const bytes =
+      this.config.bytesFrom === 'host' && hostFile
+        ? this.hostFiles.get(hostFile)
+        : fetchBytes(url, what, (n, total) => {
+            this.progress[what] = { n, total };
+            this.report('fetch');
+          });
+    return bytes.then((b) => {
+      this.progress[what] = { n: b.byteLength, total: b.byteLength };
+      this.report('fetch');
+      this.timeline.span(`fetch ${what}`, performance.now() - t0);
+      this.timeline.mark(`${what} fetched`);
+      return b;
+    });
+  }
+}

@@ -1,0 +1,132 @@
+import type { PanelState } from '../src/common/panel-state';
+import type { AttentionView } from '../src/common/protocol';
+import type { EngineResult } from '../src/engine/model-engine';
+import { Controls } from './controls';
+import { runNotices, runSummary } from './run-notices';
+import { DetailsView } from './views/details';
+import type { Focus } from './views/focus';
+import { HeadView } from './views/head-view';
+import { MatrixView } from './views/matrix-view';
+import { TokenStrip } from './views/token-strip';
+
+export type NoticeKind = 'info' | 'warning' | 'error';
+
+export interface LayoutEvents {
+  view(view: AttentionView): void;
+  colourByHead(on: boolean): void;
+  tab(index: number): void;
+  /** The pointer entered a token in any view (`click`: clicked it). */
+  focus(index: number, side: Focus['side'], click: boolean): void;
+  leave(): void;
+}
+
+/** What the panel draws: the result, and the choices that survive a reload. */
+export interface Shown {
+  result: EngineResult & { source: string; topK: number };
+  state: PanelState;
+  focus: Focus | null;
+  stale: boolean;
+}
+
+function div(className: string): HTMLDivElement {
+  const e = document.createElement('div');
+  e.className = className;
+  return e;
+}
+
+export function notice(kind: NoticeKind, text: string): HTMLDivElement {
+  const n = div(`notice ${kind}`);
+  n.setAttribute('role', kind === 'error' ? 'alert' : 'status');
+  n.textContent = text;
+  return n;
+}
+
+/**
+ * The panel's layout: the header and notices, the progress line, then the result — controls,
+ * details, the token strip, and the head view and matrix in tabs. Draws what it is given.
+ */
+export class PanelLayout {
+  readonly notices = div('notices');
+  private readonly header = div('run-header');
+  private readonly body = div('result');
+  private readonly controls: Controls;
+  private readonly details = new DetailsView();
+  private readonly strip: TokenStrip;
+  private readonly headView: HeadView;
+  private readonly matrixView: MatrixView;
+  private readonly tabs = document.createElement('vscode-tabs');
+
+  constructor(app: HTMLElement, progress: HTMLElement, on: LayoutEvents) {
+    const focus = (index: number, side: Focus['side'], click: boolean): void => on.focus(index, side, click);
+    const leave = (): void => on.leave();
+    this.controls = new Controls(on.view, on.colourByHead);
+    this.strip = new TokenStrip(focus, leave);
+    this.headView = new HeadView(focus, leave);
+    this.matrixView = new MatrixView(focus, leave);
+    this.tabs.id = 'view-tabs';
+    this.tabs.append(
+      tabHeader('Head view'),
+      tabPanel(this.headView.element),
+      tabHeader('Matrix'),
+      tabPanel(this.matrixView.element),
+    );
+    this.tabs.addEventListener('vsc-tabs-select', (e) => on.tab(e.detail.selectedIndex));
+    this.body.append(this.controls.element, this.details.element, this.strip.element, this.tabs);
+    app.append(this.header, this.notices, progress, this.body);
+  }
+
+  /** Before any result: the model's name and how to get one. */
+  showEmpty(modelName: string): void {
+    this.header.textContent = modelName;
+    this.body.hidden = true;
+    const how =
+      'Select code or prose in the editor and run “Attention Explorer: Show Attention for Selection” (Ctrl+Alt+A).';
+    this.notices.replaceChildren(notice('info', how));
+  }
+
+  /** A new result's tokens (the strip keeps its chips until the next result). */
+  setTokens(result: EngineResult): void {
+    this.strip.setTokens(result.tokens);
+  }
+
+  /** The header line and the notices above the result. */
+  renderHeader(s: Shown): void {
+    this.header.textContent = runSummary(s.result);
+    this.header.title = `source: ${s.result.source}`;
+    this.notices.replaceChildren(...runNotices(s.result, s.stale).map((n) => notice(n.kind, n.text)));
+  }
+
+  render(s: Shown): void {
+    const { result, state, focus } = s;
+    this.body.hidden = false;
+    this.renderHeader(s);
+    this.controls.set(result.model.layers, result.model.heads, state.view, state.colourByHead);
+    const tabs = this.tabs as unknown as { selectedIndex: number };
+    if (tabs.selectedIndex !== state.tab) tabs.selectedIndex = state.tab;
+    this.details.render(result, state.view, focus);
+    this.strip.render(result.store, state.view, focus);
+    // Only the open tab's view is drawn.
+    const shown = { tokens: result.tokens, store: result.store, view: state.view, focus };
+    if (state.tab === 0) this.headView.render({ ...shown, colourByHead: state.colourByHead });
+    else this.matrixView.render(shown);
+  }
+
+  /** Scrolls token `index` into sight in the strip and the head view. */
+  reveal(index: number): void {
+    this.strip.reveal(index);
+    this.headView.reveal(index);
+  }
+}
+
+function tabHeader(text: string): HTMLElement {
+  const h = document.createElement('vscode-tab-header');
+  h.setAttribute('slot', 'header');
+  h.textContent = text;
+  return h;
+}
+
+function tabPanel(child: HTMLElement): HTMLElement {
+  const p = document.createElement('vscode-tab-panel');
+  p.append(child);
+  return p;
+}
