@@ -1,12 +1,18 @@
 #!/usr/bin/env node
 /**
  * attention-explorer attention --model PATH.onnx [--tokenizer PATH/tokenizer.json]
- *     (--text TEXT | --ids 5,17,42) [--layers all|0,2] [--backend wasm]
- * Prints {"tokens":[{id,text,start,end}], "layers":[names], "attentions":[layer][head][query][key]}.
+ *     (--text TEXT | --ids 5,17,42) [--layers all|0,2] [--aggregate mean|max|rollout]
+ * Prints {"tokens":[{id,text,start,end}], "layers":[names], "attentions":[layer][head][query][key]}
+ * (with --aggregate, one "head" per layer: the mean or max over heads, or the rollout up to it).
+ * attention-explorer heads … (the same options but --aggregate) prints each head's scores:
+ * {"heads":[{"layer","head","scores":{previousToken,firstToken,self,entropy,meanDistance,induction}}]}.
  * Uses the same engine as the webview (onnxruntime-web's WebAssembly backend runs in Node).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { AttentionStore } from './common/attention-store';
+import { allHeadScores } from './common/head-scores';
+import { rollout } from './common/rollout';
 import { fitText } from './engine/fit';
 import { setUpRuntime } from './engine/runtime-init';
 import { exposeAttention } from './engine/attention-graph';
@@ -15,10 +21,17 @@ import { AttentionSession } from './engine/session';
 import { loadTokenizer, type TextTokenizer } from './engine/tokenizer';
 
 const USAGE = `usage: attention-explorer attention [--model PATH.onnx] [--tokenizer PATH/tokenizer.json]
+                           (--text TEXT | --ids 5,17,42) [--layers all|0,1,...] [--aggregate mean|max|rollout]
+       attention-explorer heads [--model PATH.onnx] [--tokenizer PATH/tokenizer.json]
                            (--text TEXT | --ids 5,17,42) [--layers all|0,1,...]
 Without --model, the bundled code-prose-gpt model is used.`;
 
+const AGGREGATES = ['mean', 'max', 'rollout'] as const;
+type Aggregate = (typeof AGGREGATES)[number];
+
 interface CliArgs {
+  command: 'attention' | 'heads';
+  aggregate?: Aggregate;
   model: string;
   tokenizer?: string;
   text?: string;
@@ -35,7 +48,9 @@ function bundledModelPath(): string {
 
 export function parseArgs(argv: string[]): CliArgs {
   const [command, ...rest] = argv;
-  if (command !== 'attention') throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
+  if (command !== 'attention' && command !== 'heads')
+    throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
+  const known = ['model', 'tokenizer', 'text', 'ids', 'layers', ...(command === 'attention' ? ['aggregate'] : [])];
   const opts = new Map<string, string>();
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
@@ -44,7 +59,7 @@ export function parseArgs(argv: string[]): CliArgs {
     const key = eq > 0 ? a.slice(2, eq) : a.slice(2);
     const value = eq > 0 ? a.slice(eq + 1) : rest[++i];
     if (value === undefined) throw new UsageError(`--${key} needs a value`);
-    if (!['model', 'tokenizer', 'text', 'ids', 'layers'].includes(key)) throw new UsageError(`unknown option --${key}`);
+    if (!known.includes(key)) throw new UsageError(`unknown option --${key}`);
     opts.set(key, value);
   }
   const text = opts.get('text');
@@ -64,7 +79,19 @@ export function parseArgs(argv: string[]): CliArgs {
     if (layers.some((n) => !Number.isInteger(n) || n < 0))
       throw new UsageError(`--layers takes "all" or comma-separated layer indices, got "${layersArg}"`);
   }
-  return { model: opts.get('model') ?? bundledModelPath(), tokenizer: opts.get('tokenizer'), text, ids, layers };
+  const aggregate = opts.get('aggregate');
+  if (aggregate !== undefined && !(AGGREGATES as readonly string[]).includes(aggregate))
+    throw new UsageError(`--aggregate takes ${AGGREGATES.join(', ')}, got "${aggregate}"`);
+  const model = opts.get('model') ?? bundledModelPath();
+  return {
+    command,
+    aggregate: aggregate as Aggregate | undefined,
+    model,
+    tokenizer: opts.get('tokenizer'),
+    text,
+    ids,
+    layers,
+  };
 }
 
 function readIfExists(p: string): string | undefined {
@@ -142,13 +169,29 @@ async function main(argv: string[]): Promise<number> {
   const session = await AttentionSession.create(graph, externalData, 'wasm');
   const out = await session.run(tokens.map((t) => t.id));
   const t = tokens.length;
-  const attentions = layerIdx.map((l) => {
-    const data = out.layers[l];
-    return Array.from({ length: out.heads }, (_, h) =>
-      Array.from({ length: t }, (_, q) => Array.from(data.subarray((h * t + q) * t, (h * t + q + 1) * t))),
+  const store = new AttentionStore([{ start: 0, length: t, layers: out.layers }], out.layers.length, out.heads);
+  const rows = (m: Float32Array): number[][] =>
+    Array.from({ length: t }, (_, q) => Array.from(m.subarray(q * t, (q + 1) * t)));
+  let result: object;
+  if (args.command === 'heads') {
+    const all = allHeadScores(
+      store,
+      tokens.map((x) => x.id),
     );
-  });
-  const json = JSON.stringify({ tokens, layers: layerIdx.map((l) => graph.attention[l].layerName), attentions });
+    result = { heads: all.filter((r) => layerIdx.includes(r.layer)) };
+  } else {
+    const rolled = args.aggregate === 'rollout' ? rollout(store) : undefined;
+    const attentions = layerIdx.map((l) => {
+      if (rolled) return [rows(rolled[l])];
+      const agg = args.aggregate;
+      if (agg === 'mean' || agg === 'max')
+        return [Array.from({ length: t }, (_, q) => Array.from(store.denseRow(l, agg, q)))];
+      const data = out.layers[l];
+      return Array.from({ length: out.heads }, (_, h) => rows(data.subarray(h * t * t, (h + 1) * t * t)));
+    });
+    result = { tokens, layers: layerIdx.map((l) => graph.attention[l].layerName), attentions };
+  }
+  const json = JSON.stringify(result);
   await new Promise<void>((resolve) => process.stdout.write(json + '\n', () => resolve()));
   await session.release();
   return 0;

@@ -23,6 +23,7 @@ import { timeRuns } from './bench-timing';
 import { MiB, rendererPids, vmHwm, vmRss } from './bench-memory';
 import { benchVsCode } from './bench-vscode';
 import { panelStages } from './bench-panel';
+import { benchHeadScores } from './bench-head-scores';
 import { bertBaseFile, bertBaseFolder } from './bench-bert-folder';
 
 const RUNS = 10;
@@ -125,6 +126,7 @@ async function browserSide(c: Case, serverUrl: string, backend: 'wasm' | 'webgpu
 
 async function main(): Promise<void> {
   if (process.argv[2] === 'vscode') return benchVsCode();
+  if (process.argv[2] === 'heads') return benchHeadScores();
   if (process.argv[2] === 'vscode-bert') {
     fs.mkdirSync(path.join(ROOT, '.bench'), { recursive: true });
     return benchVsCode({
@@ -204,6 +206,7 @@ async function main(): Promise<void> {
       await panelStages(server.url, false);
       await panelStages(server.url, true);
     }
+    if (!only) benchHeadScores();
   } finally {
     await server.close();
   }

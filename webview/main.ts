@@ -3,6 +3,7 @@
  * (panel-layout.ts), the views (views/) and the engine (engine-client.ts, in a worker) do the rest.
  */
 import { summarise } from '../src/common/analysis';
+import { allHeadScores, type HeadScoreRow } from '../src/common/head-scores';
 import { INITIAL_STATE, restoreState, type PanelState } from '../src/common/panel-state';
 import {
   parseHostMessage,
@@ -50,6 +51,10 @@ const layout = new PanelLayout(document.getElementById('app')!, progress.element
   view: (view) => setView(view),
   colourByHead: (on) => changeState({ colourByHead: on }),
   tab: (tab) => changeState({ tab }),
+  pickHead: (view) => {
+    changeState({ tab: 0 });
+    setView(view);
+  },
   focus: (index, side, click) => setFocus(focusAfter(focus, index, side, click)),
   leave: () => setFocus(focusAfterLeave(focus)),
 });
@@ -61,8 +66,25 @@ function changeState(change: Partial<PanelState>): void {
   render();
 }
 
+/** The current result's head scores, computed once, when first asked for. */
+let scored: { result: ShownResult; heads: HeadScoreRow[] } | undefined;
+function headScoresOf(r: ShownResult): HeadScoreRow[] {
+  if (scored?.result !== r) {
+    const t0 = performance.now();
+    scored = {
+      result: r,
+      heads: allHeadScores(
+        r.store,
+        r.tokens.map((t) => t.id),
+      ),
+    };
+    timeline.span('head scores', performance.now() - t0);
+  }
+  return scored.heads;
+}
+
 function render(): void {
-  if (result) layout.render({ result, state: saved, focus, stale });
+  if (result) layout.render({ result, heads: () => headScoresOf(result!), state: saved, focus, stale });
 }
 
 /** A new focus (undefined: unchanged): the views centre on it, and the editor shades its row. */
@@ -196,11 +218,15 @@ function onHostMessage(m: HostToWebview): void {
       return;
     case 'setStale':
       stale = m.stale;
-      if (result) layout.renderHeader({ result, state: saved, focus, stale });
+      if (result) layout.renderHeader({ result, stale });
       return;
     case 'file':
     case 'fileError':
       engine.receiveFile(m);
+      return;
+    case 'scoreHeads':
+      if (result?.requestId === m.requestId)
+        post({ type: 'headScores', requestId: m.requestId, heads: headScoresOf(result) });
       return;
     case 'clear':
       focus = null;

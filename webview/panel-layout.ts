@@ -5,7 +5,9 @@ import { Controls } from './controls';
 import { runNotices, runSummary } from './run-notices';
 import { DetailsView } from './views/details';
 import type { Focus } from './views/focus';
+import { HeadTable } from './views/head-table';
 import { HeadView } from './views/head-view';
+import type { HeadScoreRow } from '../src/common/head-scores';
 import { MatrixView } from './views/matrix-view';
 import { TokenStrip } from './views/token-strip';
 
@@ -15,6 +17,8 @@ export interface LayoutEvents {
   view(view: AttentionView): void;
   colourByHead(on: boolean): void;
   tab(index: number): void;
+  /** A head chosen in the head finder: shown in the head view. */
+  pickHead(view: AttentionView): void;
   /** The pointer entered a token in any view (`click`: clicked it). */
   focus(index: number, side: Focus['side'], click: boolean): void;
   leave(): void;
@@ -23,6 +27,8 @@ export interface LayoutEvents {
 /** What the panel draws: the result, and the choices that survive a reload. */
 export interface Shown {
   result: EngineResult & { source: string; topK: number };
+  /** Every head's scores, computed when first asked for (the Heads tab). */
+  heads: () => HeadScoreRow[];
   state: PanelState;
   focus: Focus | null;
   stale: boolean;
@@ -54,6 +60,7 @@ export class PanelLayout {
   private readonly strip: TokenStrip;
   private readonly headView: HeadView;
   private readonly matrixView: MatrixView;
+  private readonly headTable: HeadTable;
   private readonly tabs = document.createElement('vscode-tabs');
 
   constructor(app: HTMLElement, progress: HTMLElement, on: LayoutEvents) {
@@ -63,12 +70,15 @@ export class PanelLayout {
     this.strip = new TokenStrip(focus, leave);
     this.headView = new HeadView(focus, leave);
     this.matrixView = new MatrixView(focus, leave);
+    this.headTable = new HeadTable((view) => on.pickHead(view));
     this.tabs.id = 'view-tabs';
     this.tabs.append(
       tabHeader('Head view'),
       tabPanel(this.headView.element),
       tabHeader('Matrix'),
       tabPanel(this.matrixView.element),
+      tabHeader('Heads'),
+      tabPanel(this.headTable.element),
     );
     this.tabs.addEventListener('vsc-tabs-select', (e) => on.tab(e.detail.selectedIndex));
     this.body.append(this.controls.element, this.details.element, this.strip.element, this.tabs);
@@ -90,7 +100,7 @@ export class PanelLayout {
   }
 
   /** The header line and the notices above the result. */
-  renderHeader(s: Shown): void {
+  renderHeader(s: Pick<Shown, 'result' | 'stale'>): void {
     this.header.textContent = runSummary(s.result);
     this.header.title = `source: ${s.result.source}`;
     this.notices.replaceChildren(...runNotices(s.result, s.stale).map((n) => notice(n.kind, n.text)));
@@ -108,7 +118,8 @@ export class PanelLayout {
     // Only the open tab's view is drawn.
     const shown = { tokens: result.tokens, store: result.store, view: state.view, focus };
     if (state.tab === 0) this.headView.render({ ...shown, colourByHead: state.colourByHead });
-    else this.matrixView.render(shown);
+    else if (state.tab === 1) this.matrixView.render(shown);
+    else this.headTable.render(s.heads(), state.view);
   }
 
   /** Scrolls token `index` into sight in the strip and the head view. */

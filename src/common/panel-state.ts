@@ -8,6 +8,7 @@ import { isInt, isObj } from './validate';
 export interface PanelState {
   request?: AnalyseRequest;
   view: AttentionView;
+  /** 0: head view, 1: matrix, 2: heads (the head finder). */
   tab: number;
   colourByHead: boolean;
   pinned: number | null;
@@ -30,7 +31,7 @@ export function restoreState(raw: unknown): PanelState {
   return {
     request: request.ok && request.message.type === 'analyse' ? request.message : undefined,
     view: isView(raw.view) ? { layer: raw.view.layer, head: raw.view.head } : INITIAL_STATE.view,
-    tab: raw.tab === 1 ? 1 : 0,
+    tab: raw.tab === 1 || raw.tab === 2 ? raw.tab : 0,
     colourByHead: raw.colourByHead === true,
     pinned: isInt(raw.pinned) ? raw.pinned : null,
   };

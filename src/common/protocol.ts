@@ -16,6 +16,7 @@ import {
   type Parsed,
   type Validators,
 } from './validate';
+import { SCORE_NAMES, type HeadScoreRow } from './head-scores';
 
 export type Backend = 'webgpu' | 'wasm';
 export type BackendSetting = 'auto' | Backend;
@@ -99,6 +100,11 @@ export interface SetStaleMessage {
 export interface ClearMessage {
   type: 'clear';
 }
+/** Find Heads…: the page scores every head of the current result (`headScores` answers). */
+export interface ScoreHeadsMessage {
+  type: 'scoreHeads';
+  requestId: number;
+}
 /** A file the page asked for (`readFile`), read by the host: the model's bytes, the runtime's. */
 export interface FileMessage {
   type: 'file';
@@ -117,6 +123,7 @@ export type HostToWebview =
   | RevealTokenMessage
   | SetStaleMessage
   | ClearMessage
+  | ScoreHeadsMessage
   | FileMessage
   | FileErrorMessage;
 
@@ -167,6 +174,12 @@ export interface FocusTokenMessage {
   requestId: number;
   index: number | null;
 }
+/** Every head's scores for a result (the answer to `scoreHeads`). */
+export interface HeadScoresMessage {
+  type: 'headScores';
+  requestId: number;
+  heads: HeadScoreRow[];
+}
 /** A newer request arrived before this one started: it will not run. */
 export interface SupersededMessage {
   type: 'superseded';
@@ -193,6 +206,7 @@ export type WebviewToHost =
   | ResultMessage
   | SummaryMessage
   | FocusTokenMessage
+  | HeadScoresMessage
   | SupersededMessage
   | ErrorMessage
   | RestartMessage;
@@ -220,6 +234,11 @@ const isModelInfo = (v: unknown): v is ModelInfo =>
   isBool(v.causal) &&
   Array.isArray(v.layerNames) &&
   v.layerNames.every(isStr);
+function isHeadScoreRow(v: unknown): v is HeadScoreRow {
+  if (!isObj(v) || !isInt(v.layer) || !isInt(v.head) || !isObj(v.scores)) return false;
+  const scores = v.scores;
+  return SCORE_NAMES.every((k) => isNum(scores[k]) || (k === 'induction' && scores[k] === null));
+}
 export const isBackend = (v: unknown): v is Backend => v === 'webgpu' || v === 'wasm';
 export const isBackendSetting = (v: unknown): v is BackendSetting => v === 'auto' || isBackend(v);
 const isSettings = (s: unknown): boolean =>
@@ -238,6 +257,7 @@ const hostValidators: Validators<HostToWebview> = {
   revealToken: (v) => isInt(v.index),
   setStale: (v) => isBool(v.stale),
   clear: () => true,
+  scoreHeads: (v) => isInt(v.requestId),
   file: (v) => {
     // VS Code delivers a posted Uint8Array as one, or as its ArrayBuffer.
     if (v.data instanceof ArrayBuffer) v.data = new Uint8Array(v.data);
@@ -267,6 +287,7 @@ const webviewValidators: Validators<WebviewToHost> = {
     v.summaries.length === v.tokens.length,
   summary: (v) => isInt(v.requestId) && isView(v.view) && isSummaries(v.summaries),
   focusToken: (v) => isInt(v.requestId) && isIntOrNull(v.index),
+  headScores: (v) => isInt(v.requestId) && Array.isArray(v.heads) && v.heads.every(isHeadScoreRow),
   superseded: (v) => isInt(v.requestId),
   error: (v) => isIntOrNull(v.requestId) && isStr(v.message),
   restart: (v) => isIntOrNull(v.requestId) && isStr(v.reason),

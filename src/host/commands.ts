@@ -6,6 +6,7 @@ export const COMMANDS = {
   showAttention: 'attentionExplorer.showAttention',
   selectLayer: 'attentionExplorer.selectLayer',
   selectHead: 'attentionExplorer.selectHead',
+  findHeads: 'attentionExplorer.findHeads',
   chooseModel: 'attentionExplorer.chooseModel',
   manageCache: 'attentionExplorer.manageCache',
   clearAttention: 'attentionExplorer.clearAttention',

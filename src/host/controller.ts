@@ -16,6 +16,8 @@ import { RecentModels } from './recent-models';
 import { affectsModel, settings } from './settings';
 import { AttentionStatusBar } from './status-bar';
 import { pickHead, pickLayer } from './view-picks';
+import { pickHeadByScore } from './find-heads';
+import type { HeadScoreRow } from '../common/head-scores';
 
 /**
  * Wires the host's parts and keeps which analysis is current: the request, the panel's answer,
@@ -27,6 +29,8 @@ export class AttentionController implements vscode.Disposable {
   private nextId = 1;
   private view: AttentionView = { layer: 0, head: 'mean' };
   private lastRequest?: AnalyseRequest;
+  /** Find Heads… calls waiting for the page's scores. */
+  private readonly headScores = new Map<number, (heads: HeadScoreRow[] | undefined) => void>();
   /** Show Attention calls waiting for their result (the window's progress indicator). */
   private readonly pending = new Map<number, (ok: boolean) => void>();
   private readonly status = new AttentionStatusBar();
@@ -64,6 +68,7 @@ export class AttentionController implements vscode.Disposable {
       cmd(COMMANDS.showAttention, () => this.showAttention()),
       cmd(COMMANDS.selectLayer, () => this.pickView(pickLayer)),
       cmd(COMMANDS.selectHead, () => this.pickView(pickHead)),
+      cmd(COMMANDS.findHeads, () => this.findHeads()),
       cmd(COMMANDS.clearAttention, () => this.clear()),
       cmd(COMMANDS.chooseModel, async () => {
         if (await chooseModel(this.recent, cacheRoot, this.log)) this.panel.onModelSetting();
@@ -112,6 +117,8 @@ export class AttentionController implements vscode.Disposable {
     this.status.hide();
     for (const resolve of this.pending.values()) resolve(false);
     this.pending.clear();
+    for (const resolve of this.headScores.values()) resolve(undefined);
+    this.headScores.clear();
   }
 
   /** The Show Attention call waiting on `requestId` stops waiting. */
@@ -150,6 +157,11 @@ export class AttentionController implements vscode.Disposable {
         if (rec?.result && rec.requestId === m.requestId && m.index !== null && m.index < rec.result.tokens.length) {
           this.editor.showToken(m.index);
         }
+        return;
+      case 'headScores':
+        if (rec?.requestId !== m.requestId) return;
+        this.headScores.get(m.requestId)?.(m.heads);
+        this.headScores.delete(m.requestId);
         return;
       case 'superseded':
         // A newer request took its place in the panel: whoever waited on it stops waiting.
@@ -212,6 +224,33 @@ export class AttentionController implements vscode.Disposable {
       return;
     }
     const view = await pick(r.model, this.view);
+    if (!view) return;
+    this.view = view;
+    this.panel.post({ type: 'setView', view });
+  }
+
+  /** Find Heads…: the page scores every head of the current result; the user picks by trait. */
+  private async findHeads(): Promise<void> {
+    const rec = this.record;
+    if (!rec?.result || !this.panel.isOpen) {
+      void vscode.window.showInformationMessage('Attention Explorer: run "Show Attention for Selection" first.');
+      return;
+    }
+    const { requestId } = rec;
+    const heads = await new Promise<HeadScoreRow[] | undefined>((resolve) => {
+      this.headScores.set(requestId, resolve);
+      this.panel.post({ type: 'scoreHeads', requestId });
+      // A page that never answers (closed, reloading) does not leave the command hanging.
+      setTimeout(() => resolve(undefined), 30_000);
+    });
+    this.headScores.delete(requestId);
+    if (!heads) {
+      void vscode.window.showWarningMessage(
+        'Attention Explorer: the panel did not send its head scores; run Show Attention again.',
+      );
+      return;
+    }
+    const view = await pickHeadByScore(heads);
     if (!view) return;
     this.view = view;
     this.panel.post({ type: 'setView', view });

@@ -173,6 +173,36 @@ e2e('hovering a token in the editor lists its top 5 attended and attending token
   await page.keyboard.press('Escape');
 });
 
+e2e(
+  'Find Heads… ranks every head on the analysed text by what it does; the chosen head is shown in the panel',
+  async () => {
+    await runCommand(page, 'Attention Explorer: Find Heads…');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Previous token' }).first().click();
+    const rows = page.locator('.quick-input-list .monaco-list-row');
+    await rows.first().waitFor();
+    const first = await rows.first().innerText();
+    const [, layer, head] = /Layer (\d+) · Head (\d+)/.exec(first) ?? [];
+    assert.ok(layer !== undefined, first);
+    assert.match(first, /previous token: 0\.\d{3}/);
+    await shot('02b-find-heads');
+    await rows.first().click();
+    // The view reaches the panel through the extension host: wait for the pickers to show it.
+    const shows = async (): Promise<string> =>
+      `${await panel.locator('#layer-select').evaluate((e) => (e as HTMLSelectElement).value)}/` +
+      `${await panel.locator('#head-select').evaluate((e) => (e as HTMLSelectElement).value)}`;
+    for (let i = 0; i < 50 && (await shows()) !== `${layer}/${head}`; i++) await page.waitForTimeout(100);
+    assert.equal(await panel.locator('#layer-select').evaluate((e) => (e as HTMLSelectElement).value), layer);
+    assert.equal(await panel.locator('#head-select').evaluate((e) => (e as HTMLSelectElement).value), head);
+    // The panel's own head finder lists the same heads, and its Previous column sorts them the same.
+    await panel.locator('vscode-tab-header', { hasText: 'Heads' }).click();
+    await panel.locator('.head-table button.sort', { hasText: 'Previous' }).click();
+    const top = await panel.locator('.head-table tbody tr').first().locator('td').first().innerText();
+    assert.equal(top, `L${layer} · H${head}`);
+    await shot('02c-head-finder-tab');
+    await panel.locator('vscode-tab-header', { hasText: 'Head view' }).click();
+  },
+);
+
 e2e('the token under the cursor shades the tokens it attends to; Clear Attention removes it', async () => {
   const fib = page.locator('.editor-instance .view-line span span', { hasText: /^\s*fibonacci$/ });
   await fib.nth(2).click();

@@ -250,6 +250,54 @@ test('the panel page runs the bundled model, draws the head view and the matrix,
   await page.context().close();
 });
 
+test('the head finder: the Heads tab scores every head, sorts by any column, and a chosen row is shown in the head view', async () => {
+  const page = await panel({ backend: 'wasm' });
+  // Random-looking tokens, twice: the bundled model's induction heads (layer 3) copy the second time.
+  const words = 'delta quartz fig ember noodle violet walrus cobalt tulip anvil rhubarb sonnet'.split(' ');
+  const text = `${words.join(' ')}\n${words.join(' ')}\n`;
+  await sendToWebview(page, analyseRequest(1, text, {}, 'words.txt'));
+  await waitForMessage(page, 'result', 1);
+  await page.locator('vscode-tab-header', { hasText: 'Heads' }).click();
+  const rows = page.locator('.head-table tbody tr');
+  await rows.first().waitFor();
+  assert.equal(await rows.count(), 32, 'every one of 4 × 8 heads');
+  // Sorted by induction, highest first: a layer-3 head leads, as the model card says.
+  assert.equal(await page.locator('.head-table th[aria-sort="descending"]').innerText(), 'Induction');
+  assert.match(await rows.first().locator('td').first().innerText(), /^L3 · H\d$/);
+  const induction = await rows.evaluateAll((trs) => trs.map((tr) => Number(tr.children[1].textContent)));
+  assert.deepEqual(
+    induction,
+    [...induction].sort((a, b) => b - a),
+  );
+  await page.screenshot({ path: path.join(shots, 'panel-head-finder.png'), fullPage: true });
+  // Sorting by another column, then reversing it.
+  await page.locator('.head-table button.sort', { hasText: 'Previous' }).click();
+  const previous = await rows.evaluateAll((trs) => trs.map((tr) => Number(tr.children[2].textContent)));
+  assert.deepEqual(
+    previous,
+    [...previous].sort((a, b) => b - a),
+  );
+  await page.locator('.head-table button.sort', { hasText: 'Previous' }).click();
+  assert.equal(await page.locator('.head-table th[aria-sort="ascending"]').innerText(), 'Previous');
+  // A row (by the keyboard) shows that head in the head view, and tells the host.
+  const chosen = rows.nth(3);
+  const [layer, head] = [
+    Number(await chosen.getAttribute('data-layer')),
+    Number(await chosen.getAttribute('data-head')),
+  ];
+  await chosen.focus();
+  await page.keyboard.press('Enter');
+  await page.locator('.head-view canvas').waitFor({ state: 'visible' });
+  const summary = (await sentByWebview(page)).filter((m) => m.type === 'summary').pop();
+  assert.deepEqual(summary && summary.type === 'summary' ? summary.view : null, { layer, head });
+  // The host's Find Heads… asks for the scores: the page answers with the same table.
+  await sendToWebview(page, { type: 'scoreHeads', requestId: 1 });
+  const scores = await waitForMessage(page, 'headScores', 1);
+  assert.equal(scores.heads.length, 32);
+  const best = [...scores.heads].sort((a, b) => b.scores.induction! - a.scores.induction!)[0];
+  assert.equal(best.layer, 3);
+});
+
 test('the panel: no WebGPU adapter falls back to WebAssembly and says so; long text is windowed and cut at maxTokens', async () => {
   // No adapter for this page: WebGPU's entry point is gone, as on a machine without a GPU.
   const p = await panel(

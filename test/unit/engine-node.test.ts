@@ -387,3 +387,79 @@ test('an input the engine cannot fill is named in the error', async () => {
   );
   await session.release();
 });
+
+test('the CLI heads command: the bundled model on repeated random tokens ranks layer 3 head 7 first for induction, as its model card says', () => {
+  const r = randomIds(50, 11);
+  const ids = [0, ...r, ...r].join(',');
+  const out = JSON.parse(execFileSync(process.execPath, [CLI, 'heads', '--ids', ids], { encoding: 'utf8' })) as {
+    heads: { layer: number; head: number; scores: Record<string, number | null> }[];
+  };
+  assert.equal(out.heads.length, 4 * 8);
+  for (const h of out.heads) {
+    assert.deepEqual(Object.keys(h.scores), [
+      'previousToken',
+      'firstToken',
+      'self',
+      'entropy',
+      'meanDistance',
+      'induction',
+    ]);
+    assert.ok(h.scores.entropy! >= 0 && h.scores.entropy! <= Math.log(101) + 1e-6);
+  }
+  const byInduction = [...out.heads].sort((a, b) => b.scores.induction! - a.scores.induction!);
+  assert.deepEqual([byInduction[0].layer, byInduction[0].head], [3, 7]);
+  // The card's own measure (second copy only) gives > 0.5; this one also counts the first query of
+  // the copy and chance repeats inside it, with less context to copy from.
+  assert.ok(byInduction[0].scores.induction! > 0.4, `induction ${byInduction[0].scores.induction}`);
+  const median = byInduction[byInduction.length / 2].scores.induction!;
+  assert.ok(
+    byInduction[0].scores.induction! > 4 * median,
+    `induction ${byInduction[0].scores.induction} vs median ${median}`,
+  );
+  // A head of the first layer is no induction head.
+  assert.ok(out.heads.filter((h) => h.layer === 0).every((h) => h.scores.induction! < 0.3));
+  const only = JSON.parse(
+    execFileSync(process.execPath, [CLI, 'heads', '--ids', ids, '--layers', '2'], { encoding: 'utf8' }),
+  ) as { heads: { layer: number }[] };
+  assert.deepEqual([...new Set(only.heads.map((h) => h.layer))], [2]);
+});
+
+test('the CLI --aggregate prints one matrix per layer: the mean and max over heads, and the rollout (rows summing to 1)', () => {
+  const text = 'def add(a, b):\n    return a + b\n';
+  const run = (agg: string): { attentions: number[][][][]; tokens: unknown[] } =>
+    JSON.parse(
+      execFileSync(process.execPath, [CLI, 'attention', '--text', text, '--aggregate', agg], { encoding: 'utf8' }),
+    );
+  const all = JSON.parse(execFileSync(process.execPath, [CLI, 'attention', '--text', text], { encoding: 'utf8' })) as {
+    attentions: number[][][][];
+  };
+  const mean = run('mean');
+  const max = run('max');
+  const rolled = run('rollout');
+  const t = mean.tokens.length;
+  for (const out of [mean, max, rolled]) {
+    assert.equal(out.attentions.length, 4);
+    for (const layer of out.attentions) assert.equal(layer.length, 1);
+  }
+  for (let q = 0; q < t; q++) {
+    for (let k = 0; k < t; k++) {
+      const heads = all.attentions[2].map((h) => h[q][k]);
+      assert.ok(Math.abs(mean.attentions[2][0][q][k] - heads.reduce((a, b) => a + b, 0) / heads.length) < 1e-6);
+      assert.ok(Math.abs(max.attentions[2][0][q][k] - Math.max(...heads)) < 1e-6);
+    }
+    const sum = rolled.attentions[3][0][q].reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(sum - 1) < 1e-4, `rollout row ${q} sums to ${sum}`);
+    // Causal: nothing flows from later tokens.
+    assert.ok(rolled.attentions[3][0][q].slice(q + 1).every((v) => v === 0));
+  }
+  const bad = spawnSync(process.execPath, [CLI, 'attention', '--text', 'x', '--aggregate', 'median'], {
+    encoding: 'utf8',
+  });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--aggregate takes mean, max, rollout/);
+  const noAggregate = spawnSync(process.execPath, [CLI, 'heads', '--text', 'x', '--aggregate', 'mean'], {
+    encoding: 'utf8',
+  });
+  assert.equal(noAggregate.status, 2);
+  assert.match(noAggregate.stderr, /unknown option --aggregate/);
+});

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AttentionStore } from '../../src/common/attention-store';
+import { allHeadScores, headScores, inductionTargets } from '../../src/common/head-scores';
+import { rollout } from '../../src/common/rollout';
+
+/** A one-window store from per-head T×T matrices written out by hand (rows of numbers). */
+function storeOf(layers: number[][][][]): AttentionStore {
+  const heads = layers[0].length;
+  const t = layers[0][0].length;
+  const flat = layers.map((hs) => Float32Array.from(hs.flat(2)));
+  return new AttentionStore([{ start: 0, length: t, layers: flat }], layers.length, heads);
+}
+
+const close = (a: number | null, b: number, what: string): void =>
+  assert.ok(a !== null && Math.abs(a - b) < 1e-6, `${what}: ${a} instead of ${b}`);
+
+test('head scores on hand-computed matrices: previous token, first token, self, entropy, mean distance', () => {
+  const previous = [
+    [1, 0, 0, 0],
+    [1, 0, 0, 0],
+    [0, 1, 0, 0],
+    [0, 0, 1, 0],
+  ];
+  const uniform = [
+    [1, 0, 0, 0],
+    [0.5, 0.5, 0, 0],
+    [1 / 3, 1 / 3, 1 / 3, 0],
+    [0.25, 0.25, 0.25, 0.25],
+  ];
+  const store = storeOf([[previous, uniform]]);
+  const none = inductionTargets([1, 2, 3, 4]);
+  const p = headScores(store, 0, 0, none);
+  close(p.previousToken, 1, 'previous-token head, previousToken');
+  close(p.firstToken, 0.5, 'previous-token head, firstToken'); // rows 0 and 1 look at token 0
+  close(p.self, 0.25, 'previous-token head, self'); // only row 0
+  close(p.entropy, 0, 'previous-token head, entropy');
+  close(p.meanDistance, (0 + 1 + 1 + 1) / 4, 'previous-token head, meanDistance');
+  assert.equal(p.induction, null, 'nothing repeats');
+  const u = headScores(store, 0, 1, none);
+  close(u.previousToken, (0.5 + 1 / 3 + 0.25) / 3, 'uniform head, previousToken');
+  close(u.firstToken, (1 + 0.5 + 1 / 3 + 0.25) / 4, 'uniform head, firstToken');
+  close(u.entropy, (0 + Math.log(2) + Math.log(3) + Math.log(4)) / 4, 'uniform head, entropy (nats)');
+  // Row 3: keys 0..3 at a quarter each, distances 3, 2, 1, 0.
+  close(u.meanDistance, (0 + 0.5 + (2 + 1) / 3 + (3 + 2 + 1) / 4) / 4, 'uniform head, meanDistance');
+});
+
+test('the induction score reads, for a repeated token, the token that followed its last occurrence; none without repeats', () => {
+  // Tokens A B C A B: the second A (query 3) follows position 1 (B); the second B (query 4) position 2 (C).
+  assert.deepEqual(Array.from(inductionTargets([7, 8, 9, 7, 8])), [-1, -1, -1, 1, 2]);
+  // A token right after its previous occurrence (A A) has p + 1 = q: not counted.
+  assert.deepEqual(Array.from(inductionTargets([5, 5, 5])), [-1, -1, -1]);
+  const copy = [
+    [1, 0, 0, 0, 0],
+    [1, 0, 0, 0, 0],
+    [1, 0, 0, 0, 0],
+    [0, 0.8, 0.2, 0, 0],
+    [0, 0, 0.6, 0.4, 0],
+  ];
+  const s = headScores(storeOf([[copy]]), 0, 0, inductionTargets([7, 8, 9, 7, 8]));
+  close(s.induction, (0.8 + 0.6) / 2, 'induction');
+  const rows = allHeadScores(storeOf([[copy], [copy]]), [7, 8, 9, 7, 8]);
+  assert.deepEqual(
+    rows.map((r) => [r.layer, r.head]),
+    [
+      [0, 0],
+      [1, 0],
+    ],
+  );
+});
+
+test('head scores of a window: a row covers its own keys only, the rest count as 0', () => {
+  // Two windows over 3 tokens: tokens 0–1, then 1–2. Query 2 reads from the second window.
+  const w1 = Float32Array.from([1, 0, 0.5, 0.5]);
+  const w2 = Float32Array.from([1, 0, 0.25, 0.75]);
+  const store = new AttentionStore(
+    [
+      { start: 0, length: 2, layers: [w1] },
+      { start: 1, length: 2, layers: [w2] },
+    ],
+    1,
+    1,
+  );
+  const s = headScores(store, 0, 0, inductionTargets([1, 2, 3]));
+  // Query 0: [1, 0, 0]; query 1: its window is chosen by assignQueries; query 2: keys 1–2 = [0.25, 0.75].
+  const row1 = store.denseRow(0, 0, 1);
+  close(s.previousToken, (row1[0] + 0.25) / 2, 'previousToken');
+  close(s.firstToken, (1 + row1[0] + 0) / 3, 'firstToken: query 2 cannot see token 0');
+});
+
+test('rollout on a hand-computed two-layer model: ½·A + ½·I, rows renormalised, multiplied from the first layer up', () => {
+  const a0 = [
+    [1, 0],
+    [0.5, 0.5],
+  ];
+  const a1 = [
+    [1, 0],
+    [1, 0],
+  ];
+  const [r0, r1] = rollout(storeOf([[a0], [a1]]));
+  // Layer 0: ½A + ½I = [[1, 0], [0.25, 0.75]] (rows already sum to 1).
+  assert.deepEqual(Array.from(r0), [1, 0, 0.25, 0.75]);
+  // Layer 1: Ã1 = [[1, 0], [0.5, 0.5]]; Ã1·R0 = [[1, 0], [0.5 + 0.125, 0.375]].
+  assert.deepEqual(Array.from(r1), [1, 0, 0.625, 0.375]);
+  for (let q = 0; q < 2; q++) close(r1[q * 2] + r1[q * 2 + 1], 1, `rollout row ${q} sums to 1`);
+});
