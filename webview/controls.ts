@@ -5,6 +5,7 @@ import '@vscode-elements/elements/dist/vscode-tabs/index.js';
 import '@vscode-elements/elements/dist/vscode-tab-header/index.js';
 import '@vscode-elements/elements/dist/vscode-tab-panel/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
+import '@vscode-elements/elements/dist/vscode-button/index.js';
 import type { VscodeCheckbox } from '@vscode-elements/elements/dist/vscode-checkbox/vscode-checkbox.js';
 import type { VscodeSingleSelect } from '@vscode-elements/elements/dist/vscode-single-select/vscode-single-select.js';
 import { headLabel, type AttentionView, type HeadChoice } from '../src/common/protocol';
@@ -17,7 +18,7 @@ export class Controls {
   private readonly colour: VscodeCheckbox;
   private shape = { layers: 0, heads: 0 };
 
-  constructor(onView: (view: AttentionView) => void, onColourByHead: (on: boolean) => void) {
+  constructor(onView: (view: AttentionView) => void, onColourByHead: (on: boolean) => void, onExport: () => void) {
     this.element = document.createElement('div');
     this.element.className = 'controls';
     this.layer = document.createElement('vscode-single-select');
@@ -35,7 +36,13 @@ export class Controls {
       l.append(text, el);
       return l;
     };
-    this.element.append(label('Layer', this.layer), label('Head', this.head), this.colour);
+    const exportButton = document.createElement('vscode-button');
+    exportButton.id = 'export-button';
+    exportButton.setAttribute('secondary', '');
+    exportButton.textContent = 'Export…';
+    exportButton.title = 'Export this view as PNG, this head as CSV, or every head as JSON';
+    exportButton.addEventListener('click', onExport);
+    this.element.append(label('Layer', this.layer), label('Head', this.head), this.colour, exportButton);
     const fire = (): void => onView(this.value());
     this.layer.addEventListener('change', fire);
     this.head.addEventListener('change', fire);

@@ -6,7 +6,6 @@ import { summarise } from '../src/common/analysis';
 import { allHeadScores, type HeadScoreRow } from '../src/common/head-scores';
 import { INITIAL_STATE, restoreState, type PanelState } from '../src/common/panel-state';
 import {
-  parseHostMessage,
   SUMMARY_MIN_K,
   type AnalyseRequest,
   type AttentionView,
@@ -14,10 +13,13 @@ import {
   type WebviewToHost,
 } from '../src/common/protocol';
 import { unreachable } from '../src/common/validate';
+import { parseHostMessage } from '../src/common/protocol-validation';
 import { readConfig } from './config';
 import { EngineClient, type EngineResult } from './engine-client';
 import { EngineBrokenError } from './engine-worker-start';
 import { failureNotice } from './failure-notice';
+import { exportBytes } from './export-view';
+import type { ExportFormat } from '../src/common/export-formats';
 import { notice, PanelLayout } from './panel-layout';
 import { describeLoad, ProgressLine } from './progress-line';
 import { RequestQueue } from './request-queue';
@@ -51,6 +53,7 @@ const layout = new PanelLayout(document.getElementById('app')!, progress.element
   view: (view) => setView(view),
   colourByHead: (on) => changeState({ colourByHead: on }),
   tab: (tab) => changeState({ tab }),
+  export: () => post({ type: 'exportAsked' }),
   pickHead: (view) => {
     changeState({ tab: 0 });
     setView(view);
@@ -202,6 +205,18 @@ function failed(m: AnalyseRequest, e: Error): void {
   post({ type: 'error', requestId: m.requestId, message });
 }
 
+async function answerExport(requestId: number, format: ExportFormat): Promise<void> {
+  const r = result;
+  try {
+    if (r?.requestId !== requestId) throw new Error('the panel shows another result now');
+    const canvas = layout.viewCanvas(saved.tab);
+    const x = { tokens: r.tokens, layerNames: r.model.layerNames, store: r.store, view: saved.view, canvas };
+    post({ type: 'exported', requestId, format, data: await exportBytes(format, x), error: null });
+  } catch (e) {
+    post({ type: 'exported', requestId, format, data: null, error: (e as Error).message });
+  }
+}
+
 function onHostMessage(m: HostToWebview): void {
   switch (m.type) {
     case 'analyse':
@@ -227,6 +242,9 @@ function onHostMessage(m: HostToWebview): void {
     case 'scoreHeads':
       if (result?.requestId === m.requestId)
         post({ type: 'headScores', requestId: m.requestId, heads: headScoresOf(result) });
+      return;
+    case 'export':
+      void answerExport(m.requestId, m.format);
       return;
     case 'clear':
       focus = null;

@@ -17,6 +17,8 @@ export interface LayoutEvents {
   view(view: AttentionView): void;
   colourByHead(on: boolean): void;
   tab(index: number): void;
+  /** The Export… button. */
+  export(): void;
   /** A head chosen in the head finder: shown in the head view. */
   pickHead(view: AttentionView): void;
   /** The pointer entered a token in any view (`click`: clicked it). */
@@ -66,7 +68,7 @@ export class PanelLayout {
   constructor(app: HTMLElement, progress: HTMLElement, on: LayoutEvents) {
     const focus = (index: number, side: Focus['side'], click: boolean): void => on.focus(index, side, click);
     const leave = (): void => on.leave();
-    this.controls = new Controls(on.view, on.colourByHead);
+    this.controls = new Controls(on.view, on.colourByHead, on.export);
     this.strip = new TokenStrip(focus, leave);
     this.headView = new HeadView(focus, leave);
     this.matrixView = new MatrixView(focus, leave);
@@ -120,6 +122,11 @@ export class PanelLayout {
     if (state.tab === 0) this.headView.render({ ...shown, colourByHead: state.colourByHead });
     else if (state.tab === 1) this.matrixView.render(shown);
     else this.headTable.render(s.heads(), state.view);
+  }
+
+  /** The open tab's picture (the head view or the matrix), for a PNG export; null on the Heads tab. */
+  viewCanvas(tab: number): HTMLCanvasElement | null {
+    return tab === 0 ? this.headView.canvas : tab === 1 ? this.matrixView.canvas : null;
   }
 
   /** Scrolls token `index` into sight in the strip and the head view. */

@@ -3,14 +3,8 @@
  * message is validated on receipt, by a table with one validator per message type: a new type
  * without a validator does not compile. Tensors travel as transferred ArrayBuffers.
  */
-import {
-  isBackend,
-  isBackendSetting,
-  type Backend,
-  type BackendSetting,
-  type ModelInfo,
-  type TokenInfo,
-} from '../src/common/protocol';
+import type { Backend, BackendSetting, ModelInfo, TokenInfo } from '../src/common/protocol';
+import { isBackend, isBackendSetting } from '../src/common/protocol-validation';
 import type { EngineStage } from '../src/engine/model-engine';
 import {
   isBool,

@@ -1,4 +1,5 @@
-import { isView, parseHostMessage, type AnalyseRequest, type AttentionView } from './protocol';
+import type { AnalyseRequest, AttentionView } from './protocol';
+import { isView, parseHostMessage } from './protocol-validation';
 import { isInt, isObj } from './validate';
 
 /**

@@ -7,6 +7,7 @@ export const COMMANDS = {
   selectLayer: 'attentionExplorer.selectLayer',
   selectHead: 'attentionExplorer.selectHead',
   findHeads: 'attentionExplorer.findHeads',
+  exportAttention: 'attentionExplorer.exportAttention',
   chooseModel: 'attentionExplorer.chooseModel',
   manageCache: 'attentionExplorer.manageCache',
   clearAttention: 'attentionExplorer.clearAttention',

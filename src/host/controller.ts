@@ -1,5 +1,7 @@
 import * as vscode from 'vscode';
-import type { AnalyseRequest, AttentionView, WebviewToHost } from '../common/protocol';
+import type { AnalyseRequest, AttentionView, ExportedMessage, WebviewToHost } from '../common/protocol';
+import { chooseExport, writeExport } from './export-attention';
+import { PageAnswers } from './page-answers';
 import { restoreState } from '../common/panel-state';
 import { unreachable } from '../common/validate';
 import { recordResult, type AnalysisRecord } from './analysis-record';
@@ -29,8 +31,9 @@ export class AttentionController implements vscode.Disposable {
   private nextId = 1;
   private view: AttentionView = { layer: 0, head: 'mean' };
   private lastRequest?: AnalyseRequest;
-  /** Find Heads… calls waiting for the page's scores. */
-  private readonly headScores = new Map<number, (heads: HeadScoreRow[] | undefined) => void>();
+  /** Find Heads… and Export Attention… wait for the page's answers. */
+  private readonly headScores = new PageAnswers<HeadScoreRow[]>();
+  private readonly exports = new PageAnswers<ExportedMessage>();
   /** Show Attention calls waiting for their result (the window's progress indicator). */
   private readonly pending = new Map<number, (ok: boolean) => void>();
   private readonly status = new AttentionStatusBar();
@@ -69,6 +72,7 @@ export class AttentionController implements vscode.Disposable {
       cmd(COMMANDS.selectLayer, () => this.pickView(pickLayer)),
       cmd(COMMANDS.selectHead, () => this.pickView(pickHead)),
       cmd(COMMANDS.findHeads, () => this.findHeads()),
+      cmd(COMMANDS.exportAttention, () => this.exportAttention()),
       cmd(COMMANDS.clearAttention, () => this.clear()),
       cmd(COMMANDS.chooseModel, async () => {
         if (await chooseModel(this.recent, cacheRoot, this.log)) this.panel.onModelSetting();
@@ -117,8 +121,8 @@ export class AttentionController implements vscode.Disposable {
     this.status.hide();
     for (const resolve of this.pending.values()) resolve(false);
     this.pending.clear();
-    for (const resolve of this.headScores.values()) resolve(undefined);
-    this.headScores.clear();
+    this.headScores.cancelAll();
+    this.exports.cancelAll();
   }
 
   /** The Show Attention call waiting on `requestId` stops waiting. */
@@ -159,9 +163,13 @@ export class AttentionController implements vscode.Disposable {
         }
         return;
       case 'headScores':
-        if (rec?.requestId !== m.requestId) return;
-        this.headScores.get(m.requestId)?.(m.heads);
-        this.headScores.delete(m.requestId);
+        this.headScores.answer(m.requestId, m.heads);
+        return;
+      case 'exported':
+        this.exports.answer(m.requestId, m);
+        return;
+      case 'exportAsked':
+        void this.exportAttention();
         return;
       case 'superseded':
         // A newer request took its place in the panel: whoever waited on it stops waiting.
@@ -237,13 +245,7 @@ export class AttentionController implements vscode.Disposable {
       return;
     }
     const { requestId } = rec;
-    const heads = await new Promise<HeadScoreRow[] | undefined>((resolve) => {
-      this.headScores.set(requestId, resolve);
-      this.panel.post({ type: 'scoreHeads', requestId });
-      // A page that never answers (closed, reloading) does not leave the command hanging.
-      setTimeout(() => resolve(undefined), 30_000);
-    });
-    this.headScores.delete(requestId);
+    const heads = await this.headScores.ask(requestId, () => this.panel.post({ type: 'scoreHeads', requestId }));
     if (!heads) {
       void vscode.window.showWarningMessage(
         'Attention Explorer: the panel did not send its head scores; run Show Attention again.',
@@ -254,6 +256,26 @@ export class AttentionController implements vscode.Disposable {
     if (!view) return;
     this.view = view;
     this.panel.post({ type: 'setView', view });
+  }
+
+  /** Export Attention… (also the panel's Export… button): format, file, then the page makes the bytes. */
+  private async exportAttention(): Promise<void> {
+    const rec = this.record;
+    if (!rec?.result || !this.panel.isOpen || !this.lastRequest) {
+      void vscode.window.showInformationMessage('Attention Explorer: run "Show Attention for Selection" first.');
+      return;
+    }
+    const target = await chooseExport(this.lastRequest.source, this.view);
+    if (!target) return;
+    const { requestId } = rec;
+    const { format } = target;
+    const made = await this.exports.ask(requestId, () => this.panel.post({ type: 'export', requestId, format }));
+    if (!made?.data) {
+      const why = made?.error ?? 'the panel did not answer; run Show Attention again';
+      void vscode.window.showErrorMessage(`Attention Explorer: could not export: ${why}`);
+      return;
+    }
+    await writeExport(target.uri, made.data, this.log);
   }
 
   clear(): void {

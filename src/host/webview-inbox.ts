@@ -1,4 +1,5 @@
-import { parseWebviewMessage, type WebviewToHost } from '../common/protocol';
+import type { WebviewToHost } from '../common/protocol';
+import { parseWebviewMessage } from '../common/protocol-validation';
 
 export interface InboxLog {
   warn(message: string): void;

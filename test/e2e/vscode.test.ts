@@ -203,6 +203,72 @@ e2e(
   },
 );
 
+/** Export Attention… → a format → the save dialog (VS Code's own, in code-server) given `file`. */
+async function exportAs(format: 'PNG image' | 'JSON' | 'CSV', file: string): Promise<void> {
+  await runCommand(page, 'Attention Explorer: Export Attention…');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: format }).first().click();
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await page.waitForTimeout(500);
+  await input.fill(file);
+  await page.waitForTimeout(500);
+  await input.press('Enter');
+}
+
+async function waitForFile(file: string): Promise<Buffer> {
+  for (let i = 0; i < 100 && !fs.existsSync(file); i++) await page.waitForTimeout(100);
+  assert.ok(fs.existsSync(file), `${file} was not written`);
+  return fs.readFileSync(file);
+}
+
+e2e(
+  'Export Attention…: the view as PNG (opened in VS Code), every head as JSON, one head as CSV; a folder that cannot be written is said plainly',
+  async () => {
+    const dir = server.workspace;
+    const png = path.join(dir, 'fib-view.png');
+    await exportAs('PNG image', png);
+    const bytes = await waitForFile(png);
+    assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG file');
+    assert.ok(bytes.length > 5000, `${bytes.length} bytes`);
+    const toast = page.locator('.notifications-toasts .notification-list-item', { hasText: 'exported fib-view.png' });
+    await toast.locator('.monaco-button', { hasText: 'Open' }).click();
+    await page.locator('.tabs-container .tab', { hasText: 'fib-view.png' }).waitFor({ timeout: 15_000 });
+    await page.waitForTimeout(1500); // the image preview is a webview of its own: let it paint
+    await shot('02d-exported-png-opened');
+    await runCommand(page, 'View: Close Editor');
+
+    const json = path.join(dir, 'fib-attention.json');
+    await exportAs('JSON', json);
+    const out = JSON.parse((await waitForFile(json)).toString('utf8')) as {
+      tokens: { text: string }[];
+      layers: string[];
+      attentions: number[][][][];
+    };
+    assert.equal(out.layers.length, 4);
+    assert.equal(out.attentions[3].length, 8);
+    const t = out.tokens.length;
+    assert.equal(out.tokens[0].text, 'def');
+    for (const row of out.attentions[3][7]) {
+      assert.equal(row.length, t);
+      assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-4);
+    }
+
+    const csv = path.join(dir, 'fib-head.csv');
+    await exportAs('CSV', csv);
+    const lines = (await waitForFile(csv)).toString('utf8').trimEnd().split('\r\n');
+    assert.equal(lines.length, t + 1);
+    assert.match(lines[0], /^query \\ key,0:def,/);
+
+    // /proc takes no new files, even from root: the export fails with the reason, and nothing else breaks.
+    await exportAs('CSV', '/proc/attention.csv');
+    await page
+      .locator('.notifications-toasts', { hasText: /could not write attention\.csv into \/proc/ })
+      .waitFor({ timeout: 15_000 });
+    await shot('02e-export-refused');
+    await waitForRun();
+  },
+);
+
 e2e('the token under the cursor shades the tokens it attends to; Clear Attention removes it', async () => {
   const fib = page.locator('.editor-instance .view-line span span', { hasText: /^\s*fibonacci$/ });
   await fib.nth(2).click();

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { isPageFile, parseHostMessage, parseWebviewMessage } from '../../src/common/protocol';
+import { isPageFile, parseHostMessage, parseWebviewMessage } from '../../src/common/protocol-validation';
 import { exposeAttention } from '../../src/engine/attention-graph';
 import { backendPlan } from '../../src/engine/backend-plan';
 import { ModelEngine, type EngineStage } from '../../src/engine/model-engine';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseHostMessage, parseWebviewMessage } from '../../src/common/protocol';
+import { parseHostMessage, parseWebviewMessage } from '../../src/common/protocol-validation';
 import { analyseRequest } from '../support/webview-page';
 
 test('well-formed messages pass validation in both directions', () => {
@@ -55,6 +55,8 @@ test('every message type of each direction has its validator, and nothing else i
     revealToken: { type: 'revealToken', index: 0 },
     setStale: { type: 'setStale', stale: true },
     clear: { type: 'clear' },
+    scoreHeads: { type: 'scoreHeads', requestId: 3 },
+    export: { type: 'export', requestId: 3, format: 'csv' },
     file: { type: 'file', file: 'model', data: new Uint8Array(1) },
     fileError: { type: 'fileError', file: 'model', message: 'gone' },
   };
@@ -78,6 +80,19 @@ test('every message type of each direction has its validator, and nothing else i
     summary: { type: 'summary', requestId: 1, view, summaries: [] },
     focusToken: { type: 'focusToken', requestId: 1, index: null },
     superseded: { type: 'superseded', requestId: 1 },
+    headScores: {
+      type: 'headScores',
+      requestId: 1,
+      heads: [
+        {
+          layer: 0,
+          head: 1,
+          scores: { previousToken: 0.1, firstToken: 0.2, self: 0.3, entropy: 1, meanDistance: 2, induction: null },
+        },
+      ],
+    },
+    exported: { type: 'exported', requestId: 1, format: 'png', data: new Uint8Array(3), error: null },
+    exportAsked: { type: 'exportAsked' },
     error: { type: 'error', requestId: null, message: 'm' },
     restart: { type: 'restart', requestId: 2, reason: 'lost' },
   };
@@ -92,6 +107,10 @@ test('every message type of each direction has its validator, and nothing else i
         assert.equal(parse({ ...m, [k]: Symbol.iterator }).ok, false, `${type} with a broken ${k} accepted`);
     }
   }
+  // An export carries its bytes or its reason, never both or neither; a format nobody offers is refused.
+  assert.equal(parseWebviewMessage({ ...webview.exported, error: 'x' }).ok, false);
+  assert.equal(parseWebviewMessage({ ...webview.exported, data: null }).ok, false);
+  assert.equal(parseHostMessage({ ...host.export, format: 'svg' }).ok, false);
   // The old spelling, and the message nobody read, are gone.
   assert.equal(parseHostMessage({ ...host.analyse, type: 'analyze' }).ok, false);
   assert.equal(parseWebviewMessage({ type: 'progress', requestId: 1, message: 'x' }).ok, false);

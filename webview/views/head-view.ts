@@ -27,7 +27,7 @@ export interface HeadViewState {
  */
 export class HeadView {
   readonly element: HTMLDivElement;
-  private readonly canvas: HTMLCanvasElement;
+  readonly canvas: HTMLCanvasElement;
   private state?: HeadViewState;
   private labelWidth = 80;
 

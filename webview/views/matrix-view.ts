@@ -20,7 +20,7 @@ export interface MatrixViewState {
  */
 export class MatrixView {
   readonly element: HTMLDivElement;
-  private readonly canvas: HTMLCanvasElement;
+  readonly canvas: HTMLCanvasElement;
   private readonly tip: HTMLDivElement;
   private state?: MatrixViewState;
   private geometry = { x: 0, y: 0, cell: 1 };
