@@ -24,7 +24,7 @@ import { notice, PanelLayout } from './panel-layout';
 import { describeLoad, ProgressLine } from './progress-line';
 import { RequestQueue } from './request-queue';
 import { PageTimeline } from './timeline';
-import { focusAfter, focusAfterLeave, type Focus } from './views/focus';
+import { focusAfter, focusAfterKey, focusAfterLeave, type Focus } from './views/focus';
 
 type ShownResult = EngineResult & { requestId: number; topK: number; source: string };
 
@@ -261,6 +261,20 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
   else console.warn(`Attention Explorer: ignored a message from the host: ${parsed.error}`);
 });
 window.addEventListener('resize', () => render());
+// The keyboard moves the focused token, except where a picker, a button or the head table has it.
+document.addEventListener('keydown', (e) => {
+  const target = e.target as Element | null;
+  if (
+    !result ||
+    target?.closest('vscode-single-select, vscode-checkbox, vscode-button, vscode-tab-header, .head-table, button')
+  )
+    return;
+  const next = focusAfterKey(focus, e.key, result.tokens.length);
+  if (next === undefined) return;
+  e.preventDefault();
+  setFocus(next);
+  if (next) layout.reveal(next.index);
+});
 // Create the session ahead of the first request; errors surface when a request runs.
 // A page the host reloaded to recover gets its request from the host, on the backend it names.
 const restarted = config.notice !== null;

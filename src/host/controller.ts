@@ -224,26 +224,32 @@ export class AttentionController implements vscode.Disposable {
     );
   }
 
-  /** Select Layer… / Select Head…: needs a result; the chosen view goes to the panel. */
-  private async pickView(pick: typeof pickLayer): Promise<void> {
-    const r = this.record?.result;
-    if (!r || !this.panel.isOpen) {
-      void vscode.window.showInformationMessage('Attention Explorer: run "Show Attention for Selection" first.');
-      return;
-    }
-    const view = await pick(r.model, this.view);
+  /** The analysis the panel shows, for the commands that need one; else the user is told to run one. */
+  private shownResult(): (AnalysisRecord & { result: NonNullable<AnalysisRecord['result']> }) | undefined {
+    const rec = this.record;
+    if (rec?.result && this.panel.isOpen)
+      return rec as AnalysisRecord & { result: NonNullable<AnalysisRecord['result']> };
+    void vscode.window.showInformationMessage('Attention Explorer: run "Show Attention for Selection" first.');
+    return undefined;
+  }
+
+  /** Shows another layer/head in the panel (the hover and shading follow the page's summaries). */
+  private showView(view: AttentionView | undefined): void {
     if (!view) return;
     this.view = view;
     this.panel.post({ type: 'setView', view });
   }
 
+  /** Select Layer… / Select Head…: the chosen view goes to the panel. */
+  private async pickView(pick: typeof pickLayer): Promise<void> {
+    const rec = this.shownResult();
+    if (rec) this.showView(await pick(rec.result.model, this.view));
+  }
+
   /** Find Heads…: the page scores every head of the current result; the user picks by trait. */
   private async findHeads(): Promise<void> {
-    const rec = this.record;
-    if (!rec?.result || !this.panel.isOpen) {
-      void vscode.window.showInformationMessage('Attention Explorer: run "Show Attention for Selection" first.');
-      return;
-    }
+    const rec = this.shownResult();
+    if (!rec) return;
     const { requestId } = rec;
     const heads = await this.headScores.ask(requestId, () => this.panel.post({ type: 'scoreHeads', requestId }));
     if (!heads) {
@@ -252,19 +258,13 @@ export class AttentionController implements vscode.Disposable {
       );
       return;
     }
-    const view = await pickHeadByScore(heads);
-    if (!view) return;
-    this.view = view;
-    this.panel.post({ type: 'setView', view });
+    this.showView(await pickHeadByScore(heads));
   }
 
   /** Export Attention… (also the panel's Export… button): format, file, then the page makes the bytes. */
   private async exportAttention(): Promise<void> {
-    const rec = this.record;
-    if (!rec?.result || !this.panel.isOpen || !this.lastRequest) {
-      void vscode.window.showInformationMessage('Attention Explorer: run "Show Attention for Selection" first.');
-      return;
-    }
+    const rec = this.shownResult();
+    if (!rec || !this.lastRequest) return;
     const target = await chooseExport(this.lastRequest.source, this.view);
     if (!target) return;
     const { requestId } = rec;

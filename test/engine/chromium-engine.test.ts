@@ -290,6 +290,15 @@ test('the head finder: the Heads tab scores every head, sorts by any column, and
   await page.locator('.head-view canvas').waitFor({ state: 'visible' });
   const summary = (await sentByWebview(page)).filter((m) => m.type === 'summary').pop();
   assert.deepEqual(summary && summary.type === 'summary' ? summary.view : null, { layer, head });
+  // The keyboard: the arrows move a pinned token, the editor is told each time; Escape unpins.
+  await page.locator('body').click({ position: { x: 2, y: 2 } });
+  const focusMessages = async (): Promise<(number | null)[]> =>
+    (await sentByWebview(page)).flatMap((m) => (m.type === 'focusToken' ? [m.index] : []));
+  const before = (await focusMessages()).length;
+  await page.keyboard.press('End');
+  await page.keyboard.press('ArrowLeft');
+  await page.keyboard.press('Escape');
+  assert.deepEqual((await focusMessages()).slice(before), [71, 70, null]);
   // The host's Find Heads… asks for the scores: the page answers with the same table.
   await sendToWebview(page, { type: 'scoreHeads', requestId: 1 });
   const scores = await waitForMessage(page, 'headScores', 1);

@@ -7,7 +7,7 @@ import { COMMANDS } from '../../src/host/commands';
 import { disposeAll } from '../../src/host/dispose-all';
 import { cachedModelDir, deleteCachedModel, isInside, listCachedModels } from '../../src/host/model-cache';
 import { RecentModels } from '../../src/host/recent-models';
-import { focusAfter, focusAfterLeave } from '../../webview/views/focus';
+import { focusAfter, focusAfterKey, focusAfterLeave } from '../../webview/views/focus';
 import { tokenInMarkdownTable, visibleToken } from '../../src/common/token-display';
 import { ROOT } from '../support/paths';
 
@@ -121,4 +121,19 @@ test('a token is shown the same in the panel and in the hover: whitespace and co
   assert.equal(visibleToken(''), '∅');
   // The hover's table cell: the same text, with what would end the code span or the cell replaced.
   assert.equal(tokenInMarkdownTable(' a|b`c\n'), '`·a¦bˋc↵`');
+});
+
+test('the keyboard moves a pinned focus token by token, stops at the ends, and Escape unpins', () => {
+  assert.deepEqual(focusAfterKey(null, 'ArrowRight', 5), { index: 0, side: 'query', pinned: true });
+  const at2 = { index: 2, side: 'key' as const, pinned: false };
+  assert.deepEqual(focusAfterKey(at2, 'ArrowDown', 5), { index: 3, side: 'key', pinned: true });
+  assert.deepEqual(focusAfterKey(at2, 'ArrowLeft', 5), { index: 1, side: 'key', pinned: true });
+  assert.deepEqual(focusAfterKey({ index: 4, side: 'query', pinned: true }, 'ArrowRight', 5)?.index, 4);
+  assert.deepEqual(focusAfterKey({ index: 0, side: 'query', pinned: true }, 'ArrowUp', 5)?.index, 0);
+  assert.equal(focusAfterKey(at2, 'End', 5)?.index, 4);
+  assert.equal(focusAfterKey(at2, 'Home', 5)?.index, 0);
+  assert.equal(focusAfterKey(at2, 'Escape', 5), null);
+  assert.equal(focusAfterKey(null, 'Escape', 5), undefined);
+  assert.equal(focusAfterKey(at2, 'a', 5), undefined);
+  assert.equal(focusAfterKey(null, 'ArrowRight', 0), undefined);
 });

@@ -29,3 +29,30 @@ export function focusAfter(
 export function focusAfterLeave(focus: Focus | null): null | undefined {
   return focus && !focus.pinned ? null : undefined;
 }
+
+/**
+ * The focus after a key press in the panel (outside its pickers and table): the arrows move a
+ * pinned focus to the previous or next token (from the first, when nothing is focused), Home and
+ * End to the ends, Escape unpins. Undefined: the key is not the panel's.
+ */
+export function focusAfterKey(focus: Focus | null, key: string, tokens: number): Focus | null | undefined {
+  if (tokens === 0) return undefined;
+  const side = focus?.side ?? 'query';
+  const at = (index: number): Focus => ({ index: Math.max(0, Math.min(tokens - 1, index)), side, pinned: true });
+  switch (key) {
+    case 'ArrowRight':
+    case 'ArrowDown':
+      return at(focus ? focus.index + 1 : 0);
+    case 'ArrowLeft':
+    case 'ArrowUp':
+      return at(focus ? focus.index - 1 : 0);
+    case 'Home':
+      return at(0);
+    case 'End':
+      return at(tokens - 1);
+    case 'Escape':
+      return focus ? null : undefined;
+    default:
+      return undefined;
+  }
+}
