@@ -1,14 +1,35 @@
 import type { AttentionStore } from '../src/common/attention-store';
 import { attentionJson, matrixCsv, type ExportFormat } from '../src/common/export-formats';
 import type { AttentionView, TokenInfo } from '../src/common/protocol';
+import { headViewSvg, matrixSvg } from '../src/common/svg-export';
+import type { Focus } from './views/focus';
+import { readTheme } from './views/theme';
 
 export interface Exportable {
   tokens: TokenInfo[];
   layerNames: string[];
   store: AttentionStore;
   view: AttentionView;
+  focus: Focus | null;
+  /** The open tab: 0 the head view, 1 the matrix, 2 the head finder (no picture). */
+  tab: number;
   /** The open tab's canvas (null: no picture to export, the Heads tab). */
   canvas: HTMLCanvasElement | null;
+}
+
+const NO_PICTURE = 'a picture is of the head view or the matrix: open one of those tabs first';
+
+function svgOf(x: Exportable): string {
+  if (x.tab !== 0 && x.tab !== 1) throw new Error(NO_PICTURE);
+  const theme = readTheme();
+  const colours = {
+    background: getComputedStyle(document.body).backgroundColor || '#1e1e1e',
+    foreground: theme.foreground,
+    muted: theme.muted,
+    accent: theme.accent,
+  };
+  const input = { tokens: x.tokens, store: x.store, view: x.view, focus: x.focus, colours };
+  return x.tab === 0 ? headViewSvg(input) : matrixSvg(input);
 }
 
 /**
@@ -37,8 +58,10 @@ function png(view: HTMLCanvasElement): Promise<Uint8Array> {
 export async function exportBytes(format: ExportFormat, x: Exportable): Promise<Uint8Array> {
   switch (format) {
     case 'png':
-      if (!x.canvas) throw new Error('a PNG is of the head view or the matrix: open one of those tabs first');
+      if (!x.canvas) throw new Error(NO_PICTURE);
       return png(x.canvas);
+    case 'svg':
+      return new TextEncoder().encode(svgOf(x));
     case 'json':
       return new TextEncoder().encode(attentionJson(x.tokens, x.layerNames, x.store));
     case 'csv':

@@ -210,7 +210,8 @@ async function answerExport(requestId: number, format: ExportFormat): Promise<vo
   try {
     if (r?.requestId !== requestId) throw new Error('the panel shows another result now');
     const canvas = layout.viewCanvas(saved.tab);
-    const x = { tokens: r.tokens, layerNames: r.model.layerNames, store: r.store, view: saved.view, canvas };
+    const { tokens, store, model } = r;
+    const x = { tokens, layerNames: model.layerNames, store, view: saved.view, focus, tab: saved.tab, canvas };
     post({ type: 'exported', requestId, format, data: await exportBytes(format, x), error: null });
   } catch (e) {
     post({ type: 'exported', requestId, format, data: null, error: (e as Error).message });

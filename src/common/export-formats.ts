@@ -2,8 +2,8 @@ import type { AttentionStore } from './attention-store';
 import type { HeadChoice, TokenInfo } from './protocol';
 
 /** What Export Attention… writes. */
-export type ExportFormat = 'png' | 'json' | 'csv';
-export const EXPORT_FORMATS: readonly ExportFormat[] = ['png', 'json', 'csv'];
+export type ExportFormat = 'png' | 'svg' | 'json' | 'csv';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['png', 'svg', 'json', 'csv'];
 
 /**
  * The most weights a JSON export holds (every layer × head × query × key): above it the file

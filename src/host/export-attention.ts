@@ -11,6 +11,12 @@ const FORMATS: { format: ExportFormat; label: string; detail: string; filter: st
     filter: 'PNG image',
   },
   {
+    format: 'svg',
+    label: 'SVG image',
+    detail: 'the head view or the matrix as vector graphics, for papers and slides',
+    filter: 'SVG image',
+  },
+  {
     format: 'json',
     label: 'JSON',
     detail: 'every layer and head: tokens, layer names, attentions[layer][head][query][key] (the CLI’s format)',

@@ -204,7 +204,7 @@ e2e(
 );
 
 /** Export Attention… → a format → the save dialog (VS Code's own, in code-server) given `file`. */
-async function exportAs(format: 'PNG image' | 'JSON' | 'CSV', file: string): Promise<void> {
+async function exportAs(format: 'PNG image' | 'SVG image' | 'JSON' | 'CSV', file: string): Promise<void> {
   await runCommand(page, 'Attention Explorer: Export Attention…');
   await page.locator('.quick-input-list .monaco-list-row', { hasText: format }).first().click();
   const input = page.locator('.quick-input-widget input');
@@ -222,7 +222,7 @@ async function waitForFile(file: string): Promise<Buffer> {
 }
 
 e2e(
-  'Export Attention…: the view as PNG (opened in VS Code), every head as JSON, one head as CSV; a folder that cannot be written is said plainly',
+  'Export Attention…: the view as PNG (opened in VS Code) and SVG, every head as JSON, one head as CSV; a folder that cannot be written is said plainly',
   async () => {
     const dir = server.workspace;
     const png = path.join(dir, 'fib-view.png');
@@ -236,6 +236,12 @@ e2e(
     await page.waitForTimeout(1500); // the image preview is a webview of its own: let it paint
     await shot('02d-exported-png-opened');
     await runCommand(page, 'View: Close Editor');
+
+    const svgFile = path.join(dir, 'fib-view.svg');
+    await exportAs('SVG image', svgFile);
+    const svgText = (await waitForFile(svgFile)).toString('utf8');
+    assert.match(svgText, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    assert.ok(svgText.includes('>def</text>') && svgText.includes('<path d="M'), 'the tokens and the lines');
 
     const json = path.join(dir, 'fib-attention.json');
     await exportAs('JSON', json);

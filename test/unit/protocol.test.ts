@@ -110,7 +110,7 @@ test('every message type of each direction has its validator, and nothing else i
   // An export carries its bytes or its reason, never both or neither; a format nobody offers is refused.
   assert.equal(parseWebviewMessage({ ...webview.exported, error: 'x' }).ok, false);
   assert.equal(parseWebviewMessage({ ...webview.exported, data: null }).ok, false);
-  assert.equal(parseHostMessage({ ...host.export, format: 'svg' }).ok, false);
+  assert.equal(parseHostMessage({ ...host.export, format: 'pdf' }).ok, false);
   // The old spelling, and the message nobody read, are gone.
   assert.equal(parseHostMessage({ ...host.analyse, type: 'analyze' }).ok, false);
   assert.equal(parseWebviewMessage({ type: 'progress', requestId: 1, message: 'x' }).ok, false);
