@@ -8,7 +8,7 @@ import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import type { VscodeCheckbox } from '@vscode-elements/elements/dist/vscode-checkbox/vscode-checkbox.js';
 import type { VscodeSingleSelect } from '@vscode-elements/elements/dist/vscode-single-select/vscode-single-select.js';
-import { headLabel, type AttentionView, type HeadChoice } from '../src/common/protocol';
+import { AGGREGATE_HEADS, headLabel, type AttentionView, type HeadChoice } from '../src/common/protocol';
 
 /** Layer and head pickers and the "colour by head" switch, built from VS Code webview elements. */
 export class Controls {
@@ -51,7 +51,7 @@ export class Controls {
 
   value(): AttentionView {
     const h = this.head.value;
-    const head: HeadChoice = h === 'mean' || h === 'max' ? h : Number(h);
+    const head: HeadChoice = h === 'mean' || h === 'max' || h === 'rollout' ? h : Number(h);
     return { layer: Number(this.layer.value), head };
   }
 
@@ -66,7 +66,7 @@ export class Controls {
         return o;
       };
       this.layer.replaceChildren(...Array.from({ length: layers }, (_, l) => option(String(l), `layer ${l}`)));
-      const headChoices: HeadChoice[] = ['mean', 'max', ...Array.from({ length: heads }, (_, h) => h)];
+      const headChoices: HeadChoice[] = [...AGGREGATE_HEADS, ...Array.from({ length: heads }, (_, h) => h)];
       this.head.replaceChildren(...headChoices.map((h) => option(String(h), headLabel(h))));
     }
     this.layer.value = String(view.layer);

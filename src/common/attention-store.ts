@@ -1,4 +1,5 @@
 import type { HeadChoice } from './protocol';
+import { rolloutWindow } from './rollout';
 
 /**
  * One window's attention as the runtime returned it: per layer, one [heads, T, T] typed array,
@@ -68,8 +69,14 @@ export class AttentionStore {
     return this.readHead(layer, head, query, this.headScratch);
   }
 
-  private readHead(layer: number, head: number, query: number, into: Float32Array): AttentionRow {
-    const w = this.windowOf(query);
+  private readHead(
+    layer: number,
+    head: number,
+    query: number,
+    into: Float32Array,
+    windows: readonly AttentionWindow[] = this.windows,
+  ): AttentionRow {
+    const w = windows[this.queryWindow[query]];
     const lead = w.lead ?? [];
     const trail = w.trail ?? [];
     const t = windowSize(w);
@@ -92,6 +99,7 @@ export class AttentionStore {
    */
   row(layer: number, head: HeadChoice, query: number): AttentionRow {
     if (typeof head === 'number') return this.headRow(layer, head, query);
+    if (head === 'rollout') return this.readHead(layer, 0, query, this.headScratch, this.rolled());
     const w = this.windowOf(query);
     const { keyStart, keyEnd } = this.span(w);
     const out = this.scratch.subarray(0, keyEnd - keyStart);
@@ -106,6 +114,17 @@ export class AttentionStore {
     }
     if (head === 'mean') for (let k = 0; k < out.length; k++) out[k] /= this.heads;
     return { keyStart, weights: out };
+  }
+
+  private rolledWindows?: AttentionWindow[];
+
+  /** Each window with its rollout in place of its layers (one "head"), computed when first asked for. */
+  private rolled(): readonly AttentionWindow[] {
+    this.rolledWindows ??= this.windows.map((w) => ({
+      ...w,
+      layers: rolloutWindow(w.layers, this.heads, windowSize(w)),
+    }));
+    return this.rolledWindows;
   }
 
   /** A query's row laid over the whole sequence: 0 for keys outside its window. A new array. */

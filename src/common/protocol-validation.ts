@@ -34,7 +34,7 @@ export const isPageFile = (v: unknown): v is PageFile =>
   v === 'model' || v === 'runtime:wasm' || v === 'runtime:webgpu';
 
 function isHeadChoice(v: unknown): v is HeadChoice {
-  return v === 'mean' || v === 'max' || isInt(v);
+  return v === 'mean' || v === 'max' || v === 'rollout' || isInt(v);
 }
 export function isView(v: unknown): v is AttentionView {
   return isObj(v) && isInt(v.layer) && isHeadChoice(v.head);

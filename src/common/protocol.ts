@@ -9,8 +9,14 @@ import type { ExportFormat } from './export-formats';
 
 export type Backend = 'webgpu' | 'wasm';
 export type BackendSetting = 'auto' | Backend;
-/** A head index (0-based), or an aggregate over all heads of the layer. */
-export type HeadChoice = number | 'mean' | 'max';
+/**
+ * A head index (0-based), or an aggregate over all heads of the layer: their mean, their max, or
+ * the attention rollout up to the layer.
+ */
+export type HeadChoice = number | 'mean' | 'max' | 'rollout';
+
+/** The aggregates, in the order the pickers offer them. */
+export const AGGREGATE_HEADS = ['mean', 'max', 'rollout'] as const;
 
 export interface AttentionView {
   layer: number;
@@ -219,5 +225,8 @@ export type WebviewToHost =
   | RestartMessage;
 
 export function headLabel(head: HeadChoice): string {
-  return head === 'mean' ? 'all heads (mean)' : head === 'max' ? 'all heads (max)' : `head ${head}`;
+  if (head === 'mean') return 'all heads (mean)';
+  if (head === 'max') return 'all heads (max)';
+  if (head === 'rollout') return 'rollout (layers 0 to this one)';
+  return `head ${head}`;
 }

@@ -3,42 +3,53 @@ import type { AttentionStore } from './attention-store';
 /**
  * Attention rollout (Abnar & Zuidema 2020): how much each token's representation at a layer draws
  * on each input token, through the residual stream. Per layer Ã = ½·(mean over heads) + ½·I with
- * rows renormalised; the rollout up to layer l is Ã_l·…·Ã_0. Returns, per layer, the T×T
- * row-major matrix of the rollout up to it. A row only multiplies the keys it has weight on
- * (a causal model's earlier keys, a window's own keys), which keeps long text affordable.
+ * rows renormalised; the rollout up to layer l is Ã_l·…·Ã_0.
+ *
+ * Over one window's own arrays (per layer, [heads, t, t]): returns per layer the [1, t, t] rollout
+ * up to it. Attention never crosses a window, so neither does its rollout. A row multiplies only
+ * the keys it has weight on (a causal model's earlier keys), which keeps it affordable.
  */
-export function rollout(store: AttentionStore): Float32Array[] {
-  const n = store.tokens;
+export function rolloutWindow(layers: readonly Float32Array[], heads: number, t: number): Float32Array[] {
   const out: Float32Array[] = [];
   let below: Float32Array | undefined;
-  for (let layer = 0; layer < store.layers; layer++) {
-    const mixed = new Float32Array(n * n);
-    for (let q = 0; q < n; q++) {
-      const { keyStart, weights } = store.row(layer, 'mean', q);
+  for (const a of layers) {
+    const mixed = new Float32Array(t * t);
+    for (let q = 0; q < t; q++) {
+      const row = q * t;
       let sum = 0;
-      for (let j = 0; j < weights.length; j++) sum += 0.5 * weights[j];
+      for (let h = 0; h < heads; h++) {
+        const from = (h * t + q) * t;
+        for (let k = 0; k < t; k++) mixed[row + k] += a[from + k];
+      }
+      for (let k = 0; k < t; k++) sum += mixed[row + k] = (0.5 * mixed[row + k]) / heads;
+      mixed[row + q] += 0.5;
       sum += 0.5;
-      const row = q * n;
-      for (let j = 0; j < weights.length; j++) mixed[row + keyStart + j] = (0.5 * weights[j]) / sum;
-      mixed[row + q] += 0.5 / sum;
+      for (let k = 0; k < t; k++) mixed[row + k] /= sum;
     }
     if (!below) {
       out.push(mixed);
       below = mixed;
       continue;
     }
-    const next = new Float32Array(n * n);
-    for (let q = 0; q < n; q++) {
-      const row = q * n;
-      for (let k = 0; k < n; k++) {
-        const a = mixed[row + k];
-        if (a === 0) continue;
-        const from = k * n;
-        for (let x = 0; x < n; x++) next[row + x] += a * below[from + x];
+    const next = new Float32Array(t * t);
+    for (let q = 0; q < t; q++) {
+      const row = q * t;
+      for (let k = 0; k < t; k++) {
+        const w = mixed[row + k];
+        if (w === 0) continue;
+        const from = k * t;
+        for (let x = 0; x < t; x++) next[row + x] += w * below[from + x];
       }
     }
     out.push(next);
     below = next;
   }
   return out;
+}
+
+/** The rollout of a one-window analysis (the CLI's), per layer as a T×T row-major matrix. */
+export function rollout(store: AttentionStore): Float32Array[] {
+  if (store.windows.length !== 1) throw new Error('the rollout of a whole sequence needs a single window');
+  const w = store.windows[0];
+  return rolloutWindow(w.layers, store.heads, w.length);
 }

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { headLabel, type AttentionView, type HeadChoice, type ModelInfo } from '../common/protocol';
+import { AGGREGATE_HEADS, headLabel, type AttentionView, type HeadChoice, type ModelInfo } from '../common/protocol';
 
 /** Select Layer…: every layer, named by its place in the graph. The chosen view, or undefined. */
 export async function pickLayer(model: ModelInfo, view: AttentionView): Promise<AttentionView | undefined> {
@@ -18,7 +18,7 @@ export async function pickLayer(model: ModelInfo, view: AttentionView): Promise<
 
 /** Select Head…: the mean and the max over heads, then each head. The chosen view, or undefined. */
 export async function pickHead(model: ModelInfo, view: AttentionView): Promise<AttentionView | undefined> {
-  const heads: HeadChoice[] = ['mean', 'max', ...Array.from({ length: model.heads }, (_, h) => h)];
+  const heads: HeadChoice[] = [...AGGREGATE_HEADS, ...Array.from({ length: model.heads }, (_, h) => h)];
   const items = heads.map((head) => ({
     label: headLabel(head).replace(/^./, (c) => c.toUpperCase()),
     description: head === view.head ? 'current' : undefined,

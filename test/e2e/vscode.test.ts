@@ -203,16 +203,48 @@ e2e(
   },
 );
 
+e2e(
+  'Select Head… offers the attention rollout beside the mean and the max; the panel and the hover show it',
+  async () => {
+    await runCommand(page, 'Attention Explorer: Select Head…');
+    await page
+      .locator('.quick-input-list .monaco-list-row', { hasText: /^Rollout/ })
+      .first()
+      .click();
+    for (let i = 0; i < 50; i++) {
+      if ((await panel.locator('#head-select').evaluate((e) => (e as HTMLSelectElement).value)) === 'rollout') break;
+      await page.waitForTimeout(100);
+    }
+    assert.equal(await panel.locator('#head-select').evaluate((e) => (e as HTMLSelectElement).value), 'rollout');
+    await panel.locator('.token-strip .token').nth(10).click();
+    await panel.locator('.details-title', { hasText: /rollout \(layers 0 to this one\)/ }).waitFor();
+    await shot('02f-rollout');
+    await panel.locator('.token-strip .token').nth(10).click(); // unpinned again
+  },
+);
+
 /** Export Attention… → a format → the save dialog (VS Code's own, in code-server) given `file`. */
 async function exportAs(format: 'PNG image' | 'SVG image' | 'JSON' | 'CSV', file: string): Promise<void> {
   await runCommand(page, 'Attention Explorer: Export Attention…');
   await page.locator('.quick-input-list .monaco-list-row', { hasText: format }).first().click();
+  await acceptInFileDialog(file);
+}
+
+/**
+ * VS Code's own file dialog (code-server has no native one): the path typed, then its OK button.
+ * Enter would race the dialog's listing of what was typed, and under
+ * load open the folder instead of choosing it.
+ */
+async function acceptInFileDialog(value: string, openLabel?: string): Promise<void> {
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible' });
-  await page.waitForTimeout(500);
-  await input.fill(file);
-  await page.waitForTimeout(500);
-  await input.press('Enter');
+  await page.waitForTimeout(300);
+  await input.fill(value);
+  for (let i = 0; i < 50 && (await input.inputValue()) !== value; i++) await page.waitForTimeout(100);
+  await page.waitForTimeout(300);
+  // The open dialog labels its button with the command's label, the save dialog says OK.
+  const ok = new RegExp(`^(OK${openLabel ? `|${openLabel}` : ''})$`);
+  await page.locator('.quick-input-widget .monaco-button', { hasText: ok }).first().click();
 }
 
 async function waitForFile(file: string): Promise<Buffer> {
@@ -489,12 +521,7 @@ async function chooseHubId(id: string): Promise<void> {
 async function chooseFolder(folder: string): Promise<void> {
   await runCommand(page, 'Attention Explorer: Choose Model…');
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Open ONNX file or folder' }).click();
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
-  await page.waitForTimeout(500);
-  await input.fill(`${folder}/`);
-  await page.waitForTimeout(800);
-  await input.press('Enter');
+  await acceptInFileDialog(`${folder}/`, 'Use this model');
 }
 
 e2e(

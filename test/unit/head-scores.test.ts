@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AttentionStore } from '../../src/common/attention-store';
 import { allHeadScores, headScores, inductionTargets } from '../../src/common/head-scores';
-import { rollout } from '../../src/common/rollout';
+import { rollout, rolloutWindow } from '../../src/common/rollout';
 
 /** A one-window store from per-head T×T matrices written out by hand (rows of numbers). */
 function storeOf(layers: number[][][][]): AttentionStore {
@@ -103,4 +103,27 @@ test('rollout on a hand-computed two-layer model: ½·A + ½·I, rows renormalis
   // Layer 1: Ã1 = [[1, 0], [0.5, 0.5]]; Ã1·R0 = [[1, 0], [0.5 + 0.125, 0.375]].
   assert.deepEqual(Array.from(r1), [1, 0, 0.625, 0.375]);
   for (let q = 0; q < 2; q++) close(r1[q * 2] + r1[q * 2 + 1], 1, `rollout row ${q} sums to 1`);
+});
+
+test('"rollout" is a head choice like mean and max: read per window (attention never crosses one), rows summing to 1', () => {
+  // Two windows over three tokens, two layers, one head: each window's rollout is its own.
+  const w1 = [Float32Array.from([1, 0, 0.5, 0.5]), Float32Array.from([1, 0, 0, 1])];
+  const w2 = [Float32Array.from([1, 0, 0.2, 0.8]), Float32Array.from([1, 0, 1, 0])];
+  const store = new AttentionStore(
+    [
+      { start: 0, length: 2, layers: w1 },
+      { start: 1, length: 2, layers: w2 },
+    ],
+    2,
+    1,
+  );
+  const direct = rolloutWindow(w2, 1, 2)[1];
+  const last = store.row(1, 'rollout', 2);
+  assert.equal(last.keyStart, 1, 'token 2 reads from the second window');
+  assert.deepEqual(Array.from(last.weights), Array.from(direct.subarray(2, 4)));
+  for (let q = 0; q < 3; q++) {
+    const sum = store.row(1, 'rollout', q).weights.reduce((a, b) => a + b, 0);
+    close(sum, 1, `rollout row ${q}`);
+  }
+  assert.equal(store.weight(1, 'rollout', 2, 0), 0, 'nothing flows across windows');
 });

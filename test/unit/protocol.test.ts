@@ -7,6 +7,7 @@ test('well-formed messages pass validation in both directions', () => {
   assert.ok(parseWebviewMessage({ type: 'ready' }).ok);
   assert.ok(parseWebviewMessage({ type: 'summary', requestId: 1, view: { layer: 0, head: 'mean' }, summaries: [] }).ok);
   assert.ok(parseHostMessage({ type: 'setView', view: { layer: 2, head: 3 } }).ok);
+  assert.ok(parseHostMessage({ type: 'setView', view: { layer: 2, head: 'rollout' } }).ok);
   assert.ok(parseHostMessage(analyseRequest(1, 'x', { backend: 'auto', maxTokens: 10, topK: 5 }, 'a.ts')).ok);
 });
 
