@@ -62,6 +62,8 @@ function listTests(dir) {
 const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', target: 'es2022' };
 
 copyModel();
+// Test files removed from test/ must not linger in dist/ (node --test runs what it finds there).
+fs.rmSync(path.join(dist, 'test'), { recursive: true, force: true });
 const builds = [
   {
     ...common,

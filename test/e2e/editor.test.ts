@@ -1,0 +1,249 @@
+// In the editor: the command, the panel, the hover, the shading, the head finder, rollout, export, odd text.
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import {
+  e2e,
+  e2eSession,
+  exportAs,
+  openFile,
+  page,
+  panel,
+  runCommand,
+  server,
+  shadedSpans,
+  shot,
+  waitForFile,
+  waitForRun,
+} from '../support/e2e-session';
+
+e2eSession();
+
+e2e(
+  'Show Attention from the palette opens the panel with the bundled model, tokens and a drawn head view',
+  async () => {
+    await openFile('fibonacci.py');
+    await page.keyboard.press('Control+A');
+    await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+    const header = await waitForRun();
+    assert.match(header, /code-prose-gpt · (WebGPU|WebAssembly) · \d+ ms · \d+ tokens · 4 layers × 8 heads · causal/);
+    const chips = await panel.locator('.token-strip .token').allInnerTexts();
+    assert.deepEqual(chips.slice(0, 4), ['def', '·f', 'ib', 'on']);
+    const painted = await panel.locator('.head-view canvas').evaluate((c: HTMLCanvasElement) => {
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+      return n;
+    });
+    assert.ok(painted > 5000, `the head view painted ${painted} pixels`);
+    // The status bar hears of the result through the extension host, a moment after the panel shows it.
+    await page
+      .locator('.statusbar-item', { hasText: /code-prose-gpt · (WebGPU|wasm) · \d+ ms/ })
+      .waitFor({ timeout: 10_000 });
+    await shot('01-panel-after-show-attention');
+  },
+);
+
+e2e('hovering a token in the editor lists its top 5 attended and attending tokens', async () => {
+  // Layer 3, head 7 is the model's strongest induction head; choose it from the palette.
+  await runCommand(page, 'Attention Explorer: Select Layer…');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Layer 3' }).first().click();
+  await runCommand(page, 'Attention Explorer: Select Head…');
+  await page
+    .locator('.quick-input-list .monaco-list-row', { hasText: /^Head 7/ })
+    .first()
+    .click();
+  await panel.locator('.details, .run-header').first().waitFor();
+  assert.equal(await panel.locator('#layer-select').evaluate((e) => (e as HTMLSelectElement).value), '3');
+  assert.equal(await panel.locator('#head-select').evaluate((e) => (e as HTMLSelectElement).value), '7');
+
+  // The second "fibonacci(" call on line 4: hover its "return".
+  const returns = page.locator('.editor-instance .view-line span span', { hasText: /^return$/ });
+  await returns.nth(1).hover();
+  const hover = page.locator('.monaco-hover:visible', { hasText: 'Attention Explorer' });
+  await hover.waitFor({ timeout: 15_000 });
+  const text = await hover.innerText();
+  assert.match(text, /layer 3, head 7/);
+  assert.match(text, /Attends to/);
+  assert.match(text, /Attended by/);
+  assert.match(text, /Reveal in panel/);
+  const rows = await hover.locator('table').first().locator('tbody tr').allInnerTexts();
+  assert.equal(rows.length, 5);
+  for (const r of rows) assert.match(r, /\d+:\d+\s+0\.\d{3}/);
+  await shot('02-editor-hover');
+  // The hover's link reveals the token in the panel, pinned.
+  const title = (await hover.locator('code').first().innerText()).trim();
+  await hover.locator('a', { hasText: 'Reveal in panel' }).click();
+  await panel.locator('.details-title', { hasText: /layer 3, head 7/ }).waitFor({ timeout: 10_000 });
+  assert.ok((await panel.locator('.details-title').innerText()).includes(title), `the panel shows ${title}`);
+  assert.equal(await panel.locator('.token-strip .token.pinned').count(), 1);
+  await page.keyboard.press('Escape');
+});
+
+e2e(
+  'Find Heads… ranks every head on the analysed text by what it does; the chosen head is shown in the panel',
+  async () => {
+    await runCommand(page, 'Attention Explorer: Find Heads…');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Previous token' }).first().click();
+    const rows = page.locator('.quick-input-list .monaco-list-row');
+    await rows.first().waitFor();
+    const first = await rows.first().innerText();
+    const [, layer, head] = /Layer (\d+) · Head (\d+)/.exec(first) ?? [];
+    assert.ok(layer !== undefined, first);
+    assert.match(first, /previous token: 0\.\d{3}/);
+    await shot('02b-find-heads');
+    await rows.first().click();
+    // The view reaches the panel through the extension host: wait for the pickers to show it.
+    const shows = async (): Promise<string> =>
+      `${await panel.locator('#layer-select').evaluate((e) => (e as HTMLSelectElement).value)}/` +
+      `${await panel.locator('#head-select').evaluate((e) => (e as HTMLSelectElement).value)}`;
+    for (let i = 0; i < 50 && (await shows()) !== `${layer}/${head}`; i++) await page.waitForTimeout(100);
+    assert.equal(await panel.locator('#layer-select').evaluate((e) => (e as HTMLSelectElement).value), layer);
+    assert.equal(await panel.locator('#head-select').evaluate((e) => (e as HTMLSelectElement).value), head);
+    // The panel's own head finder lists the same heads, and its Previous column sorts them the same.
+    await panel.locator('vscode-tab-header', { hasText: 'Heads' }).click();
+    await panel.locator('.head-table button.sort', { hasText: 'Previous' }).click();
+    const top = await panel.locator('.head-table tbody tr').first().locator('td').first().innerText();
+    assert.equal(top, `L${layer} · H${head}`);
+    await shot('02c-head-finder-tab');
+    await panel.locator('vscode-tab-header', { hasText: 'Head view' }).click();
+  },
+);
+
+e2e(
+  'Select Head… offers the attention rollout beside the mean and the max; the panel and the hover show it',
+  async () => {
+    await runCommand(page, 'Attention Explorer: Select Head…');
+    await page
+      .locator('.quick-input-list .monaco-list-row', { hasText: /^Rollout/ })
+      .first()
+      .click();
+    for (let i = 0; i < 50; i++) {
+      if ((await panel.locator('#head-select').evaluate((e) => (e as HTMLSelectElement).value)) === 'rollout') break;
+      await page.waitForTimeout(100);
+    }
+    assert.equal(await panel.locator('#head-select').evaluate((e) => (e as HTMLSelectElement).value), 'rollout');
+    await panel.locator('.token-strip .token').nth(10).click();
+    await panel.locator('.details-title', { hasText: /rollout \(layers 0 to this one\)/ }).waitFor();
+    await shot('02f-rollout');
+    await panel.locator('.token-strip .token').nth(10).click(); // unpinned again
+  },
+);
+
+e2e(
+  'Export Attention…: the view as PNG (opened in VS Code) and SVG, every head as JSON, one head as CSV; a folder that cannot be written is said plainly',
+  async () => {
+    const dir = server.workspace;
+    const png = path.join(dir, 'fib-view.png');
+    await exportAs('PNG image', png);
+    const bytes = await waitForFile(png);
+    assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG file');
+    assert.ok(bytes.length > 5000, `${bytes.length} bytes`);
+    const toast = page.locator('.notifications-toasts .notification-list-item', { hasText: 'exported fib-view.png' });
+    await toast.locator('.monaco-button', { hasText: 'Open' }).click();
+    await page.locator('.tabs-container .tab', { hasText: 'fib-view.png' }).waitFor({ timeout: 15_000 });
+    await page.waitForTimeout(1500); // the image preview is a webview of its own: let it paint
+    await shot('02d-exported-png-opened');
+    await runCommand(page, 'View: Close Editor');
+
+    const svgFile = path.join(dir, 'fib-view.svg');
+    await exportAs('SVG image', svgFile);
+    const svgText = (await waitForFile(svgFile)).toString('utf8');
+    assert.match(svgText, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    assert.ok(svgText.includes('>def</text>') && svgText.includes('<path d="M'), 'the tokens and the lines');
+
+    const json = path.join(dir, 'fib-attention.json');
+    await exportAs('JSON', json);
+    const out = JSON.parse((await waitForFile(json)).toString('utf8')) as {
+      tokens: { text: string }[];
+      layers: string[];
+      attentions: number[][][][];
+    };
+    assert.equal(out.layers.length, 4);
+    assert.equal(out.attentions[3].length, 8);
+    const t = out.tokens.length;
+    assert.equal(out.tokens[0].text, 'def');
+    for (const row of out.attentions[3][7]) {
+      assert.equal(row.length, t);
+      assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-4);
+    }
+
+    const csv = path.join(dir, 'fib-head.csv');
+    await exportAs('CSV', csv);
+    const lines = (await waitForFile(csv)).toString('utf8').trimEnd().split('\r\n');
+    assert.equal(lines.length, t + 1);
+    assert.match(lines[0], /^query \\ key,0:def,/);
+
+    // /proc takes no new files, even from root: the export fails with the reason, and nothing else breaks.
+    await exportAs('CSV', '/proc/attention.csv');
+    await page
+      .locator('.notifications-toasts', { hasText: /could not write attention\.csv into \/proc/ })
+      .waitFor({ timeout: 15_000 });
+    await shot('02e-export-refused');
+    await waitForRun();
+  },
+);
+
+e2e('the token under the cursor shades the tokens it attends to; Clear Attention removes it', async () => {
+  const fib = page.locator('.editor-instance .view-line span span', { hasText: /^\s*fibonacci$/ });
+  await fib.nth(2).click();
+  await page.waitForFunction(() => document.querySelectorAll('.editor-instance .view-overlays .cdr').length > 0);
+  let shaded: number[] = [];
+  for (let i = 0; i < 50 && shaded.length === 0; i++) {
+    shaded = await shadedSpans();
+    if (!shaded.length) await page.waitForTimeout(100);
+  }
+  assert.ok(shaded.length >= 1, 'some tokens are shaded');
+  await shot('03-editor-shading');
+  // The panel pins the same token when asked from the hover's link command.
+  await runCommand(page, 'Attention Explorer: Clear Attention');
+  await page.waitForTimeout(300);
+  assert.deepEqual(await shadedSpans(), []);
+});
+
+e2e('editing the analysed text marks the result stale in the panel and the hover', async () => {
+  await page.keyboard.press('Control+Home');
+  await page.keyboard.press('End');
+  await page.keyboard.type('  # edited');
+  await panel
+    .locator('.notice.warning', { hasText: 'The text changed since this analysis' })
+    .waitFor({ timeout: 10_000 });
+  await page.locator('.statusbar-item', { hasText: /code-prose-gpt · .* · stale/ }).waitFor();
+  await page
+    .locator('.editor-instance .view-line span span', { hasText: /^\s*fibonacci$/ })
+    .first()
+    .hover();
+  await page
+    .locator('.monaco-hover:visible', { hasText: 'The text changed since this analysis' })
+    .waitFor({ timeout: 15_000 });
+  await shot('04-stale');
+  await page.keyboard.press('Escape');
+});
+
+e2e('an empty document gets a message, not a panel error', async () => {
+  await openFile('empty.txt');
+  await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+  await page.locator('.notifications-toasts', { hasText: 'the document is empty' }).waitFor({ timeout: 10_000 });
+  await shot('05-empty-document');
+  await page.keyboard.press('Escape');
+});
+
+e2e('a 2 MB selection is analysed up to maxTokens in windows, and the panel says so', async () => {
+  await openFile('big.ts');
+  await page.keyboard.press('Control+A');
+  await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+  const header = await waitForRun(/ 1024 tokens/);
+  assert.match(header, /1024 tokens/);
+  await panel.locator('.notice', { hasText: 'Only the first 1024 tokens were analysed' }).waitFor();
+  await panel.locator('.notice', { hasText: /analysed in \d+ windows/ }).waitFor();
+  await shot('06-two-megabytes');
+});
+
+e2e('binary-looking text is analysed with its control characters made visible', async () => {
+  await openFile('binary.txt');
+  await page.keyboard.press('Control+A');
+  // This time from the keybinding.
+  await page.keyboard.press('Control+Alt+A');
+  await waitForRun(/ ms · \d+ tokens/);
+  await panel.locator('.token-strip .token', { hasText: '␁' }).first().waitFor();
+  await shot('07-binary-text');
+});

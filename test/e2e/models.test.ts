@@ -1,0 +1,208 @@
+// Models: a broken model file, Choose Model (a folder, an encoder, a Hub id), Manage Model Cache.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  analyseFibonacciWithBundledModel,
+  chooseBundledModel,
+  chooseFolder,
+  chooseHubId,
+  e2e,
+  e2eSession,
+  hub,
+  openFile,
+  page,
+  panel,
+  panelMarks,
+  panelTimeline,
+  runCommand,
+  server,
+  shot,
+  waitForRun,
+} from '../support/e2e-session';
+import { FIXTURES, ROOT } from '../support/paths';
+import { bertTokenizerJson } from '../support/tokenizers';
+
+e2eSession();
+
+e2e(
+  'a truncated model file gives a clear error in the panel; the extension keeps working once it is fixed',
+  async () => {
+    const extDir = fs
+      .readdirSync(path.join(path.dirname(server.workspace), 'extensions'))
+      .find((d) => d.startsWith('attention-explorer.'));
+    assert.ok(extDir);
+    const modelFile = path.join(path.dirname(server.workspace), 'extensions', extDir, 'media', 'model', 'model.onnx');
+    const good = fs.readFileSync(modelFile);
+    await runCommand(page, 'View: Close All Editors');
+    fs.writeFileSync(modelFile, good.subarray(0, good.length >> 1));
+    try {
+      await openFile('fibonacci.py');
+      await page.keyboard.press('Control+A');
+      await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+      await panel
+        .locator('.notice.error', { hasText: /not a valid ONNX model|truncated/ })
+        .waitFor({ timeout: 60_000 });
+      await page
+        .locator('.notifications-toasts', { hasText: 'Attention Explorer' })
+        .first()
+        .waitFor({ timeout: 10_000 });
+      await shot('08-truncated-model');
+    } finally {
+      fs.writeFileSync(modelFile, good);
+    }
+    // Fixed file, new panel: works again.
+    await runCommand(page, 'View: Close All Editors');
+    await openFile('fibonacci.py');
+    await page.keyboard.press('Control+A');
+    await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+    await waitForRun();
+    await shot('09-recovered');
+  },
+);
+
+e2e(
+  'Choose Model: a local folder in the Hub layout replaces the bundled model in the open panel; a folder without a tokenizer is refused',
+  async () => {
+    // A copy of the bundled model laid out as the Hub does: onnx/model.onnx, tokenizer.json and config.json above it.
+    const dir = path.join(path.dirname(server.workspace), 'my-local-gpt');
+    fs.mkdirSync(path.join(dir, 'onnx'), { recursive: true });
+    const bundled = path.join(ROOT, 'media', 'model');
+    fs.copyFileSync(path.join(bundled, 'model.onnx'), path.join(dir, 'onnx', 'model.onnx'));
+    fs.copyFileSync(path.join(bundled, 'tokenizer.json'), path.join(dir, 'tokenizer.json'));
+    fs.copyFileSync(path.join(bundled, 'config.json'), path.join(dir, 'config.json'));
+    const noTokenizer = path.join(path.dirname(server.workspace), 'no-tokenizer');
+    fs.mkdirSync(noTokenizer, { recursive: true });
+    fs.copyFileSync(path.join(bundled, 'model.onnx'), path.join(noTokenizer, 'model.onnx'));
+
+    await analyseFibonacciWithBundledModel();
+
+    await chooseFolder(dir);
+    // The panel reloads for the new model (served from outside the extension) and runs the last request again.
+    const header = await waitForRun(/^my-local-gpt · /);
+    assert.match(header, /4 layers × 8 heads/);
+    await page
+      .locator('.statusbar-item', { hasText: /my-local-gpt · (WebGPU|wasm) · \d+ ms/ })
+      .waitFor({ timeout: 10_000 });
+    await shot('10-local-model');
+
+    await chooseFolder(noTokenizer);
+    await page
+      .locator('.notifications-toasts', { hasText: /No tokenizer\.json next to model\.onnx/ })
+      .waitFor({ timeout: 15_000 });
+    assert.match(await panel.locator('.run-header').innerText(), /^my-local-gpt · /, 'the previous result stays');
+    await shot('11-model-without-tokenizer');
+
+    await chooseBundledModel();
+  },
+);
+
+e2e(
+  'an encoder (BERT) from a local folder: full attention, [CLS]/[SEP] marked, and every window given them again',
+  async () => {
+    // Hugging Face's BERT fixture with a small WordPiece vocabulary, and a 32-token context so that the
+    // sentence runs in windows.
+    const dir = path.join(path.dirname(server.workspace), 'tiny-bert');
+    fs.mkdirSync(path.join(dir, 'onnx'), { recursive: true });
+    fs.copyFileSync(path.join(FIXTURES, 'bert.onnx'), path.join(dir, 'onnx', 'model.onnx'));
+    fs.writeFileSync(
+      path.join(dir, 'tokenizer.json'),
+      bertTokenizerJson(['quick', 'brown', 'fox', 'jumps', 'over', 'lazy', 'dog', '.']),
+    );
+    fs.writeFileSync(
+      path.join(dir, 'config.json'),
+      JSON.stringify({ model_type: 'bert', max_position_embeddings: 32 }),
+    );
+    await analyseFibonacciWithBundledModel();
+    await chooseFolder(dir);
+    await waitForRun(/^tiny-bert · /);
+    await openFile('fox.txt');
+    await page.keyboard.press('Control+A');
+    await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+    const header = await waitForRun(/^tiny-bert · .* 82 tokens/);
+    assert.match(header, /2 layers × 4 heads · full \(encoder\) attention/);
+    const chips = panel.locator('.token-strip .token');
+    assert.equal(await chips.first().innerText(), '[CLS]');
+    assert.match((await chips.first().getAttribute('class')) ?? '', /special/);
+    assert.equal(await chips.last().innerText(), '[SEP]');
+    assert.equal(await chips.nth(1).innerText(), 'The');
+    await panel
+      .locator('.notice', {
+        hasText:
+          /analysed in 4 windows .* Every window begins with \[CLS\] and ends with \[SEP\], as the model expects/,
+      })
+      .waitFor();
+    // Pinning [CLS] marks the tokens that attend to it: those of the last window too, which run
+    // with their own copy of [CLS].
+    await chips.first().click();
+    const lastDog = chips.nth(79);
+    assert.equal(await lastDog.innerText(), 'dog');
+    assert.notEqual(
+      await lastDog.evaluate((e: HTMLElement) => e.style.boxShadow),
+      '',
+      'the last window attends to [CLS]',
+    );
+    await shot('16-encoder-windows');
+    await chooseBundledModel();
+  },
+);
+
+e2e(
+  'Choose Model from a Hugging Face model id: downloaded with progress, used, listed in Manage Model Cache and deleted there',
+  async () => {
+    await analyseFibonacciWithBundledModel();
+
+    // An id that does not exist: a clear message, nothing lost.
+    await chooseHubId('nobody/nothing');
+    await page
+      .locator('.notifications-toasts', {
+        hasText: /nobody\/nothing was not found on http:\/\/127\.0\.0\.1:\d+ \(no such model id, or it is private\)/,
+      })
+      .waitFor({ timeout: 15_000 });
+    assert.match(await panel.locator('.run-header').innerText(), /^code-prose-gpt · /);
+
+    await chooseHubId('test-org/tiny-gpt');
+    const header = await waitForRun(/^tiny-gpt · /);
+    assert.match(header, /4 layers × 8 heads/);
+    assert.ok(
+      hub.requests.some((q) => q.url.startsWith('/storage/')),
+      'the graph came through the LFS redirect',
+    );
+    await shot('12-hub-model');
+
+    await runCommand(page, 'Attention Explorer: Manage Model Cache');
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'test-org/tiny-gpt' });
+    await row.waitFor();
+    assert.match(await row.innerText(), /20\.\d MB/);
+    await shot('13-model-cache');
+    await row.click(); // toggles its checkbox
+    await page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).click();
+    await page.locator('.notifications-toasts', { hasText: 'deleted test-org/tiny-gpt' }).waitFor({ timeout: 15_000 });
+    await waitForRun(/^code-prose-gpt · /);
+  },
+);
+
+e2e(
+  "Manage Model Cache empties the panel's own cache: the open panel reloads and prepares the graph from the model again",
+  async () => {
+    await analyseFibonacciWithBundledModel();
+    const before = (await panelTimeline()).origin;
+    await runCommand(page, 'Attention Explorer: Manage Model Cache');
+    const row = page.locator('.quick-input-list .monaco-list-row', {
+      hasText: 'Prepared graphs and runtime kept by the panel',
+    });
+    await row.waitFor();
+    await row.click();
+    await page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).click();
+    // A new page: its graph comes from the model file and goes through surgery again.
+    for (let i = 0; ; i++) {
+      const t = await panelTimeline().catch(() => ({ origin: 0, marks: {} as Record<string, number> }));
+      if (t.origin !== before && t.origin > 0 && t.marks.surgery && t.marks.result) break;
+      if (i > 600) throw new Error(`the panel did not prepare the graph again: ${JSON.stringify(t)}`);
+      await page.waitForTimeout(100);
+    }
+    assert.equal((await panelMarks())['prepared graph from the cache'], undefined);
+    await waitForRun(/^code-prose-gpt · /);
+    assert.match(server.extensionLog(), /the panel's cache of prepared graphs will be emptied/);
+  },
+);
