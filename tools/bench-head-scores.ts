@@ -1,7 +1,7 @@
 import { AttentionStore } from '../src/common/attention-store';
 import { allHeadScores } from '../src/common/head-scores';
 import { rollout } from '../src/common/rollout';
-import { median } from './bench-timing';
+import { timeRuns } from './bench-timing';
 
 /** Softmax rows of random scores, causal or not: what a real head's rows look like to the arithmetic. */
 function randomStore(layers: number, heads: number, t: number, causal: boolean, seed: number): AttentionStore {
@@ -23,23 +23,19 @@ function randomStore(layers: number, heads: number, t: number, causal: boolean, 
   return new AttentionStore([{ start: 0, length: t, layers: data }], layers, heads);
 }
 
-const time = (f: () => unknown, runs: number): number => {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    f();
-    times.push(performance.now() - t0);
-  }
-  return median(times);
-};
+/** Median ms of `runs` runs after the benchmark's usual warm-up (V8 tiers the loops up over the first runs). */
+const time = async (f: () => unknown, runs: number): Promise<number> =>
+  (await timeRuns(async () => f(), 0, runs)).medianMs;
 
 /**
  * The head finder's scores for every head, and the rollout, in Node (the same code the panel and
  * the CLI run), against the issue's target of 200 ms for all heads.
  */
-export function benchHeadScores(): void {
+export async function benchHeadScores(): Promise<void> {
   console.log('');
-  console.log('### the head finder: every head scored (median of 5), and the rollout (median of 3)');
+  console.log(
+    '### the head finder: every head scored (median of 5), and the rollout (median of 3), each after two warm-up runs',
+  );
   console.log('');
   console.log(
     '| model shape | tokens | all heads scored | ÷ 200 ms target | one pass summing every weight (the floor) | scores ÷ floor | rollout, all layers |',
@@ -53,13 +49,13 @@ export function benchHeadScores(): void {
   for (const c of cases) {
     const store = randomStore(c.layers, c.heads, c.t, c.causal, 42);
     const ids = Array.from({ length: c.t }, (_, i) => (i * 7919) % 500);
-    const scores = time(() => allHeadScores(store, ids), 5);
-    const floor = time(() => {
+    const scores = await time(() => allHeadScores(store, ids), 5);
+    const floor = await time(() => {
       let sum = 0;
       for (const layer of store.windows[0].layers) for (let i = 0; i < layer.length; i++) sum += layer[i];
       return sum;
     }, 5);
-    const rolled = time(() => rollout(store), 3);
+    const rolled = await time(() => rollout(store), 3);
     console.log(
       `| ${c.name} | ${c.t} | ${scores.toFixed(0)} ms | ${(scores / 200).toFixed(2)}× | ${floor.toFixed(0)} ms | ${(scores / floor).toFixed(1)}× | ${rolled.toFixed(0)} ms |`,
     );

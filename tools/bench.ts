@@ -206,7 +206,7 @@ async function main(): Promise<void> {
       await panelStages(server.url, false);
       await panelStages(server.url, true);
     }
-    if (!only) benchHeadScores();
+    if (!only) await benchHeadScores();
   } finally {
     await server.close();
   }

@@ -132,6 +132,17 @@ export function headScores(store: AttentionStore, layer: number, head: number, t
   };
 }
 
+/**
+ * The heads ordered by one score (the head finder's table, Find Heads…): a missing score (no
+ * induction without repeats) counts as the lowest; ties keep layer and head order.
+ */
+export function rankHeads(rows: readonly HeadScoreRow[], key: keyof HeadScores, descending: boolean): HeadScoreRow[] {
+  const value = (r: HeadScoreRow): number => r.scores[key] ?? -Infinity;
+  const by = (a: HeadScoreRow, b: HeadScoreRow): number =>
+    (descending ? value(b) - value(a) : value(a) - value(b)) || 0;
+  return [...rows].sort((a, b) => by(a, b) || a.layer - b.layer || a.head - b.head);
+}
+
 /** Every head's scores, layer by layer. `ids`: the analysed tokens' ids (for the induction score). */
 export function allHeadScores(store: AttentionStore, ids: readonly number[]): HeadScoreRow[] {
   const targets = inductionTargets(ids);

@@ -1,7 +1,7 @@
 import type { AttentionStore } from './attention-store';
 import type { AttentionView, TokenInfo } from './protocol';
 import { cellAlpha, MARK_MIN, shadeStep, TINT_MIN, tintAlpha } from './shading';
-import { visibleToken } from './token-display';
+import { tokenLabel } from './token-display';
 
 /** What an SVG of a view shows: the analysis, the layer/head, the focused token, the theme's colours. */
 export interface SvgInput {
@@ -25,10 +25,7 @@ const CHAR = 7.2;
 const esc = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const rgb = ([r, g, b]: readonly [number, number, number]): string => `rgb(${r},${g},${b})`;
-const label = (t: TokenInfo): string => {
-  const v = visibleToken(t.text);
-  return v.length > 24 ? `${v.slice(0, 23)}…` : v;
-};
+const label = (t: TokenInfo): string => tokenLabel(t.text);
 
 function svg(width: number, height: number, background: string, body: string[]): string {
   return (

@@ -17,6 +17,12 @@ export function visibleToken(text: string): string {
   return out || '∅';
 }
 
+/** A token as a label in a drawing (the head view, its SVG): shown as above, cut to `max` with an ellipsis. */
+export function tokenLabel(text: string, max = 24): string {
+  const shown = visibleToken(text);
+  return shown.length > max ? `${shown.slice(0, max - 1)}…` : shown;
+}
+
 /**
  * A token as Markdown inline code inside a table cell (the hover): shown as in the panel, with
  * the two characters that would end the code span or the cell replaced by look-alikes.

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { HeadScoreRow, HeadScores } from '../common/head-scores';
+import { rankHeads, type HeadScoreRow, type HeadScores } from '../common/head-scores';
 import type { AttentionView } from '../common/protocol';
 
 interface Trait {
@@ -50,8 +50,7 @@ export async function pickHeadByScore(heads: HeadScoreRow[]): Promise<AttentionV
   );
   if (!trait) return undefined;
   const { key, descending } = trait.trait;
-  const value = (h: HeadScoreRow): number => h.scores[key] ?? -Infinity;
-  const ranked = [...heads].sort((a, b) => (descending ? value(b) - value(a) : value(a) - value(b)));
+  const ranked = rankHeads(heads, key, descending);
   const pick = await vscode.window.showQuickPick(
     ranked.map((h) => ({
       label: `Layer ${h.layer} · Head ${h.head}`,

@@ -1,4 +1,4 @@
-import type { HeadScoreRow, HeadScores } from '../../src/common/head-scores';
+import { rankHeads, type HeadScoreRow, type HeadScores } from '../../src/common/head-scores';
 import type { AttentionView } from '../../src/common/protocol';
 
 interface Column {
@@ -59,7 +59,7 @@ export class HeadTable {
     const best = Object.fromEntries(
       COLUMNS.map((c) => [c.key, Math.max(...rows.map((r) => r.scores[c.key] ?? -Infinity))]),
     );
-    for (const r of this.sorted()) {
+    for (const r of rankHeads(this.rows, this.sort.key, this.sort.descending)) {
       const tr = body.insertRow();
       tr.tabIndex = 0;
       tr.dataset.layer = String(r.layer);
@@ -94,14 +94,6 @@ export class HeadTable {
   private sortBy(key: keyof HeadScores): void {
     this.sort = { key, descending: this.sort.key === key ? !this.sort.descending : true };
     if (this.view) this.render(this.rows, this.view);
-  }
-
-  private sorted(): HeadScoreRow[] {
-    const { key, descending } = this.sort;
-    const value = (r: HeadScoreRow): number => r.scores[key] ?? -Infinity;
-    return [...this.rows].sort(
-      (a, b) => (descending ? value(b) - value(a) : value(a) - value(b)) || a.layer - b.layer || a.head - b.head,
-    );
   }
 }
 

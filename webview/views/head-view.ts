@@ -1,7 +1,7 @@
 import type { AttentionStore } from '../../src/common/attention-store';
 import type { AttentionView, TokenInfo } from '../../src/common/protocol';
 import type { Focus } from './focus';
-import { visibleToken } from '../../src/common/token-display';
+import { tokenLabel } from '../../src/common/token-display';
 import { headColour, readTheme, rgba, type Theme } from './theme';
 import { MARK_MIN, shadeStep, TINT_MIN, tintAlpha } from '../../src/common/shading';
 
@@ -70,7 +70,7 @@ export class HeadView {
     const ctx0 = this.canvas.getContext('2d');
     if (!ctx0) return;
     ctx0.font = `12px ${getComputedStyle(document.body).getPropertyValue('--vscode-editor-font-family') || 'monospace'}`;
-    const labels = state.tokens.map((t) => truncate(visibleToken(t.text), 24));
+    const labels = state.tokens.map((t) => tokenLabel(t.text));
     this.labelWidth = Math.min(200, Math.max(40, ...labels.map((l) => ctx0.measureText(l).width))) + 8;
     const width = PAD * 2 + this.labelWidth * 2 + GAP;
     const height = PAD * 2 + n * ROW;
@@ -152,8 +152,4 @@ export class HeadView {
       else ctx.strokeRect(rightX - 2, y + 1, this.labelWidth, ROW - 2);
     }
   }
-}
-
-function truncate(s: string, n: number): string {
-  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
 }
