@@ -6,12 +6,17 @@
  * (with --aggregate, one "head" per layer: the mean or max over heads, or the rollout up to it).
  * attention-explorer heads … (the same options but --aggregate) prints each head's scores:
  * {"heads":[{"layer","head","scores":{previousToken,firstToken,self,entropy,meanDistance,induction}}]}.
+ * attention-explorer qk … --layer L --head H --query Q prints one head's mechanism for one query:
+ * {"q":[…],"k":[[…]],"scores":[…],"mask":[…],"probabilities":[…],"scale":s} — the query vector, every
+ * key vector, q·k × scale, what the model adds before the softmax (null for −∞: masked), and the
+ * softmax, which is the attention.
  * Uses the same engine as the webview (onnxruntime-web's WebAssembly backend runs in Node).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AttentionStore } from './common/attention-store';
 import { allHeadScores } from './common/head-scores';
+import { queryKeyRow } from './common/query-key';
 import { rollout } from './common/rollout';
 import { fitText } from './engine/fit';
 import { setUpRuntime } from './engine/runtime-init';
@@ -24,13 +29,17 @@ const USAGE = `usage: attention-explorer attention [--model PATH.onnx] [--tokeni
                            (--text TEXT | --ids 5,17,42) [--layers all|0,1,...] [--aggregate mean|max|rollout]
        attention-explorer heads [--model PATH.onnx] [--tokenizer PATH/tokenizer.json]
                            (--text TEXT | --ids 5,17,42) [--layers all|0,1,...]
+       attention-explorer qk [--model PATH.onnx] [--tokenizer PATH/tokenizer.json]
+                           (--text TEXT | --ids 5,17,42) --layer L --head H --query Q
 Without --model, the bundled code-prose-gpt model is used.`;
 
 const AGGREGATES = ['mean', 'max', 'rollout'] as const;
 type Aggregate = (typeof AGGREGATES)[number];
 
 interface CliArgs {
-  command: 'attention' | 'heads';
+  command: 'attention' | 'heads' | 'qk';
+  /** qk: which layer, head and query token. */
+  at?: { layer: number; head: number; query: number };
   aggregate?: Aggregate;
   model: string;
   tokenizer?: string;
@@ -48,9 +57,16 @@ function bundledModelPath(): string {
 
 export function parseArgs(argv: string[]): CliArgs {
   const [command, ...rest] = argv;
-  if (command !== 'attention' && command !== 'heads')
+  if (command !== 'attention' && command !== 'heads' && command !== 'qk')
     throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
-  const known = ['model', 'tokenizer', 'text', 'ids', 'layers', ...(command === 'attention' ? ['aggregate'] : [])];
+  const known = [
+    'model',
+    'tokenizer',
+    'text',
+    'ids',
+    ...(command === 'qk' ? ['layer', 'head', 'query'] : ['layers']),
+    ...(command === 'attention' ? ['aggregate'] : []),
+  ];
   const opts = new Map<string, string>();
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
@@ -83,8 +99,20 @@ export function parseArgs(argv: string[]): CliArgs {
   if (aggregate !== undefined && !(AGGREGATES as readonly string[]).includes(aggregate))
     throw new UsageError(`--aggregate takes ${AGGREGATES.join(', ')}, got "${aggregate}"`);
   const model = opts.get('model') ?? bundledModelPath();
+  let at: CliArgs['at'];
+  if (command === 'qk') {
+    const index = (name: string): number => {
+      const v = opts.get(name);
+      if (v === undefined) throw new UsageError(`qk needs --${name}`);
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} takes a non-negative integer, got "${v}"`);
+      return n;
+    };
+    at = { layer: index('layer'), head: index('head'), query: index('query') };
+  }
   return {
     command,
+    at,
     aggregate: aggregate as Aggregate | undefined,
     model,
     tokenizer: opts.get('tokenizer'),
@@ -159,7 +187,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (tokens.length === 0) throw new Error('the text gives no tokens');
 
-  const layerIdx = args.layers === 'all' ? graph.attention.map((_, i) => i) : args.layers;
+  const layerIdx = args.at ? [args.at.layer] : args.layers === 'all' ? graph.attention.map((_, i) => i) : args.layers;
   for (const l of layerIdx) {
     if (l >= graph.attention.length)
       throw new Error(
@@ -173,7 +201,30 @@ async function main(argv: string[]): Promise<number> {
   const rows = (m: Float32Array): number[][] =>
     Array.from({ length: t }, (_, q) => Array.from(m.subarray(q * t, (q + 1) * t)));
   let result: object;
-  if (args.command === 'heads') {
+  if (args.at) {
+    const { layer, head, query } = args.at;
+    if (head >= out.heads) throw new Error(`head ${head} does not exist: the model has ${out.heads} heads`);
+    if (query >= t) throw new Error(`query ${query} does not exist: the text gives ${t} tokens`);
+    const qk = await session.runQueryKey(
+      tokens.map((x) => x.id),
+      layer,
+    );
+    const row = queryKeyRow(qk, head, query, store.headRow(layer, head, query).weights);
+    result = {
+      tokens,
+      layer: graph.attention[layer].layerName,
+      head,
+      query,
+      scale: qk.scale,
+      q: Array.from(row.q),
+      k: row.k.map((v) => Array.from(v)),
+      scores: row.scores,
+      // −∞ (a masked key) is written as null: JSON has no infinity.
+      mask: row.mask.map((m) => (m === -Infinity ? null : m)),
+      maskRecovered: row.maskRecovered,
+      probabilities: row.probabilities,
+    };
+  } else if (args.command === 'heads') {
     const all = allHeadScores(
       store,
       tokens.map((x) => x.id),

@@ -1,5 +1,6 @@
 import { AttentionStore } from '../src/common/attention-store';
 import { allHeadScores } from '../src/common/head-scores';
+import { allThumbnails, gridGeometry } from '../src/common/model-grid';
 import { rollout } from '../src/common/rollout';
 import { timeRuns } from './bench-timing';
 
@@ -34,13 +35,13 @@ const time = async (f: () => unknown, runs: number): Promise<number> =>
 export async function benchHeadScores(): Promise<void> {
   console.log('');
   console.log(
-    '### the head finder: every head scored (median of 5), and the rollout (median of 3), each after two warm-up runs',
+    '### the head finder: every head scored (median of 5), the model view’s pictures of every head (median of 5) and the rollout (median of 3), each after two warm-up runs',
   );
   console.log('');
   console.log(
-    '| model shape | tokens | all heads scored | ÷ 200 ms target | one pass summing every weight (the floor) | scores ÷ floor | rollout, all layers |',
+    '| model shape | tokens | all heads scored | ÷ 200 ms target | one pass summing every weight (the floor) | scores ÷ floor | model view pictures (cells per side) | rollout, all layers |',
   );
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   const cases = [
     { name: 'bundled (4 layers × 8 heads, causal)', layers: 4, heads: 8, t: 256, causal: true },
     { name: 'BERT-base (12 × 12, full)', layers: 12, heads: 12, t: 512, causal: false },
@@ -55,9 +56,12 @@ export async function benchHeadScores(): Promise<void> {
       for (const layer of store.windows[0].layers) for (let i = 0; i < layer.length; i++) sum += layer[i];
       return sum;
     }, 5);
+    // The panel's grid at its widest (1,000 px) on a display of one device pixel per CSS pixel.
+    const cells = Math.min(c.t, gridGeometry(c.layers, c.heads, 1000).thumb);
+    const pictures = await time(() => allThumbnails(store, cells), 5);
     const rolled = await time(() => rollout(store), 3);
     console.log(
-      `| ${c.name} | ${c.t} | ${scores.toFixed(0)} ms | ${(scores / 200).toFixed(2)}× | ${floor.toFixed(0)} ms | ${(scores / floor).toFixed(1)}× | ${rolled.toFixed(0)} ms |`,
+      `| ${c.name} | ${c.t} | ${scores.toFixed(0)} ms | ${(scores / 200).toFixed(2)}× | ${floor.toFixed(0)} ms | ${(scores / floor).toFixed(1)}× | ${pictures.toFixed(0)} ms (${cells}) | ${rolled.toFixed(0)} ms |`,
     );
   }
 }

@@ -48,7 +48,34 @@ export async function panelStages(serverUrl: string, isolated: boolean): Promise
         `| ${r.tokens.length} | ${r.windows} | ${ms('tokenize')} | ${ms('run')} | ${ms('draw')} | ${ms('summarise')} | ${ms('total')} | ${JSON.stringify(r).length.toLocaleString('en')} bytes | ${MiB(peak)} |`,
       );
     }
+    await modelViewFigures(page);
   } finally {
     await browser.close();
   }
+}
+
+/**
+ * The model view of the last result: its first paint (the pictures of every head computed, then
+ * drawn) and a hover's repaint, against the issue's targets (1 s and 50 ms).
+ */
+async function modelViewFigures(page: import('playwright-core').Page): Promise<void> {
+  await page.locator('vscode-tab-header', { hasText: 'Model view' }).click();
+  await page.waitForFunction(() => document.body.dataset.modelView !== undefined);
+  const first = JSON.parse(await page.evaluate(() => document.body.dataset.modelView!)) as {
+    atlasMs: number;
+    paintMs: number;
+  };
+  const box = (await page.locator('.model-view canvas').boundingBox())!;
+  const repaints: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    await page.mouse.move(box.x + 40 + i * 7, box.y + 30 + i * 3);
+    repaints.push(
+      (JSON.parse(await page.evaluate(() => document.body.dataset.modelView!)) as { paintMs: number }).paintMs,
+    );
+  }
+  repaints.sort((a, b) => a - b);
+  console.log('');
+  console.log(
+    `model view of the last result: first paint ${first.paintMs.toFixed(1)} ms (of which the pictures of every head ${first.atlasMs.toFixed(1)} ms; target 1,000 ms), a hover's repaint median ${repaints[5].toFixed(1)} ms, worst ${repaints[9].toFixed(1)} ms of 10 (target 50 ms)`,
+  );
 }

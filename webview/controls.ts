@@ -16,9 +16,15 @@ export class Controls {
   private readonly layer: VscodeSingleSelect;
   private readonly head: VscodeSingleSelect;
   private readonly colour: VscodeCheckbox;
+  private readonly words: VscodeCheckbox;
   private shape = { layers: 0, heads: 0 };
 
-  constructor(onView: (view: AttentionView) => void, onColourByHead: (on: boolean) => void, onExport: () => void) {
+  constructor(
+    onView: (view: AttentionView) => void,
+    onColourByHead: (on: boolean) => void,
+    onWords: (on: boolean) => void,
+    onExport: () => void,
+  ) {
     this.element = document.createElement('div');
     this.element.className = 'controls';
     this.layer = document.createElement('vscode-single-select');
@@ -30,6 +36,11 @@ export class Controls {
     this.colour = document.createElement('vscode-checkbox');
     this.colour.id = 'colour-by-head';
     this.colour.label = 'All heads in colour';
+    this.words = document.createElement('vscode-checkbox');
+    this.words.id = 'word-level';
+    this.words.label = 'Whole words';
+    this.words.title =
+      'Merge sub-word tokens into words: the attention a word receives is summed over its tokens, what it pays is averaged over them';
     const label = (text: string, el: HTMLElement): HTMLLabelElement => {
       const l = document.createElement('label');
       l.className = 'control';
@@ -42,11 +53,12 @@ export class Controls {
     exportButton.textContent = 'Export…';
     exportButton.title = 'Export this view as PNG, this head as CSV, or every head as JSON';
     exportButton.addEventListener('click', onExport);
-    this.element.append(label('Layer', this.layer), label('Head', this.head), this.colour, exportButton);
+    this.element.append(label('Layer', this.layer), label('Head', this.head), this.colour, this.words, exportButton);
     const fire = (): void => onView(this.value());
     this.layer.addEventListener('change', fire);
     this.head.addEventListener('change', fire);
     this.colour.addEventListener('change', () => onColourByHead(this.colour.checked));
+    this.words.addEventListener('change', () => onWords(this.words.checked));
   }
 
   value(): AttentionView {
@@ -56,7 +68,7 @@ export class Controls {
   }
 
   /** Rebuilds the options when the model's shape changes, then shows `view`. */
-  set(layers: number, heads: number, view: AttentionView, colourByHead: boolean): void {
+  set(layers: number, heads: number, view: AttentionView, colourByHead: boolean, words: boolean): void {
     if (this.shape.layers !== layers || this.shape.heads !== heads) {
       this.shape = { layers, heads };
       const option = (value: string, text: string): HTMLElement => {
@@ -72,5 +84,6 @@ export class Controls {
     this.layer.value = String(view.layer);
     this.head.value = String(view.head);
     this.colour.checked = colourByHead;
+    this.words.checked = words;
   }
 }

@@ -10,6 +10,7 @@ import type { Backend, BackendSetting, FileErrorMessage, FileMessage, PageFile }
 import { unreachable } from '../src/common/validate';
 import { backendPlan, probeWebGpu } from '../src/engine/backend-plan';
 import type { EngineResult, EngineStage } from '../src/engine/model-engine';
+import type { QueryKeyLayer } from '../src/common/query-key';
 import type { WebviewConfig } from './config';
 import { EngineInputs, type LoadProgress } from './engine-inputs';
 import { EngineBrokenError, EngineStoppedError, engineThreads, startEngineWorker } from './engine-worker-start';
@@ -28,9 +29,13 @@ const STAGE_AFTER: Record<EngineStage, LoadProgress['stage'] | null> = {
 };
 
 interface Job {
-  resolve: (r: EngineResult) => void;
+  /** An analysis's result, or a query·key run's layer. */
+  resolve: (r: EngineResult | QueryKeyLayer) => void;
   reject: (e: Error) => void;
 }
+
+/** Query·key runs are numbered apart from the host's request ids, which number the analyses. */
+let nextQueryKeyId = 2 ** 30;
 
 interface Running {
   worker: Worker;
@@ -83,8 +88,20 @@ export class EngineClient {
     const running = this.running;
     if (!running) throw new EngineStoppedError('the engine stopped while loading');
     return new Promise<EngineResult>((resolve, reject) => {
-      running.jobs.set(id, { resolve, reject });
+      running.jobs.set(id, { resolve: resolve as Job['resolve'], reject });
       this.send(running, { type: 'analyse', id, text, maxTokens });
+    });
+  }
+
+  /** One layer's query and key vectors for one window's token ids, from the loaded model (the query·key view). */
+  async queryKey(ids: number[], layer: number): Promise<QueryKeyLayer> {
+    const running = this.running;
+    if (!running) throw new EngineStoppedError('the engine is not running');
+    await running.loaded;
+    const id = nextQueryKeyId++;
+    return new Promise<QueryKeyLayer>((resolve, reject) => {
+      running.jobs.set(id, { resolve: resolve as Job['resolve'], reject });
+      this.send(running, { type: 'queryKey', id, ids, layer });
     });
   }
 
@@ -240,6 +257,12 @@ export class EngineClient {
           windows: m.windows.length,
           timings: m.timings,
         });
+        return;
+      }
+      case 'queryKey': {
+        const job = running.jobs.get(m.id);
+        running.jobs.delete(m.id);
+        job?.resolve(m.layer);
         return;
       }
       case 'error': {

@@ -156,6 +156,18 @@ function serveEngine(): void {
         queue = job;
         return;
       }
+      case 'queryKey': {
+        const job = queue
+          .then(async () => {
+            await loading;
+            const layer = await engine.queryKey(m.ids, m.layer);
+            const transfer = [layer.q.buffer, layer.k.buffer, ...(layer.mask ? [layer.mask.buffer] : [])];
+            post({ type: 'queryKey', id: m.id, layer }, transfer as ArrayBuffer[]);
+          })
+          .catch(fail(m.id));
+        queue = job;
+        return;
+      }
       default: {
         const never: never = m;
         throw new Error(`unhandled message ${String(never)}`);

@@ -1,7 +1,9 @@
 import type { AttentionStore } from '../src/common/attention-store';
 import { attentionJson, matrixCsv, type ExportFormat } from '../src/common/export-formats';
 import type { AttentionView, TokenInfo } from '../src/common/protocol';
-import { headViewSvg, matrixSvg } from '../src/common/svg-export';
+import type { GridGeometry } from '../src/common/model-grid';
+import { TAB } from '../src/common/panel-state';
+import { headViewSvg, matrixSvg, modelViewSvg } from '../src/common/svg-export';
 import type { Focus } from './views/focus';
 import { readTheme } from './views/theme';
 
@@ -11,16 +13,19 @@ export interface Exportable {
   store: AttentionStore;
   view: AttentionView;
   focus: Focus | null;
-  /** The open tab: 0 the head view, 1 the matrix, 2 the head finder (no picture). */
+  /** The open tab (TAB): the Heads tab has no picture. */
   tab: number;
   /** The open tab's canvas (null: no picture to export, the Heads tab). */
   canvas: HTMLCanvasElement | null;
+  /** The model view's pictures of each head and its grid (null until it has been drawn). */
+  modelPictures: () => { pictures: string[]; geometry: GridGeometry } | null;
 }
 
-const NO_PICTURE = 'a picture is of the head view or the matrix: open one of those tabs first';
+const NO_PICTURE = 'a picture is of the head view, the matrix or the model view: open one of those tabs first';
 
 function svgOf(x: Exportable): string {
-  if (x.tab !== 0 && x.tab !== 1) throw new Error(NO_PICTURE);
+  if (x.tab === TAB.queryKey) throw new Error('the query·key view is exported as a PNG, not an SVG');
+  if (x.tab !== TAB.head && x.tab !== TAB.matrix && x.tab !== TAB.model) throw new Error(NO_PICTURE);
   const theme = readTheme();
   const colours = {
     background: getComputedStyle(document.body).backgroundColor || '#1e1e1e',
@@ -28,8 +33,13 @@ function svgOf(x: Exportable): string {
     muted: theme.muted,
     accent: theme.accent,
   };
+  if (x.tab === TAB.model) {
+    const drawn = x.modelPictures();
+    if (!drawn) throw new Error('the model view has not been drawn yet');
+    return modelViewSvg({ layers: x.store.layers, heads: x.store.heads, ...drawn, colours });
+  }
   const input = { tokens: x.tokens, store: x.store, view: x.view, focus: x.focus, colours };
-  return x.tab === 0 ? headViewSvg(input) : matrixSvg(input);
+  return x.tab === TAB.head ? headViewSvg(input) : matrixSvg(input);
 }
 
 /**

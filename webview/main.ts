@@ -2,9 +2,9 @@
  * The panel's page: its state, the host's messages, and the requests. The layout
  * (panel-layout.ts), the views (views/) and the engine (engine-client.ts, in a worker) do the rest.
  */
-import { summarise } from '../src/common/analysis';
+import { summarise, topK } from '../src/common/analysis';
 import { allHeadScores, type HeadScoreRow } from '../src/common/head-scores';
-import { INITIAL_STATE, restoreState, type PanelState } from '../src/common/panel-state';
+import { INITIAL_STATE, restoreState, TAB, type PanelState } from '../src/common/panel-state';
 import {
   SUMMARY_MIN_K,
   type AnalyseRequest,
@@ -15,6 +15,7 @@ import {
 import { unreachable } from '../src/common/validate';
 import { parseHostMessage } from '../src/common/protocol-validation';
 import { readConfig } from './config';
+import { textIds, wordOf, wordStore, wordTokens } from '../src/common/word-level';
 import { EngineClient, type EngineResult } from './engine-client';
 import { EngineBrokenError } from './engine-worker-start';
 import { failureNotice } from './failure-notice';
@@ -43,6 +44,8 @@ const engine = new EngineClient(
 const queue = new RequestQueue<AnalyseRequest>(analyse, (m) => post({ type: 'superseded', requestId: m.requestId }));
 
 let saved: PanelState = restoreState(vscode.getState());
+/** The engine's result (tokens), and what the panel shows of it (tokens, or whole words). */
+let tokenResult: ShownResult | undefined;
 let result: ShownResult | undefined;
 let focus: Focus | null = null;
 let stale = false;
@@ -52,14 +55,17 @@ let pageNotice = config.notice;
 const layout = new PanelLayout(document.getElementById('app')!, progress.element, {
   view: (view) => setView(view),
   colourByHead: (on) => changeState({ colourByHead: on }),
+  words: (on) => setWords(on),
   tab: (tab) => changeState({ tab }),
   export: () => post({ type: 'exportAsked' }),
   pickHead: (view) => {
-    changeState({ tab: 0 });
+    changeState({ tab: TAB.head });
     setView(view);
   },
   focus: (index, side, click) => setFocus(focusAfter(focus, index, side, click)),
   leave: () => setFocus(focusAfterLeave(focus)),
+  queryKey: (ids, layer) => engine.queryKey(ids, layer),
+  redraw: () => render(),
 });
 layout.showEmpty(config.modelName);
 
@@ -76,10 +82,8 @@ function headScoresOf(r: ShownResult): HeadScoreRow[] {
     const t0 = performance.now();
     scored = {
       result: r,
-      heads: allHeadScores(
-        r.store,
-        r.tokens.map((t) => t.id),
-      ),
+      // At word level a repeated word is the same word whatever its tokens' ids.
+      heads: allHeadScores(r.store, saved.words ? textIds(r.tokens) : r.tokens.map((t) => t.id)),
     };
     timeline.span('head scores', performance.now() - t0);
   }
@@ -90,14 +94,73 @@ function render(): void {
   if (result) layout.render({ result, heads: () => headScoresOf(result!), state: saved, focus, stale });
 }
 
+/** The word-level version of a result, made once per result when first asked for. */
+let merged: { from: ShownResult; words: ShownResult } | undefined;
+function displayed(r: ShownResult): ShownResult {
+  if (!saved.words) return r;
+  if (merged?.from !== r) {
+    const t0 = performance.now();
+    const words = wordOf(r.tokens);
+    merged = { from: r, words: { ...r, tokens: wordTokens(r.tokens, words), store: wordStore(r.store, words) } };
+    timeline.span('word level', performance.now() - t0);
+  }
+  return merged.words;
+}
+
+/**
+ * Tokens or whole words: the panel redraws, and the host is sent the result again in the new
+ * units, so that the hover and the editor's shading follow. A pinned token does not survive it.
+ */
+function setWords(on: boolean): void {
+  focus = null;
+  changeState({ words: on, pinned: null });
+  if (!tokenResult) return;
+  result = displayed(tokenResult);
+  layout.setTokens(result);
+  render();
+  postResult(result, saved.view);
+}
+
+/** What the host keeps of a result: the tokens with their offsets, and each one's top-k summary. */
+function postResult(r: ShownResult, view: AttentionView): void {
+  const summaries = summarise(r.store, view, Math.max(SUMMARY_MIN_K, r.topK));
+  const { backend, backendNote, runMs, model, tokens, truncated, windows } = r;
+  post({
+    type: 'result',
+    requestId: r.requestId,
+    backend,
+    backendNote,
+    runMs,
+    model,
+    tokens,
+    analysed: { start: 0, end: r.analysedEnd },
+    truncated,
+    windows,
+    view,
+    summaries,
+  });
+}
+
 /** A new focus (undefined: unchanged): the views centre on it, and the editor shades its row. */
 function setFocus(next: Focus | null | undefined): void {
   if (next === undefined || !result) return;
-  const pinChanged = (next?.pinned ? next.index : null) !== (focus?.pinned ? focus.index : null);
+  const pinned = (f: Focus | null): number | null => (f?.pinned && f.last === undefined ? f.index : null);
+  const pinChanged = pinned(next) !== pinned(focus);
   focus = next;
-  post({ type: 'focusToken', requestId: result.requestId, index: focus ? focus.index : null });
-  if (pinChanged) changeState({ pinned: focus?.pinned ? focus.index : null });
+  tellFocus(result);
+  if (pinChanged) changeState({ pinned: pinned(focus) });
   else render();
+}
+
+/** The editor shades what the focus attends to: one token's row (the host has it), or several summed. */
+function tellFocus(r: ShownResult): void {
+  if (focus?.last === undefined) {
+    post({ type: 'focusToken', requestId: r.requestId, index: focus ? focus.index : null });
+    return;
+  }
+  const { layer, head } = saved.view;
+  const attends = topK(r.store.rowsSum(layer, head, focus.index, focus.last), Math.max(SUMMARY_MIN_K, r.topK));
+  post({ type: 'rangeSummary', requestId: r.requestId, first: focus.index, last: focus.last, attends });
 }
 
 /** Shows another layer/head and tells the host, whose hover and decorations follow it. */
@@ -112,6 +175,7 @@ function setView(view: AttentionView): void {
   changeState({ view: { layer, head } });
   const summaries = summarise(result.store, saved.view, Math.max(SUMMARY_MIN_K, result.topK));
   post({ type: 'summary', requestId: result.requestId, view: saved.view, summaries });
+  if (focus?.last !== undefined) tellFocus(result);
 }
 
 async function analyse(m: AnalyseRequest): Promise<void> {
@@ -146,38 +210,24 @@ async function show(m: AnalyseRequest, analysed: EngineResult, received: number)
   const backendNote = [pageNotice, analysed.backendNote].filter(Boolean).join(' ') || null;
   const r: ShownResult = { ...analysed, backendNote, requestId: m.requestId, topK: m.settings.topK, source: m.source };
   pageNotice = null;
-  result = r;
+  tokenResult = r;
+  result = displayed(r);
   stale = false;
   const pinned = saved.pinned;
-  focus = pinned !== null && pinned < r.tokens.length ? { index: pinned, side: 'query', pinned: true } : null;
+  focus = pinned !== null && pinned < result.tokens.length ? { index: pinned, side: 'query', pinned: true } : null;
   let view = saved.view;
   if (view.layer >= r.model.layers) view = INITIAL_STATE.view;
   if (typeof view.head === 'number' && view.head >= r.model.heads) view = { ...view, head: 'mean' };
   const t0 = performance.now();
-  layout.setTokens(r);
+  layout.setTokens(result);
   changeState({ request: m, view });
   const drawMs = performance.now() - t0;
   timeline.mark('painted', true);
   await nextTask();
   const t1 = performance.now();
-  const summaries = summarise(r.store, saved.view, Math.max(SUMMARY_MIN_K, m.settings.topK));
+  // The words or tokens shown now (the user may have switched them during the pause).
+  postResult(result, saved.view);
   const summariseMs = performance.now() - t1;
-  const { backend, runMs, model, tokens, truncated, windows } = r;
-  const analysedSpan = { start: 0, end: r.analysedEnd };
-  post({
-    type: 'result',
-    requestId: m.requestId,
-    backend,
-    backendNote,
-    runMs,
-    model,
-    tokens,
-    analysed: analysedSpan,
-    truncated,
-    windows,
-    view: saved.view,
-    summaries,
-  });
   // Every stage, for the benchmark and the tests (the page's own clock).
   const total = performance.now() - received;
   document.body.dataset.drawMs = drawMs.toFixed(1);
@@ -211,7 +261,9 @@ async function answerExport(requestId: number, format: ExportFormat): Promise<vo
     if (r?.requestId !== requestId) throw new Error('the panel shows another result now');
     const canvas = layout.viewCanvas(saved.tab);
     const { tokens, store, model } = r;
-    const x = { tokens, layerNames: model.layerNames, store, view: saved.view, focus, tab: saved.tab, canvas };
+    const modelPictures = (): ReturnType<PanelLayout['modelPictures']> => layout.modelPictures();
+    const { view, tab } = saved;
+    const x = { tokens, layerNames: model.layerNames, store, view, focus, tab, canvas, modelPictures };
     post({ type: 'exported', requestId, format, data: await exportBytes(format, x), error: null });
   } catch (e) {
     post({ type: 'exported', requestId, format, data: null, error: (e as Error).message });
@@ -231,6 +283,13 @@ function onHostMessage(m: HostToWebview): void {
       focus = { index: m.index, side: 'query', pinned: true };
       changeState({ pinned: m.index });
       layout.reveal(m.index);
+      return;
+    case 'focusTokens':
+      // The editor's selection covers several tokens (or no longer does): they are the focus together.
+      if (result?.requestId !== m.requestId) return;
+      if (m.range && m.range.last < result.tokens.length)
+        setFocus({ index: m.range.first, last: m.range.last, side: 'query', pinned: true });
+      else if (!m.range && focus?.last !== undefined) setFocus(null);
       return;
     case 'setStale':
       stale = m.stale;

@@ -1,4 +1,4 @@
-import type { PanelState } from '../src/common/panel-state';
+import { TAB, type PanelState } from '../src/common/panel-state';
 import type { AttentionView } from '../src/common/protocol';
 import type { EngineResult } from '../src/engine/model-engine';
 import { Controls } from './controls';
@@ -9,6 +9,8 @@ import { HeadTable } from './views/head-table';
 import { HeadView } from './views/head-view';
 import type { HeadScoreRow } from '../src/common/head-scores';
 import { MatrixView } from './views/matrix-view';
+import { ModelView } from './views/model-view';
+import { QueryKeyView, type QueryKeyLoader } from './views/query-key-view';
 import { TokenStrip } from './views/token-strip';
 
 export type NoticeKind = 'info' | 'warning' | 'error';
@@ -16,6 +18,7 @@ export type NoticeKind = 'info' | 'warning' | 'error';
 export interface LayoutEvents {
   view(view: AttentionView): void;
   colourByHead(on: boolean): void;
+  words(on: boolean): void;
   tab(index: number): void;
   /** The Export… button. */
   export(): void;
@@ -24,6 +27,10 @@ export interface LayoutEvents {
   /** The pointer entered a token in any view (`click`: clicked it). */
   focus(index: number, side: Focus['side'], click: boolean): void;
   leave(): void;
+  /** The query·key view's vectors, from the engine. */
+  queryKey: QueryKeyLoader;
+  /** Something a view waited for arrived: draw again. */
+  redraw(): void;
 }
 
 /** What the panel draws: the result, and the choices that survive a reload. */
@@ -62,16 +69,20 @@ export class PanelLayout {
   private readonly strip: TokenStrip;
   private readonly headView: HeadView;
   private readonly matrixView: MatrixView;
+  private readonly modelView: ModelView;
+  private readonly queryKeyView: QueryKeyView;
   private readonly headTable: HeadTable;
   private readonly tabs = document.createElement('vscode-tabs');
 
   constructor(app: HTMLElement, progress: HTMLElement, on: LayoutEvents) {
     const focus = (index: number, side: Focus['side'], click: boolean): void => on.focus(index, side, click);
     const leave = (): void => on.leave();
-    this.controls = new Controls(on.view, on.colourByHead, on.export);
+    this.controls = new Controls(on.view, on.colourByHead, on.words, on.export);
     this.strip = new TokenStrip(focus, leave);
     this.headView = new HeadView(focus, leave);
     this.matrixView = new MatrixView(focus, leave);
+    this.modelView = new ModelView(focus, leave, (view) => on.pickHead(view));
+    this.queryKeyView = new QueryKeyView(on.queryKey, () => on.redraw());
     this.headTable = new HeadTable((view) => on.pickHead(view));
     this.tabs.id = 'view-tabs';
     this.tabs.append(
@@ -79,6 +90,10 @@ export class PanelLayout {
       tabPanel(this.headView.element),
       tabHeader('Matrix'),
       tabPanel(this.matrixView.element),
+      tabHeader('Model view'),
+      tabPanel(this.modelView.element),
+      tabHeader('Query · key'),
+      tabPanel(this.queryKeyView.element),
       tabHeader('Heads'),
       tabPanel(this.headTable.element),
     );
@@ -112,21 +127,34 @@ export class PanelLayout {
     const { result, state, focus } = s;
     this.body.hidden = false;
     this.renderHeader(s);
-    this.controls.set(result.model.layers, result.model.heads, state.view, state.colourByHead);
+    this.controls.set(result.model.layers, result.model.heads, state.view, state.colourByHead, state.words);
     const tabs = this.tabs as unknown as { selectedIndex: number };
     if (tabs.selectedIndex !== state.tab) tabs.selectedIndex = state.tab;
     this.details.render(result, state.view, focus);
     this.strip.render(result.store, state.view, focus);
     // Only the open tab's view is drawn.
     const shown = { tokens: result.tokens, store: result.store, view: state.view, focus };
-    if (state.tab === 0) this.headView.render({ ...shown, colourByHead: state.colourByHead });
-    else if (state.tab === 1) this.matrixView.render(shown);
+    if (state.tab === TAB.head) this.headView.render({ ...shown, colourByHead: state.colourByHead });
+    else if (state.tab === TAB.matrix) this.matrixView.render(shown);
+    else if (state.tab === TAB.model) {
+      this.modelView.render(shown);
+      // For the benchmark and the tests: how long the pictures and the paint took.
+      document.body.dataset.modelView = JSON.stringify(this.modelView.timings);
+    } else if (state.tab === TAB.queryKey) this.queryKeyView.render(shown);
     else this.headTable.render(s.heads(), state.view);
   }
 
-  /** The open tab's picture (the head view or the matrix), for a PNG export; null on the Heads tab. */
+  /** The open tab's picture, for a PNG export; null on the Heads tab. */
   viewCanvas(tab: number): HTMLCanvasElement | null {
-    return tab === 0 ? this.headView.canvas : tab === 1 ? this.matrixView.canvas : null;
+    if (tab === TAB.head) return this.headView.canvas;
+    if (tab === TAB.matrix) return this.matrixView.canvas;
+    if (tab === TAB.queryKey) return this.queryKeyView.canvas;
+    return tab === TAB.model ? this.modelView.canvas : null;
+  }
+
+  /** The model view's pictures of each head, for an SVG. */
+  modelPictures(): ReturnType<ModelView['pictures']> {
+    return this.modelView.pictures();
   }
 
   /** Scrolls token `index` into sight in the strip and the head view. */

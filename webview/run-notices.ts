@@ -1,4 +1,5 @@
 import type { EngineResult } from '../src/engine/model-engine';
+import { modelShape } from '../src/common/model-shape';
 
 export interface RunNotice {
   kind: 'info' | 'warning';
@@ -9,7 +10,7 @@ export interface RunNotice {
 export function runSummary(r: EngineResult): string {
   const m = r.model;
   const attention = m.causal ? 'causal (decoder): each token sees only earlier ones' : 'full (encoder) attention';
-  return `${m.name} · ${r.backend === 'webgpu' ? 'WebGPU' : 'WebAssembly'} · ${r.runMs.toFixed(0)} ms · ${r.tokens.length} tokens · ${m.layers} layers × ${m.heads} heads · ${attention}`;
+  return `${m.name} · ${r.backend === 'webgpu' ? 'WebGPU' : 'WebAssembly'} · ${r.runMs.toFixed(0)} ms · ${r.tokens.length} tokens · ${modelShape(m.layers, m.heads)} · ${attention}`;
 }
 
 /** What the panel says above a result: stale text, the backend's note, text left out, windows. */

@@ -6,6 +6,7 @@
 import type { Backend, BackendSetting, ModelInfo, TokenInfo } from '../src/common/protocol';
 import { isBackend, isBackendSetting } from '../src/common/protocol-validation';
 import type { EngineStage } from '../src/engine/model-engine';
+import type { QueryKeyLayer } from '../src/common/query-key';
 import {
   isBool,
   isInt,
@@ -48,7 +49,9 @@ export type PageToWorker =
     }
   /** The external data files the graph named (answer to `needFiles`). */
   | { type: 'files'; files: { path: string; data: ArrayBuffer }[] }
-  | { type: 'analyse'; id: number; text: string; maxTokens: number };
+  | { type: 'analyse'; id: number; text: string; maxTokens: number }
+  /** One layer's query and key vectors for one window's token ids (the query·key view). */
+  | { type: 'queryKey'; id: number; ids: number[]; layer: number };
 
 export type WorkerToPage =
   | { type: 'stage'; stage: EngineStage; ms: number }
@@ -74,6 +77,7 @@ export type WorkerToPage =
       truncated: boolean;
       timings: Record<string, number>;
     }
+  | { type: 'queryKey'; id: number; layer: QueryKeyLayer }
   /** `broken`: the runtime can run nothing more (a WebGPU device lost during a run). */
   | { type: 'error'; id: number | null; message: string; broken: boolean };
 
@@ -105,7 +109,27 @@ const pageValidators: Validators<PageToWorker> = {
   files: (v) =>
     Array.isArray(v.files) && v.files.every((f) => isObj(f) && isStr(f.path) && f.data instanceof ArrayBuffer),
   analyse: (v) => isInt(v.id) && isStr(v.text) && isInt(v.maxTokens, 1),
+  queryKey: (v) => isInt(v.id) && isIntList(v.ids) && (v.ids as number[]).length > 0 && isInt(v.layer),
 };
+
+function isQueryKeyLayer(v: unknown): boolean {
+  if (!isObj(v)) return false;
+  const { heads, kvHeads, dim, queries, keys, q, k, mask, maskHeads } = v;
+  return (
+    isInt(heads, 1) &&
+    isInt(kvHeads, 1) &&
+    isInt(dim, 1) &&
+    isInt(queries, 1) &&
+    isInt(keys, 1) &&
+    isInt(maskHeads, 1) &&
+    isNum(v.scale) &&
+    q instanceof Float32Array &&
+    q.length === heads * queries * dim &&
+    k instanceof Float32Array &&
+    k.length === kvHeads * keys * dim &&
+    (mask === null || (mask instanceof Float32Array && mask.length === maskHeads * queries * keys))
+  );
+}
 
 const workerValidators: Validators<WorkerToPage> = {
   stage: (v) => isStage(v.stage) && isNum(v.ms),
@@ -127,6 +151,7 @@ const workerValidators: Validators<WorkerToPage> = {
     isInt(v.analysedEnd) &&
     isBool(v.truncated) &&
     isObj(v.timings),
+  queryKey: (v) => isInt(v.id) && isQueryKeyLayer(v.layer),
   error: (v) => isIntOrNull(v.id) && isStr(v.message) && isBool(v.broken),
 };
 

@@ -135,6 +135,28 @@ export class AttentionStore {
     return out;
   }
 
+  /** Several queries' rows summed, over the whole sequence (a new array): what they attend to together. */
+  rowsSum(layer: number, head: HeadChoice, first: number, last: number): Float32Array {
+    const out = new Float32Array(this.tokens);
+    for (let q = first; q <= last; q++) {
+      const r = this.row(layer, head, q);
+      for (let j = 0; j < r.weights.length; j++) out[r.keyStart + j] += r.weights[j];
+    }
+    return out;
+  }
+
+  /** Several keys' columns summed (a new array): how much each query attends to them together. */
+  columnsSum(layer: number, head: HeadChoice, first: number, last: number): Float32Array {
+    const out = new Float32Array(this.tokens);
+    for (let q = 0; q < this.tokens; q++) {
+      const r = this.row(layer, head, q);
+      const from = Math.max(first, r.keyStart) - r.keyStart;
+      const to = Math.min(last + 1, r.keyStart + r.weights.length) - r.keyStart;
+      for (let j = from; j < to; j++) out[q] += r.weights[j];
+    }
+    return out;
+  }
+
   private lastColumn?: { layer: number; head: HeadChoice; key: number; weights: Float32Array };
 
   /**
@@ -181,4 +203,9 @@ export function assignQueries(windows: readonly AttentionWindow[], tokens: numbe
     out[q] = best;
   }
   return out;
+}
+
+/** The sequence's token indices in the order a window ran them: its lead, its tokens, its trail. */
+export function windowIndices(w: AttentionWindow): number[] {
+  return [...(w.lead ?? []), ...Array.from({ length: w.length }, (_, i) => w.start + i), ...(w.trail ?? [])];
 }

@@ -1,5 +1,6 @@
 import type { AttentionStore } from './attention-store';
 import type { HeadChoice, TokenInfo } from './protocol';
+import { modelShape } from './model-shape';
 
 /** What Export Attention… writes. */
 export type ExportFormat = 'png' | 'svg' | 'json' | 'csv';
@@ -27,7 +28,7 @@ export function attentionJson(
   const weights = store.layers * store.heads * n * n;
   if (weights > JSON_MAX_WEIGHTS) {
     throw new Error(
-      `${store.layers} layers × ${store.heads} heads × ${n}² tokens is ${(weights / 1e6).toFixed(0)} million ` +
+      `${modelShape(store.layers, store.heads)} × ${n}² tokens is ${(weights / 1e6).toFixed(0)} million ` +
         `weights, over ${JSON_MAX_WEIGHTS / 1e6} million for one JSON file: export one head as CSV, or analyse less text`,
     );
   }

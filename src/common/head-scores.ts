@@ -7,8 +7,8 @@ import type { AttentionStore } from './attention-store';
  * rows put no weight on later keys, so its scores are over the keys it may attend to.
  */
 export interface HeadScores {
-  /** Mean over queries q ≥ 1 of A[q][q−1]. */
-  previousToken: number;
+  /** Mean over queries q ≥ 1 of A[q][q−1]; null for one token (no query has a previous token). */
+  previousToken: number | null;
   /** Mean over queries of A[q][0]. */
   firstToken: number;
   /** Mean over queries of A[q][q]. */
@@ -123,7 +123,7 @@ export function headScores(store: AttentionStore, layer: number, head: number, t
     distance += local * (wBefore - wAfter) - (sBefore - sAfter);
   }
   return {
-    previousToken: n > 1 ? previous / (n - 1) : 0,
+    previousToken: n > 1 ? previous / (n - 1) : null,
     firstToken: n ? first / n : 0,
     self: n ? self / n : 0,
     entropy: n ? entropy / n : 0,

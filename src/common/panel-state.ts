@@ -9,16 +9,22 @@ import { isInt, isObj } from './validate';
 export interface PanelState {
   request?: AnalyseRequest;
   view: AttentionView;
-  /** 0: head view, 1: matrix, 2: heads (the head finder). */
+  /** The open tab: one of TAB's values. */
   tab: number;
   colourByHead: boolean;
+  /** Word level: sub-word tokens merged into words. */
+  words: boolean;
   pinned: number | null;
 }
+
+/** The panel's tabs, in their order. */
+export const TAB = { head: 0, matrix: 1, model: 2, queryKey: 3, heads: 4 } as const;
 
 export const INITIAL_STATE: PanelState = {
   view: { layer: 0, head: 'mean' },
   tab: 0,
   colourByHead: false,
+  words: false,
   pinned: null,
 };
 
@@ -32,8 +38,9 @@ export function restoreState(raw: unknown): PanelState {
   return {
     request: request.ok && request.message.type === 'analyse' ? request.message : undefined,
     view: isView(raw.view) ? { layer: raw.view.layer, head: raw.view.head } : INITIAL_STATE.view,
-    tab: raw.tab === 1 || raw.tab === 2 ? raw.tab : 0,
+    tab: isInt(raw.tab) && raw.tab >= 0 && raw.tab <= TAB.heads ? raw.tab : TAB.head,
     colourByHead: raw.colourByHead === true,
+    words: raw.words === true,
     pinned: isInt(raw.pinned) ? raw.pinned : null,
   };
 }

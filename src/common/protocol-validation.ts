@@ -57,7 +57,9 @@ const isModelInfo = (v: unknown): v is ModelInfo =>
 function isHeadScoreRow(v: unknown): v is HeadScoreRow {
   if (!isObj(v) || !isInt(v.layer) || !isInt(v.head) || !isObj(v.scores)) return false;
   const scores = v.scores;
-  return SCORE_NAMES.every((k) => isNum(scores[k]) || (k === 'induction' && scores[k] === null));
+  return SCORE_NAMES.every(
+    (k) => isNum(scores[k]) || ((k === 'induction' || k === 'previousToken') && scores[k] === null),
+  );
 }
 const isExportFormat = (v: unknown): v is ExportFormat => EXPORT_FORMATS.includes(v as ExportFormat);
 export const isBackend = (v: unknown): v is Backend => v === 'webgpu' || v === 'wasm';
@@ -76,6 +78,10 @@ const hostValidators: Validators<HostToWebview> = {
     isSettings(v.settings),
   setView: (v) => isView(v.view),
   revealToken: (v) => isInt(v.index),
+  focusTokens: (v) =>
+    isInt(v.requestId) &&
+    (v.range === null ||
+      (isObj(v.range) && isInt(v.range.first) && isInt(v.range.last) && v.range.last > v.range.first)),
   setStale: (v) => isBool(v.stale),
   clear: () => true,
   scoreHeads: (v) => isInt(v.requestId),
@@ -109,6 +115,12 @@ const webviewValidators: Validators<WebviewToHost> = {
     v.summaries.length === v.tokens.length,
   summary: (v) => isInt(v.requestId) && isView(v.view) && isSummaries(v.summaries),
   focusToken: (v) => isInt(v.requestId) && isIntOrNull(v.index),
+  rangeSummary: (v) =>
+    isInt(v.requestId) &&
+    isInt(v.first) &&
+    isInt(v.last) &&
+    (v.last as number) > (v.first as number) &&
+    isWeightedList(v.attends),
   exported: (v) => {
     if (v.data instanceof ArrayBuffer) v.data = new Uint8Array(v.data);
     return (

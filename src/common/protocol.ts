@@ -88,6 +88,15 @@ export interface RevealTokenMessage {
   type: 'revealToken';
   index: number;
 }
+/**
+ * The editor's selection covers several analysed tokens, `first` to `last` (null: it no longer
+ * does): the panel focuses on them together, their rows summed, and answers with `rangeSummary`.
+ */
+export interface FocusTokensMessage {
+  type: 'focusTokens';
+  requestId: number;
+  range: { first: number; last: number } | null;
+}
 export interface SetStaleMessage {
   type: 'setStale';
   stale: boolean;
@@ -122,6 +131,7 @@ export type HostToWebview =
   | AnalyseRequest
   | SetViewMessage
   | RevealTokenMessage
+  | FocusTokensMessage
   | SetStaleMessage
   | ClearMessage
   | ScoreHeadsMessage
@@ -173,6 +183,14 @@ export interface FocusTokenMessage {
   requestId: number;
   index: number | null;
 }
+/** What several tokens focused together attend to (their rows summed), for the editor's shading. */
+export interface RangeSummaryMessage {
+  type: 'rangeSummary';
+  requestId: number;
+  first: number;
+  last: number;
+  attends: Weighted[];
+}
 /** Every head's scores for a result (the answer to `scoreHeads`). */
 export interface HeadScoresMessage {
   type: 'headScores';
@@ -217,6 +235,7 @@ export type WebviewToHost =
   | ResultMessage
   | SummaryMessage
   | FocusTokenMessage
+  | RangeSummaryMessage
   | HeadScoresMessage
   | ExportedMessage
   | ExportAskedMessage

@@ -2,6 +2,7 @@ import type { AttentionStore } from './attention-store';
 import type { AttentionView, TokenInfo } from './protocol';
 import { cellAlpha, MARK_MIN, shadeStep, TINT_MIN, tintAlpha } from './shading';
 import { tokenLabel } from './token-display';
+import type { GridGeometry } from './model-grid';
 
 /** What an SVG of a view shows: the analysis, the layer/head, the focused token, the theme's colours. */
 export interface SvgInput {
@@ -128,4 +129,42 @@ export function matrixSvg(x: SvgInput): string {
     });
   }
   return svg(size, size, x.colours.background, body);
+}
+
+/** What the model view's SVG needs: the grid, and each head's picture as an image URL (a PNG, made by the panel). */
+export interface ModelSvgInput {
+  layers: number;
+  heads: number;
+  geometry: GridGeometry;
+  /** [layer × heads + head]: the picture of that head. */
+  pictures: readonly string[];
+  colours: SvgInput['colours'];
+}
+
+/**
+ * The model view: labels and frames as vectors, each head's picture embedded as a raster image
+ * (as plotting libraries write a heatmap into an SVG), drawn without smoothing so cells stay crisp.
+ */
+export function modelViewSvg(x: ModelSvgInput): string {
+  const g = x.geometry;
+  const step = g.thumb + g.gap;
+  const body: string[] = [];
+  for (let h = 0; h < x.heads; h++)
+    body.push(
+      `<text x="${g.left + h * step + g.thumb / 2}" y="${g.top - 5}" text-anchor="middle" fill="${esc(x.colours.muted)}" font-size="11">H${h}</text>`,
+    );
+  for (let l = 0; l < x.layers; l++) {
+    const y = g.top + l * step;
+    body.push(
+      `<text x="${g.left - 6}" y="${y + g.thumb / 2 + 4}" text-anchor="end" fill="${esc(x.colours.muted)}" font-size="11">L${l}</text>`,
+    );
+    for (let h = 0; h < x.heads; h++) {
+      const px = g.left + h * step;
+      body.push(
+        `<rect x="${px - 0.5}" y="${y - 0.5}" width="${g.thumb + 1}" height="${g.thumb + 1}" fill="none" stroke="rgb(128,128,128)" stroke-opacity="0.35"/>`,
+        `<image x="${px}" y="${y}" width="${g.thumb}" height="${g.thumb}" preserveAspectRatio="none" style="image-rendering:pixelated" href="${esc(x.pictures[l * x.heads + h] ?? '')}"><title>layer ${l}, head ${h}</title></image>`,
+      );
+    }
+  }
+  return svg(Math.ceil(g.width), Math.ceil(g.height), x.colours.background, body);
 }

@@ -3,6 +3,7 @@ import type { FusedSpec } from './fused-attention';
 import { FUSED_ATTENTION, fusedSource, type Additions } from './fused-sources';
 import { AttentionNotFoundError, ModelFormatError } from './graph-errors';
 import { inlineKnownIfs, pruneToOutputs, subgraphsHold } from './graph-rewrite';
+import { scoreSources, type ScoreSource } from './score-source';
 
 /**
  * Attention discovery ("surgery"): find each attention block's probabilities inside an ONNX
@@ -21,8 +22,11 @@ export interface ModelInput {
 
 /** Where a layer's probabilities come from. */
 export type AttentionSource =
-  /** A Softmax output, fetched as it is. */
-  | { kind: 'softmax'; output: string }
+  /**
+   * A Softmax output, fetched as it is. `scores` names the query and key of its Q·Kᵀ product (graph
+   * outputs, fetched only for the query·key view), or says why they cannot be shown.
+   */
+  | { kind: 'softmax'; output: string; scores: ScoreSource | string }
   /** A fused operator: its query and key inputs are fetched and the engine computes the softmax. */
   | {
       kind: 'fused';
@@ -191,13 +195,14 @@ export function exposeAttention(modelBytes: Uint8Array): PreparedGraph {
   // use_cache_branch, which the engine always feeds false: its no-cache branch becomes the graph.
   const inlined = inlineKnownIfs(graph, new Map([['use_cache_branch', false]]));
   const softmaxes = new Set(findAttentionSoftmaxes(graph));
+  const scoresOf = scoreSources(graph);
   const attention: AttentionOutput[] = [];
   const additions: Additions = { nodes: [], initializers: [] };
   // In graph order: unfused Softmaxes and fused operators alike.
   for (const n of graph.node) {
     const out0 = n.output?.[0] ?? '';
     if (softmaxes.has(n)) {
-      attention.push({ source: { kind: 'softmax', output: out0 }, layerName: n.name || out0 });
+      attention.push({ source: { kind: 'softmax', output: out0, scores: scoresOf(n) }, layerName: n.name || out0 });
       continue;
     }
     const fused = fusedSource(graph, n, additions);
@@ -223,9 +228,16 @@ export function exposeAttention(modelBytes: Uint8Array): PreparedGraph {
         : [a.source.query, a.source.key, ...(a.source.mask ? [a.source.mask] : [])];
     for (const name of names) if (!fetches.includes(name)) fetches.push(name);
   }
-  // The attention becomes the graph's only outputs, and what only fed the original outputs (the
+  // The attention becomes the graph's only outputs (with the query and key of each score product,
+  // which runs fetch only for the query·key view), and what only fed the original outputs (the
   // language-model head, the last MLP) is removed.
-  graph.output = fetches.map((name) => onnx.ValueInfoProto.create({ name }));
+  const outputs = [...fetches];
+  for (const a of attention) {
+    const scores = a.source.kind === 'softmax' ? a.source.scores : undefined;
+    if (typeof scores === 'object')
+      for (const name of [scores.query, scores.key]) if (!outputs.includes(name)) outputs.push(name);
+  }
+  graph.output = outputs.map((name) => onnx.ValueInfoProto.create({ name }));
   const pruned = pruneToOutputs(graph);
   const initializers = new Set(graph.initializer.map((t) => t.name));
   const inputs: ModelInput[] = graph.input

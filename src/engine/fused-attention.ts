@@ -1,3 +1,4 @@
+import type { QueryKeyLayer } from '../common/query-key';
 /**
  * Recovers attention probabilities from a fused attention operator's inputs: the operator hides
  * softmax(QKᵀ·scale + mask), so the engine exposes its query and key inputs and computes it.
@@ -88,4 +89,54 @@ export function fusedAttentionProbs(
     }
   }
   return { probs, heads: Q.heads };
+}
+
+/**
+ * The query and key a fused operator multiplies, laid out per head ([heads, S, d], [kvHeads, L, d]),
+ * its scale, and the additive mask it applies ([1|heads, S, L], −Infinity where masked: its mask
+ * input and its causality) — the same arithmetic as `fusedAttentionProbs`, kept apart for the
+ * query·key view.
+ */
+export function fusedQueryKey(
+  q: Tensor32,
+  k: Tensor32,
+  spec: FusedSpec,
+  mask?: { data: Float32Array | Uint8Array; dims: readonly number[]; boolean: boolean },
+): QueryKeyLayer {
+  const Q = headAccessor(q, spec.qHeads);
+  const K = headAccessor(k, spec.kvHeads || spec.qHeads || Q.heads);
+  if (Q.dim !== K.dim) throw new Error(`query head size ${Q.dim} differs from key head size ${K.dim}`);
+  const perHead = (A: ReturnType<typeof headAccessor>): Float32Array => {
+    const out = new Float32Array(A.heads * A.seq * A.dim);
+    for (let h = 0, i = 0; h < A.heads; h++)
+      for (let s = 0; s < A.seq; s++) for (let d = 0; d < A.dim; d++) out[i++] = A.at(h, s, d);
+    return out;
+  };
+  const S = Q.seq;
+  const L = K.seq;
+  const maskHeads = mask && mask.dims.length === 4 ? mask.dims[1] : 1;
+  const additive = new Float32Array(maskHeads * S * L);
+  for (let h = 0; h < maskHeads; h++)
+    for (let s = 0; s < S; s++)
+      for (let l = 0; l < L; l++) {
+        const at = (h * S + s) * L + l;
+        let m = spec.causal && l > s + (L - S) ? -Infinity : 0;
+        if (mask && m === 0) {
+          const v = mask.data[at];
+          m = mask.boolean ? (v ? 0 : -Infinity) : v;
+        }
+        additive[at] = m;
+      }
+  return {
+    heads: Q.heads,
+    kvHeads: K.heads,
+    dim: Q.dim,
+    queries: S,
+    keys: L,
+    q: perHead(Q),
+    k: perHead(K),
+    scale: spec.scale || 1 / Math.sqrt(Q.dim),
+    mask: additive,
+    maskHeads,
+  };
 }

@@ -1,6 +1,7 @@
 import { isCausal } from '../common/analysis';
 import type { AttentionStore } from '../common/attention-store';
 import type { BackendSetting, ModelInfo, TokenInfo } from '../common/protocol';
+import type { QueryKeyLayer } from '../common/query-key';
 import { analyseIds } from './analyse';
 import { exposeAttention, type PreparedGraph } from './attention-graph';
 import { fitText } from './fit';
@@ -145,6 +146,12 @@ export class ModelEngine {
       windows: a.plan.windows.length,
       timings,
     };
+  }
+
+  /** One layer's query and key vectors for one window's token ids (the query·key view). */
+  async queryKey(ids: readonly number[], layer: number): Promise<QueryKeyLayer> {
+    if (!this.session) throw new Error('the model is not loaded yet');
+    return this.session.runQueryKey(ids, layer);
   }
 
   async release(): Promise<void> {

@@ -1,7 +1,8 @@
 import * as ort from 'onnxruntime-web';
 import type { Backend, BackendSetting } from '../common/protocol';
 import type { ModelInput, PreparedGraph } from './attention-graph';
-import { fusedAttentionProbs } from './fused-attention';
+import { fusedAttentionProbs, fusedQueryKey } from './fused-attention';
+import type { QueryKeyLayer } from '../common/query-key';
 import { halfBitsToFloat32 } from './half';
 import { backendPlan, probeWebGpu, type WebGpuProbe } from './backend-plan';
 import { webGpuDevice, whenLost, type LosableDevice } from './webgpu';
@@ -290,6 +291,71 @@ export class AttentionSession {
       }
     }
     return { layers, heads };
+  }
+
+  /**
+   * One layer's query and key vectors for `ids` (one window), for the query·key view: a run that
+   * fetches the operands of the layer's score product (graph outputs since the surgery) instead
+   * of the attention.
+   */
+  async runQueryKey(ids: readonly number[], layer: number): Promise<QueryKeyLayer> {
+    const a = this.graph.attention[layer];
+    if (!a) throw new RangeError(`layer ${layer} of ${this.graph.attention.length}`);
+    const src = a.source;
+    const feeds = feedsFor(this.graph, ids);
+    if (src.kind === 'fused') {
+      const names = [src.query, src.key, ...(src.mask ? [src.mask] : [])];
+      const out = await this.session.run(feeds, names);
+      const withBias = (t: ort.Tensor, bias?: Float32Array): Float32Array => {
+        const data = Float32Array.from(toFloat32(t));
+        if (bias) for (let i = 0; i < data.length; i++) data[i] += bias[i % bias.length];
+        return data;
+      };
+      const m = src.mask ? out[src.mask] : undefined;
+      return fusedQueryKey(
+        { data: withBias(out[src.query], src.queryBias), dims: out[src.query].dims },
+        { data: withBias(out[src.key], src.keyBias), dims: out[src.key].dims },
+        src.spec,
+        m
+          ? {
+              data: m.type === 'bool' ? (m.data as Uint8Array) : toFloat32(m),
+              dims: m.dims,
+              boolean: m.type === 'bool',
+            }
+          : undefined,
+      );
+    }
+    const scores = src.scores;
+    if (typeof scores === 'string') throw new Error(`the query·key view cannot show this layer: ${scores}`);
+    const out = await this.session.run(feeds, [scores.query, scores.key]);
+    const q = out[scores.query];
+    const k = out[scores.key];
+    // [batch, heads, T, d] (or without the batch axis); the key as Kᵀ [.., d, T] or K [.., T, d].
+    const [heads, queries, dim] = q.dims.slice(-3);
+    const [kvHeads, kRows, kCols] = k.dims.slice(-3);
+    const keys = scores.keyTransposed ? kCols : kRows;
+    if (q.dims.length < 3 || k.dims.length < 3 || (scores.keyTransposed ? kRows : kCols) !== dim)
+      throw new Error(`the score product's operands have shapes [${q.dims.join(', ')}] and [${k.dims.join(', ')}]`);
+    let kData = toFloat32(k);
+    if (scores.keyTransposed) {
+      const t = new Float32Array(kData.length);
+      for (let h = 0; h < kvHeads; h++)
+        for (let d = 0; d < dim; d++)
+          for (let j = 0; j < keys; j++) t[(h * keys + j) * dim + d] = kData[(h * dim + d) * keys + j];
+      kData = t;
+    }
+    return {
+      heads,
+      kvHeads,
+      dim,
+      queries,
+      keys,
+      q: Float32Array.from(toFloat32(q)),
+      k: kData === k.data ? Float32Array.from(kData) : kData,
+      scale: scores.scale,
+      mask: null,
+      maskHeads: 1,
+    };
   }
 
   async release(): Promise<void> {

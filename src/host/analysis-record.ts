@@ -59,6 +59,29 @@ export function tokenAtOffset(record: AnalysisRecord, docOffset: number): number
   return undefined;
 }
 
+/**
+ * The analysed tokens a document range overlaps, first to last (tokens that cover no character
+ * are skipped); undefined when it overlaps none.
+ */
+export function tokensInRange(
+  record: AnalysisRecord,
+  startOffset: number,
+  endOffset: number,
+): { first: number; last: number } | undefined {
+  const tokens = record.result?.tokens;
+  if (!tokens) return undefined;
+  const start = startOffset - record.baseOffset;
+  const end = endOffset - record.baseOffset;
+  let first = -1;
+  let last = -1;
+  tokens.forEach((t, i) => {
+    if (t.end <= t.start || t.end <= start || t.start >= end) return;
+    if (first < 0) first = i;
+    last = i;
+  });
+  return first < 0 ? undefined : { first, last };
+}
+
 export function tokenDocRange(record: AnalysisRecord, index: number): { start: number; end: number } {
   const t = record.result!.tokens[index];
   return { start: record.baseOffset + t.start, end: record.baseOffset + t.end };

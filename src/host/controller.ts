@@ -60,6 +60,7 @@ export class AttentionController implements vscode.Disposable {
         this.status.show(rec);
         this.log.info('the analysed text was edited: the result is marked stale');
       },
+      focusTokens: (rec, range) => this.panel.post({ type: 'focusTokens', requestId: rec.requestId, range }),
     });
   }
 
@@ -161,6 +162,9 @@ export class AttentionController implements vscode.Disposable {
         if (rec?.result && rec.requestId === m.requestId && m.index !== null && m.index < rec.result.tokens.length) {
           this.editor.showToken(m.index);
         }
+        return;
+      case 'rangeSummary':
+        if (rec?.result && rec.requestId === m.requestId) this.editor.showTokens(m.first, m.last, m.attends);
         return;
       case 'headScores':
         this.headScores.answer(m.requestId, m.heads);

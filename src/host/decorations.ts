@@ -47,19 +47,35 @@ export class AttentionDecorations implements vscode.Disposable {
   show(editor: vscode.TextEditor, record: AnalysisRecord, index: number): void {
     const r = record.result;
     if (!r || record.stale) return this.clear();
+    this.showRange(editor, record, index, index, r.summaries[index].attends);
+  }
+
+  /** Shades what tokens `first` to `last` attend to together (`attends`: their summed row's top). */
+  showRange(
+    editor: vscode.TextEditor,
+    record: AnalysisRecord,
+    first: number,
+    last: number,
+    attends: { index: number; weight: number }[],
+  ): void {
+    const r = record.result;
+    if (!r || record.stale || last >= r.tokens.length) return this.clear();
     const doc = editor.document;
     const range = (i: number): vscode.Range => {
       const { start, end } = tokenDocRange(record, i);
       return new vscode.Range(doc.positionAt(start), doc.positionAt(end));
     };
     const buckets: vscode.DecorationOptions[][] = Array.from({ length: LEVELS }, () => []);
-    for (const w of r.summaries[index].attends) {
-      if (w.weight < MARK_MIN || r.tokens[w.index].end === r.tokens[w.index].start) continue;
+    for (const w of attends) {
+      if (w.index >= r.tokens.length || w.weight < MARK_MIN || r.tokens[w.index].end === r.tokens[w.index].start)
+        continue;
       buckets[shadeStep(w.weight, LEVELS, true)].push({ range: range(w.index) });
     }
     if (this.shown && this.shown !== editor) this.clear();
     this.levels.forEach((type, i) => editor.setDecorations(type, buckets[i]));
-    editor.setDecorations(this.focusType, [range(index)]);
+    const { start } = tokenDocRange(record, first);
+    const { end } = tokenDocRange(record, last);
+    editor.setDecorations(this.focusType, [new vscode.Range(doc.positionAt(start), doc.positionAt(end))]);
     this.shown = editor;
   }
 

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { applyChange, tokenAtOffset, tokenDocRange, type AnalysisRecord } from './analysis-record';
+import { applyChange, tokenAtOffset, tokenDocRange, tokensInRange, type AnalysisRecord } from './analysis-record';
 import { COMMANDS } from './commands';
 import { AttentionDecorations } from './decorations';
 import { hoverMarkdown } from './hover-text';
@@ -13,6 +13,8 @@ export interface EditorLinkOwner {
   panelOpen(): boolean;
   /** The analysed text was edited: the result no longer matches it. */
   onStale(record: AnalysisRecord): void;
+  /** The selection covers several analysed tokens (null: no longer): the panel focuses on them together. */
+  focusTokens(record: AnalysisRecord, range: { first: number; last: number } | null): void;
 }
 
 /**
@@ -22,6 +24,8 @@ export interface EditorLinkOwner {
 export class EditorLink implements vscode.Disposable {
   private readonly decorations = new AttentionDecorations();
   private readonly subscriptions: vscode.Disposable[];
+  /** The tokens the selection covers, while it covers several. */
+  private range?: { first: number; last: number; requestId: number };
 
   constructor(private readonly owner: EditorLinkOwner) {
     this.subscriptions = [
@@ -43,6 +47,14 @@ export class EditorLink implements vscode.Disposable {
     if (rec?.result && editor && settings().editorHighlight) this.decorations.show(editor, rec, index);
   }
 
+  /** Shades what several tokens attend to together (the panel summed their rows). */
+  showTokens(first: number, last: number, attends: { index: number; weight: number }[]): void {
+    const rec = this.owner.record();
+    const editor = rec && this.editorFor(rec);
+    if (rec?.result && editor && settings().editorHighlight)
+      this.decorations.showRange(editor, rec, first, last, attends);
+  }
+
   /** Redraws the shading for the cursor, after a new result or a new layer/head. */
   refresh(): void {
     const rec = this.owner.record();
@@ -58,8 +70,23 @@ export class EditorLink implements vscode.Disposable {
 
   private followCursor(editor: vscode.TextEditor): void {
     const rec = this.owner.record();
-    if (!this.owner.panelOpen() || !rec?.result || rec.stale || !settings().editorHighlight) return;
+    if (!this.owner.panelOpen() || !rec?.result || rec.stale) return;
     if (editor.document.uri.toString() !== rec.uri) return;
+    // A selection over several tokens: the panel sums their rows and answers with the shading.
+    const doc = editor.document;
+    const sel = editor.selection;
+    const range = sel.isEmpty ? undefined : tokensInRange(rec, doc.offsetAt(sel.start), doc.offsetAt(sel.end));
+    if (range && range.last > range.first) {
+      const same = this.range?.requestId === rec.requestId && this.range.first === range.first;
+      if (!same || this.range?.last !== range.last) this.owner.focusTokens(rec, range);
+      this.range = { ...range, requestId: rec.requestId };
+      return;
+    }
+    if (this.range) {
+      this.range = undefined;
+      this.owner.focusTokens(rec, null);
+    }
+    if (!settings().editorHighlight) return;
     const index = tokenAtOffset(rec, editor.document.offsetAt(editor.selection.active));
     if (index === undefined) this.decorations.clear();
     else this.decorations.show(editor, rec, index);

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { AnalysisRecord } from './analysis-record';
+import { modelShape } from '../common/model-shape';
 
 /** The model, the backend (WebGPU / wasm) and the last run's time, in the status bar. */
 export class AttentionStatusBar implements vscode.Disposable {
@@ -26,7 +27,7 @@ export class AttentionStatusBar implements vscode.Disposable {
     const backend = r.backend === 'webgpu' ? 'WebGPU' : 'wasm';
     this.item.text = `$(eye) ${r.model.name} · ${backend} · ${r.runMs.toFixed(0)} ms${record.stale ? ' · stale' : ''}`;
     const md = new vscode.MarkdownString(
-      `**Attention Explorer**\n\nmodel: ${r.model.name} (${r.model.layers} layers × ${r.model.heads} heads)\n\nbackend: ${backend}${r.backendNote ? ` — ${r.backendNote}` : ''}\n\nlast run: ${r.runMs.toFixed(1)} ms for ${r.tokens.length} tokens\n\nClick to choose a head.`,
+      `**Attention Explorer**\n\nmodel: ${r.model.name} (${modelShape(r.model.layers, r.model.heads)})\n\nbackend: ${backend}${r.backendNote ? ` — ${r.backendNote}` : ''}\n\nlast run: ${r.runMs.toFixed(1)} ms for ${r.tokens.length} tokens\n\nClick to choose a head.`,
     );
     this.item.tooltip = md;
     this.item.show();

@@ -183,6 +183,103 @@ e2e(
   },
 );
 
+e2e(
+  'the model view shows every layer × head at once, exports as the PNG it shows, and a click opens a head in the head view',
+  async () => {
+    await panel.locator('vscode-tab-header', { hasText: 'Model view' }).click();
+    const canvas = panel.locator('.model-view canvas');
+    await canvas.waitFor({ state: 'visible' });
+    const drawn = await canvas.evaluate((c: HTMLCanvasElement) => {
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let inked = 0;
+      for (let i = 3; i < d.length; i += 4) if (d[i] > 128) inked++;
+      return { width: c.width, height: c.height, inked };
+    });
+    assert.ok(drawn.inked > 32 * 40, `the model view: ${JSON.stringify(drawn)}`);
+    await runCommand(page, 'Notifications: Clear All Notifications');
+    await shot('02g-model-view');
+    // Exported as a PNG of the same size as the view.
+    const png = path.join(server.workspace, 'fib-model-view.png');
+    await exportAs('PNG image', png);
+    const bytes = await waitForFile(png);
+    assert.deepEqual([bytes.readUInt32BE(16), bytes.readUInt32BE(20)], [drawn.width, drawn.height], 'the PNG’s size');
+    // A click on layer 2, head 3's picture: the head view opens on it, and the pickers follow.
+    const box = (await canvas.boundingBox())!;
+    const step = (box.width - 34) / 8;
+    await canvas.click({ position: { x: 34 + 3 * step + (step - 6) / 2, y: 18 + 2 * step + (step - 6) / 2 } });
+    await panel.locator('.head-view canvas').waitFor({ state: 'visible' });
+    assert.equal(await panel.locator('#layer-select').evaluate((e) => (e as HTMLSelectElement).value), '2');
+    assert.equal(await panel.locator('#head-select').evaluate((e) => (e as HTMLSelectElement).value), '3');
+  },
+);
+
+e2e(
+  'the query·key view shows the pinned token’s query against every key, the scores, the mask and the softmax of the chosen head',
+  async () => {
+    // Layer 2, head 3 is shown (the model view's click above). Pin the last "fibonacci" call's "(".
+    const chips = panel.locator('.token-strip .token');
+    const count = await chips.count();
+    await chips.nth(count - 4).click();
+    await panel.locator('vscode-tab-header', { hasText: 'Query · key' }).click();
+    const caption = panel.locator('.query-key-caption');
+    await caption
+      .filter({ hasText: new RegExp(`^Layer 2, head 3 · query .* \\(token ${count - 4}\\) · score = q·k × `) })
+      .waitFor({ timeout: 30_000 });
+    const canvas = panel.locator('.query-key-view canvas');
+    const height = await canvas.evaluate((c: HTMLCanvasElement) => parseFloat(c.style.height));
+    assert.equal(height, 12 + (count + 2) * 16, 'the query, then a line per key');
+    await runCommand(page, 'Notifications: Clear All Notifications');
+    await shot('02h-query-key');
+    await chips.nth(count - 4).click(); // unpinned
+    await panel.locator('vscode-tab-header', { hasText: 'Head view' }).click();
+  },
+);
+
+e2e(
+  'Whole words: the panel and the editor’s hover show words, not sub-word tokens, until it is switched off',
+  async () => {
+    const chips = panel.locator('.token-strip .token');
+    const tokens = await chips.count();
+    await panel.locator('#word-level').click();
+    for (let i = 0; i < 50 && (await chips.count()) === tokens; i++) await page.waitForTimeout(100);
+    const words = await chips.allInnerTexts();
+    assert.ok(words.length < tokens, `${words.length} words from ${tokens} tokens`);
+    assert.ok(words.includes('·fibonacci'), words.join('|'));
+    await runCommand(page, 'Notifications: Clear All Notifications');
+    await shot('02i-whole-words');
+    // The host has the words too: hovering "fibonacci" in the editor names whole words.
+    const fib = page.locator('.editor-instance .view-line span span', { hasText: /^\s*fibonacci$/ }).nth(1);
+    const hover = page.locator('.monaco-hover:visible', { hasText: 'Attention Explorer' });
+    for (let i = 0; i < 3 && !(await hover.isVisible()); i++) {
+      await fib.hover();
+      await hover.waitFor({ timeout: 5_000 }).catch(() => undefined);
+    }
+    assert.match(await hover.locator('code').first().innerText(), /fibonacci/);
+    await shot('02j-whole-words-hover');
+    await page.keyboard.press('Escape');
+    await panel.locator('#word-level').click();
+    for (let i = 0; i < 50 && (await chips.count()) !== tokens; i++) await page.waitForTimeout(100);
+    assert.equal(await chips.count(), tokens);
+  },
+);
+
+e2e(
+  'selecting several tokens in the editor focuses them together: the panel sums their rows, the editor shades the sum',
+  async () => {
+    const fib = page.locator('.editor-instance .view-line span span', { hasText: /^\s*fibonacci$/ }).nth(1);
+    await fib.dblclick();
+    await panel
+      .locator('.details-title', { hasText: /^“.*fibonacci.*” \(tokens \d+–\d+, their rows summed\)/ })
+      .waitFor({ timeout: 10_000 });
+    assert.ok((await panel.locator('.token-strip .token.focused').count()) >= 2);
+    await page.waitForFunction(() => document.querySelectorAll('.editor-instance .view-overlays .cdr').length > 1);
+    await shot('02k-several-tokens');
+    // A cursor again: one token, and the panel lets go of the sum.
+    await page.keyboard.press('ArrowRight');
+    await panel.locator('.details-title', { hasText: 'their rows summed' }).waitFor({ state: 'detached' });
+  },
+);
+
 e2e('the token under the cursor shades the tokens it attends to; Clear Attention removes it', async () => {
   const fib = page.locator('.editor-instance .view-line span span', { hasText: /^\s*fibonacci$/ });
   await fib.nth(2).click();
@@ -237,6 +334,27 @@ e2e('a 2 MB selection is analysed up to maxTokens in windows, and the panel says
   await panel.locator('.notice', { hasText: /analysed in \d+ windows/ }).waitFor();
   await shot('06-two-megabytes');
 });
+
+e2e(
+  'in a high-contrast theme the views use its colours: the 1,024-token result in the model view and the head view',
+  async () => {
+    await runCommand(page, 'Preferences: Toggle High Contrast Theme');
+    await page.locator('.monaco-workbench.hc-black').waitFor({ timeout: 10_000 });
+    await panel.locator('vscode-tab-header', { hasText: 'Model view' }).click();
+    await panel.locator('.model-view canvas').waitFor({ state: 'visible' });
+    await shot('06b-high-contrast-model-view-1024');
+    const timings = JSON.parse((await panel.locator('body').getAttribute('data-model-view')) ?? '{}') as {
+      paintMs?: number;
+    };
+    assert.ok((timings.paintMs ?? 0) > 0, 'the model view painted');
+    await panel.locator('vscode-tab-header', { hasText: 'Head view' }).click();
+    await panel.locator('.token-strip .token').nth(3).click();
+    await shot('06c-high-contrast-head-view');
+    await panel.locator('.token-strip .token').nth(3).click();
+    await runCommand(page, 'Preferences: Toggle High Contrast Theme');
+    await page.locator('.monaco-workbench.hc-black').waitFor({ state: 'detached', timeout: 10_000 });
+  },
+);
 
 e2e('binary-looking text is analysed with its control characters made visible', async () => {
   await openFile('binary.txt');

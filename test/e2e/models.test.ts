@@ -21,6 +21,7 @@ import {
   waitForRun,
 } from '../support/e2e-session';
 import { FIXTURES, ROOT } from '../support/paths';
+import { oneHeadModel } from '../support/one-head-model';
 import { bertTokenizerJson } from '../support/tokenizers';
 
 e2eSession();
@@ -143,6 +144,36 @@ e2e(
       'the last window attends to [CLS]',
     );
     await shot('16-encoder-windows');
+    await chooseBundledModel();
+  },
+);
+
+e2e(
+  'a model of one layer with one head: the model view shows its one picture, the head finder its one row',
+  async () => {
+    const dir = path.join(path.dirname(server.workspace), 'one-head');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'model.onnx'), oneHeadModel(64));
+    fs.writeFileSync(path.join(dir, 'tokenizer.json'), bertTokenizerJson(['quick', 'brown', 'fox', 'jumps', 'over']));
+    await analyseFibonacciWithBundledModel();
+    await chooseFolder(dir);
+    await waitForRun(/^one-head · /);
+    await openFile('fox.txt');
+    await page.keyboard.press('Control+A');
+    await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+    const header = await waitForRun(/^one-head · .* tokens/);
+    assert.match(header, /1 layer × 1 head · full \(encoder\) attention/);
+    await panel.locator('vscode-tab-header', { hasText: 'Model view' }).click();
+    const canvas = panel.locator('.model-view canvas');
+    await canvas.waitFor({ state: 'visible' });
+    const box = (await canvas.boundingBox())!;
+    assert.ok(box.width < 300 && box.height < 300, `one picture, not a huge one: ${JSON.stringify(box)}`);
+    await canvas.hover({ position: { x: 34 + 40, y: 18 + 40 } });
+    await panel.locator('.model-view .matrix-tip', { hasText: /^layer 0, head 0/ }).waitFor();
+    await shot('16b-one-head-model-view');
+    await panel.locator('vscode-tab-header', { hasText: 'Heads' }).click();
+    assert.equal(await panel.locator('.head-table tbody tr').count(), 1);
+    await panel.locator('vscode-tab-header', { hasText: 'Head view' }).click();
     await chooseBundledModel();
   },
 );

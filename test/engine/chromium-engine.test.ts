@@ -241,7 +241,7 @@ test('the panel page runs the bundled model, draws the head view and the matrix,
   for (let l = 0; l < 4; l++) assert.deepEqual(auto.tokens, result.tokens);
 
   // A malformed message is ignored and the panel keeps working.
-  await sendToWebview(page, { type: 'setView', view: { layer: 'x' } });
+  await sendToWebview(page, { type: 'setView', view: { layer: 'x' } } as Record<string, unknown>);
   await sendToWebview(page, { type: 'bogus' });
   await sendToWebview(page, { type: 'setView', view: { layer: 1, head: 'max' } });
   await page.waitForFunction(() =>
@@ -305,6 +305,174 @@ test('the head finder: the Heads tab scores every head, sorts by any column, and
   assert.equal(scores.heads.length, 32);
   const best = [...scores.heads].sort((a, b) => b.scores.induction! - a.scores.induction!)[0];
   assert.equal(best.layer, 3);
+});
+
+test('the model view: every layer × head as a picture, a hover marks the token in each, a click opens that head, and it exports as an SVG', async () => {
+  const page = await panel({ backend: 'wasm' });
+  const words = 'delta quartz fig ember noodle violet walrus cobalt tulip anvil rhubarb sonnet'.split(' ');
+  const text = `${words.join(' ')}\n${words.join(' ')}\n`;
+  await sendToWebview(page, analyseRequest(1, text, {}, 'words.txt'));
+  const result = await waitForMessage(page, 'result', 1);
+  await page.locator('vscode-tab-header', { hasText: 'Model view' }).click();
+  const canvas = page.locator('.model-view canvas');
+  await canvas.waitFor({ state: 'visible' });
+  await page.waitForFunction(() => document.body.dataset.modelView !== undefined);
+  // 4 layers × 8 heads of pictures: ink in every one of them (each row of a causal head sums to 1).
+  const inkPerHead = await page.evaluate(() => {
+    const c = document.querySelector('.model-view canvas') as HTMLCanvasElement;
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    return { width: c.width, height: c.height, inked: Array.from(d).filter((v, i) => i % 4 === 3 && v > 128).length };
+  });
+  assert.ok(inkPerHead.inked > 32 * 50, `model view: ${JSON.stringify(inkPerHead)}`);
+  await page.screenshot({ path: path.join(shots, 'panel-model-view.png'), fullPage: true });
+  // Hovering the middle of layer 3, head 5's picture focuses the query under the pointer.
+  const box = (await canvas.boundingBox())!;
+  const geometry = await page.evaluate(() => {
+    const c = document.querySelector('.model-view canvas') as HTMLCanvasElement;
+    return { width: c.getBoundingClientRect().width };
+  });
+  assert.ok(geometry.width > 200);
+  const step = (box.width - 34) / 8;
+  const thumb = step - 6;
+  const x = box.x + 34 + 5 * step + thumb / 2;
+  const y = box.y + 18 + 3 * step + thumb * 0.75;
+  await page.mouse.move(x, y);
+  const tip = page.locator('.model-view .matrix-tip');
+  await tip.waitFor({ state: 'visible' });
+  assert.match(await tip.innerText(), /^layer 3, head 5\n.+ → .+: \d\.\d{3}$/);
+  const focused = (await sentByWebview(page)).filter((m) => m.type === 'focusToken').pop();
+  const n = result.tokens.length;
+  assert.ok(
+    focused?.type === 'focusToken' && focused.index !== null && Math.abs(focused.index - Math.floor(0.75 * n)) <= 1,
+    `focus ${JSON.stringify(focused)} of ${n}`,
+  );
+  await page.screenshot({ path: path.join(shots, 'panel-model-view-hover.png'), fullPage: true });
+  // An export of the open tab: an SVG with one picture per head.
+  await sendToWebview(page, { type: 'export', requestId: 1, format: 'svg' });
+  const svg = await waitForMessage(page, 'exported', 1);
+  const svgText = new TextDecoder().decode(svg.data!);
+  assert.equal((svgText.match(/<image /g) ?? []).length, 32, svg.error ?? '');
+  fs.writeFileSync(path.join(shots, 'panel-model-view.svg'), svgText);
+  // A click opens that head in the head view, and the host hears of it.
+  const after = (await canvas.boundingBox())!;
+  assert.deepEqual([after.width, after.height], [box.width, box.height], 'the grid keeps its size');
+  await page.mouse.click(x, y + after.y - box.y);
+  await page.locator('.head-view canvas').waitFor({ state: 'visible' });
+  const summary = (await sentByWebview(page)).filter((m) => m.type === 'summary').pop();
+  assert.deepEqual(summary?.type === 'summary' ? summary.view : null, { layer: 3, head: 5 });
+  await page.context().close();
+});
+
+test('the query·key view: the pinned query against every key of one head, from a run of its window; another head draws at once', async () => {
+  const page = await panel({ backend: 'wasm' });
+  const words = 'delta quartz fig ember noodle violet walrus cobalt tulip anvil rhubarb sonnet'.split(' ');
+  const text = `${words.join(' ')}\n${words.join(' ')}\n`;
+  await sendToWebview(page, analyseRequest(1, text, {}, 'words.txt'));
+  const result = await waitForMessage(page, 'result', 1);
+  const n = result.tokens.length;
+  const caption = page.locator('.query-key-caption');
+  await page.locator('vscode-tab-header', { hasText: 'Query · key' }).click();
+  // The mean over heads has no query or key: the view says what to choose.
+  await caption.filter({ hasText: 'shows one head' }).waitFor();
+  await sendToWebview(page, { type: 'setView', view: { layer: 3, head: 7 } });
+  await caption.filter({ hasText: /^Layer 3, head 7 · query .*\(token \d+, the last/ }).waitFor();
+  // Pin the second "walrus": its row has every earlier key, one line each, the later ones masked.
+  const chips = page.locator('.token-strip .token');
+  const walrus = await chips.evaluateAll((els) => els.flatMap((e, i) => (e.textContent?.includes('wal') ? [i] : [])));
+  assert.equal(walrus.length, 2);
+  await chips.nth(walrus[1]).click();
+  await caption
+    .filter({
+      hasText: new RegExp(
+        `token ${walrus[1]}\\) · score = q·k × 0\\.\\d+ \\(1/√\\d+\\), plus the mask \\(recovered from the attention\\)`,
+      ),
+    })
+    .waitFor();
+  const height = await page.locator('.query-key-view canvas').evaluate((c: HTMLCanvasElement) => c.style.height);
+  assert.equal(height, `${6 * 2 + (n + 2) * 16}px`, 'a line per key of the window, below the query');
+  await page.screenshot({ path: path.join(shots, 'panel-query-key.png'), fullPage: true });
+  // Another head of the same layer: drawn from the vectors already fetched.
+  await sendToWebview(page, { type: 'setView', view: { layer: 3, head: 2 } });
+  await caption.filter({ hasText: /^Layer 3, head 2 · query/ }).waitFor({ timeout: 1000 });
+  // An aggregate again: the message, and the Head view still works.
+  await sendToWebview(page, { type: 'setView', view: { layer: 3, head: 'max' } });
+  await caption.filter({ hasText: 'shows one head' }).waitFor();
+  await page.context().close();
+});
+
+test('whole words: the panel merges sub-word tokens into words, and sends the host the result again in words', async () => {
+  const page = await panel({ backend: 'wasm' });
+  await sendToWebview(page, analyseRequest(1, CODE, {}, 'fib.js'));
+  const tokens = await waitForMessage(page, 'result', 1);
+  const chips = page.locator('.token-strip .token');
+  await page.locator('#word-level').click();
+  await page.waitForFunction(
+    () => (window as unknown as { __sent: { type: string }[] }).__sent.filter((m) => m.type === 'result').length === 2,
+  );
+  const words = (await sentByWebview(page)).filter((m) => m.type === 'result').pop()!;
+  assert.ok(words.type === 'result' && words.tokens.length < tokens.tokens.length);
+  // "fibonacci" is one word, spelled by several tokens; every offset is kept.
+  const texts = words.type === 'result' ? words.tokens.map((t) => t.text) : [];
+  assert.ok(texts.includes(' fibonacci'), texts.join('|'));
+  assert.ok(tokens.tokens.filter((t) => /^ ?f|ib|on|acci/.test(t.text)).length > 2);
+  assert.equal(await chips.count(), texts.length);
+  if (words.type === 'result') {
+    assert.equal(words.tokens[0].start, 0);
+    assert.equal(words.tokens.at(-1)!.end, tokens.tokens.at(-1)!.end);
+    for (const s of words.summaries) {
+      const total = s.attends.reduce((a, x) => a + x.weight, 0);
+      assert.ok(total <= 1 + 1e-5, 'a word’s row still sums to at most 1');
+    }
+  }
+  await page.screenshot({ path: path.join(shots, 'panel-whole-words.png'), fullPage: true });
+  // Back to tokens: the host hears of the tokens again.
+  await page.locator('#word-level').click();
+  await page.waitForFunction(
+    () => (window as unknown as { __sent: { type: string }[] }).__sent.filter((m) => m.type === 'result').length === 3,
+  );
+  assert.equal(await chips.count(), tokens.tokens.length);
+  await page.context().close();
+});
+
+test('several tokens in focus (an editor selection): their rows summed in the details, the strip and the editor’s shading', async () => {
+  const page = await panel({ backend: 'wasm' });
+  await sendToWebview(page, analyseRequest(1, CODE, {}, 'fib.js'));
+  const result = await waitForMessage(page, 'result', 1);
+  await sendToWebview(page, { type: 'setView', view: { layer: 2, head: 'mean' } });
+  // Tokens 1 to 4 (" fibonacci" and what follows), as the host sends for a selection.
+  await sendToWebview(page, { type: 'focusTokens', requestId: 1, range: { first: 1, last: 4 } });
+  const summary = await waitForMessage(page, 'rangeSummary', 1);
+  assert.deepEqual([summary.first, summary.last], [1, 4]);
+  // The summed row of four causal rows: four units of weight over the keys up to token 4.
+  const total = summary.attends.reduce((a, w) => a + w.weight, 0);
+  assert.ok(total > 3.5 && total <= 4 + 1e-4, `summed weight ${total}`);
+  assert.ok(
+    summary.attends.every((w) => w.index <= 4),
+    'a causal model: nothing after the last token',
+  );
+  await page
+    .locator('.details-title', { hasText: /\(tokens 1–4, their rows summed\) — layer 2, all heads \(mean\)/ })
+    .waitFor();
+  assert.equal(await page.locator('.token-strip .token.focused').count(), 4);
+  await page.screenshot({ path: path.join(shots, 'panel-several-tokens.png'), fullPage: true });
+  // Another layer: the editor gets the new sum.
+  await sendToWebview(page, { type: 'setView', view: { layer: 3, head: 'mean' } });
+  await page.waitForFunction(
+    () =>
+      (window as unknown as { __sent: { type: string }[] }).__sent.filter((m) => m.type === 'rangeSummary').length ===
+      2,
+  );
+  // The selection ends: one token again, nothing focused.
+  await sendToWebview(page, { type: 'focusTokens', requestId: 1, range: null });
+  await page.locator('.details.hint').waitFor();
+  const last = (await sentByWebview(page)).filter((m) => m.type === 'focusToken').pop();
+  assert.deepEqual(last, { type: 'focusToken', requestId: 1, index: null });
+  // A range past the tokens, or for another result, is ignored.
+  await sendToWebview(page, { type: 'focusTokens', requestId: 1, range: { first: 1, last: result.tokens.length } });
+  await sendToWebview(page, { type: 'focusTokens', requestId: 9, range: { first: 1, last: 2 } });
+  await page.waitForTimeout(200);
+  assert.equal(await page.locator('.token-strip .token.focused').count(), 0);
+  await page.context().close();
 });
 
 test('the panel: no WebGPU adapter falls back to WebAssembly and says so; long text is windowed and cut at maxTokens', async () => {

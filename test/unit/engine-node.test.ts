@@ -11,6 +11,7 @@ import { exposeAttention } from '../../src/engine/attention-graph';
 import { AttentionSession } from '../../src/engine/session';
 import { setUpRuntime } from '../../src/engine/runtime-init';
 import { isCausal } from '../../src/common/analysis';
+import { queryKeyRow } from '../../src/common/query-key';
 import { mergedDecoder } from '../support/merged-decoder';
 import { BUNDLED_MODEL_DIR, FIXTURES, ROOT, maxAbsDiff, readReference } from '../support/paths';
 
@@ -44,6 +45,52 @@ for (const [file, ref] of [
   test(`${file}: the engine reproduces the reference attentions to 1e-4 (onnxruntime-web wasm in Node)`, async () => {
     const diff = await runFixture(file, ref);
     assert.ok(diff < 1e-4, `max |diff| = ${diff}`);
+  });
+}
+
+const QK_CASES: [string, string, () => number[]][] = [
+  ...(['bert', 'gpt2', 'llama', 'bert-fp16', 'bert-int8', 'fused-mha'] as const).map(
+    (ref): [string, string, () => number[]] => [
+      `${ref === 'llama' ? 'llama-dynamo' : ref}.onnx`,
+      path.join(FIXTURES, `${ref === 'llama' ? 'llama-dynamo' : ref}.onnx`),
+      () => readReference(ref).input_ids[0],
+    ],
+  ),
+  ['the bundled model', path.join(BUNDLED_MODEL_DIR, 'model.onnx'), () => [40, 2, 2, 77, 901, 13, 40, 2, 2, 77]],
+];
+for (const [file, modelFile, idsOf] of QK_CASES) {
+  test(`${file}: the query·key view's scores and mask give back every head's attention (softmax to 1e-5; 1e-4 for float16), and the mask is only 0 or −∞`, async () => {
+    const graph = exposeAttention(new Uint8Array(fs.readFileSync(modelFile)));
+    const external = graph.externalDataFiles.map((f) => ({
+      path: f,
+      data: new Uint8Array(fs.readFileSync(path.join(path.dirname(modelFile), f))),
+    }));
+    const session = await AttentionSession.create(graph, external, 'wasm');
+    const ids = idsOf();
+    const out = await session.run(ids);
+    const t = ids.length;
+    // Reduced precision computes the scores in float16 or from int8: the recovered mask is that
+    // coarse, and float16 attention rows sum to 1 only to ~1e-4 (the softmax renormalises them).
+    const zero = /fp16|int8/.test(file) ? 0.05 : 1e-3;
+    const equal = /fp16/.test(file) ? 1e-4 : 1e-5;
+    let worst = 0;
+    let worstMask = 0;
+    for (let l = 0; l < out.layers.length; l++) {
+      const qk = await session.runQueryKey(ids, l);
+      assert.deepEqual([qk.heads, qk.queries, qk.keys], [out.heads, t, t]);
+      for (let h = 0; h < qk.heads; h++)
+        for (let q = 0; q < t; q++) {
+          const p = out.layers[l].subarray((h * t + q) * t, (h * t + q + 1) * t);
+          const row = queryKeyRow(qk, h, q, p);
+          for (let k = 0; k < t; k++) {
+            worst = Math.max(worst, Math.abs(row.probabilities[k] - p[k]));
+            if (row.mask[k] !== -Infinity) worstMask = Math.max(worstMask, Math.abs(row.mask[k]));
+          }
+        }
+    }
+    await session.release();
+    assert.ok(worst < equal, `softmax(scores + mask) differs from the attention by ${worst}`);
+    assert.ok(worstMask < zero, `an unmasked key's mask is ${worstMask}: the scores are not q·k·scale`);
   });
 }
 
@@ -103,8 +150,9 @@ test('com.microsoft.Attention (packed Q/K/V weights, as the ONNX Runtime optimiz
     const graph = exposeAttention(bytes);
     const session = await AttentionSession.create(graph, [], 'wasm');
     const out = await session.run(ref.input_ids[0]);
+    const qk = await session.runQueryKey(ref.input_ids[0], 1);
     await session.release();
-    return { graph, out };
+    return { graph, out, qk };
   };
   const plain = await run(packedAttention(fixture).packed);
   assert.deepEqual(
@@ -124,6 +172,15 @@ test('com.microsoft.Attention (packed Q/K/V weights, as the ONNX Runtime optimiz
   const biasDiff = maxAbsDiff(withBias.out.layers, nested(twin.out.layers, twin.out.heads, ref.input_ids[0].length));
   assert.ok(biasDiff < 1e-4, `max |diff| with biases = ${biasDiff}`);
   assert.ok(maxAbsDiff(withBias.out.layers, ref.attentions) > 1e-2, 'the biases change the attention');
+  // The query·key view: the fused operator's rebuilt query and key (biases included) are the unfused twin's.
+  const t = ref.input_ids[0].length;
+  for (let h = 0; h < 4; h++)
+    for (let q = 0; q < t; q++) {
+      const fusedRow = queryKeyRow(withBias.qk, h, q);
+      const twinRow = queryKeyRow(twin.qk, h, q, twin.out.layers[1].subarray((h * t + q) * t, (h * t + q + 1) * t));
+      for (let d = 0; d < 16; d++) assert.ok(Math.abs(fusedRow.q[d] - twinRow.q[d]) < 1e-4, 'the same query vector');
+      for (let k = 0; k < t; k++) assert.ok(Math.abs(fusedRow.scores[k] - twinRow.scores[k]) < 1e-4, 'the same scores');
+    }
 });
 
 /** Per layer [heads·T·T] → [layer][head][query][key], the references' nesting. */
@@ -374,6 +431,26 @@ test('a decoder exported with a key/value cache is fed an empty past, and its at
   assert.ok(worst < 1e-5, `max |diff| = ${worst}`);
 });
 
+test('a model of one layer with one head runs: one [1, T, T] matrix whose rows are softmaxes, and one head to score', async () => {
+  const { oneHeadModel } = await import('../support/one-head-model');
+  const { allHeadScores } = await import('../../src/common/head-scores');
+  const { AttentionStore } = await import('../../src/common/attention-store');
+  const session = await AttentionSession.create(exposeAttention(oneHeadModel(32)), [], 'wasm');
+  const ids = [2, 5, 9, 5, 9, 3];
+  const out = await session.run(ids);
+  await session.release();
+  assert.deepEqual([out.layers.length, out.heads, out.layers[0].length], [1, 1, ids.length * ids.length]);
+  for (let q = 0; q < ids.length; q++) {
+    const row = out.layers[0].subarray(q * ids.length, (q + 1) * ids.length);
+    assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-5);
+    assert.ok(Math.max(...row) - Math.min(...row) > 0.01, 'the attention is not uniform');
+  }
+  const store = new AttentionStore([{ start: 0, length: ids.length, layers: out.layers }], 1, 1);
+  const heads = allHeadScores(store, ids);
+  assert.equal(heads.length, 1);
+  assert.ok(heads[0].scores.entropy! > 0);
+});
+
 test('an input the engine cannot fill is named in the error', async () => {
   const { onnx } = await import('onnx-proto');
   const { decoderWithCache } = await import('../support/decoder-with-cache');
@@ -462,4 +539,43 @@ test('the CLI --aggregate prints one matrix per layer: the mean and max over hea
   });
   assert.equal(noAggregate.status, 2);
   assert.match(noAggregate.stderr, /unknown option --aggregate/);
+});
+
+test('the CLI qk command: one head’s query, keys, scores, mask and softmax; the softmax is the attention command’s row', () => {
+  const ref = readReference('llama');
+  const ids = ref.input_ids[0].join(',');
+  const model = path.join(FIXTURES, 'llama-dynamo.onnx');
+  const qk = JSON.parse(
+    execFileSync(
+      process.execPath,
+      [CLI, 'qk', '--model', model, '--ids', ids, '--layer', '1', '--head', '2', '--query', '3'],
+      { encoding: 'utf8' },
+    ),
+  ) as {
+    q: number[];
+    k: number[][];
+    scores: number[];
+    mask: (number | null)[];
+    probabilities: number[];
+    scale: number;
+  };
+  const t = ref.input_ids[0].length;
+  assert.equal(qk.k.length, t);
+  assert.equal(qk.q.length, qk.k[0].length);
+  // The scores are q·k × scale, computed here from the printed vectors.
+  for (let k = 0; k < t; k++) {
+    const dot = qk.q.reduce((s, v, d) => s + v * qk.k[k][d], 0);
+    assert.ok(Math.abs(dot * qk.scale - qk.scores[k]) < 1e-4);
+  }
+  // Causal: the keys after the query are masked (null for −∞), the others get nothing added.
+  assert.deepEqual(
+    qk.mask.map((m) => (m === null ? 'masked' : Math.abs(m) < 1e-3 ? 0 : m)),
+    Array.from({ length: t }, (_, k) => (k > 3 ? 'masked' : 0)),
+  );
+  for (let k = 0; k < t; k++) assert.ok(Math.abs(qk.probabilities[k] - ref.attentions[1][2][3][k]) < 1e-4);
+  const bad = spawnSync(process.execPath, [CLI, 'qk', '--model', model, '--ids', ids, '--layer', '1', '--head', '2'], {
+    encoding: 'utf8',
+  });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /qk needs --query/);
 });

@@ -127,3 +127,16 @@ test('"rollout" is a head choice like mean and max: read per window (attention n
   }
   assert.equal(store.weight(1, 'rollout', 2, 0), 0, 'nothing flows across windows');
 });
+
+test('the head finder on one token: what needs two tokens is “none”, the rest is exact, nothing is NaN', () => {
+  const heads = allHeadScores(storeOf([[[[1]]]]), [7]);
+  assert.equal(heads.length, 1);
+  assert.deepEqual(heads[0].scores, {
+    previousToken: null,
+    firstToken: 1,
+    self: 1,
+    entropy: 0,
+    meanDistance: 0,
+    induction: null,
+  });
+});

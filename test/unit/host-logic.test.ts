@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { applyChange, tokenAtOffset, type AnalysisRecord } from '../../src/host/analysis-record';
+import { applyChange, tokenAtOffset, tokensInRange, type AnalysisRecord } from '../../src/host/analysis-record';
 import { hoverMarkdown } from '../../src/host/hover-text';
 import { pickRange } from '../../src/host/pick-range';
 import { receiveFromWebview } from '../../src/host/webview-inbox';
@@ -57,6 +57,15 @@ test('document offsets map to the token covering them; empty tokens are never hi
   assert.equal(tokenAtOffset(r, 12), 2);
   assert.equal(tokenAtOffset(r, 14), 2);
   assert.equal(tokenAtOffset(r, 15), undefined);
+});
+
+test('a selection maps to the analysed tokens it overlaps, empty tokens skipped', () => {
+  const r = record();
+  assert.deepEqual(tokensInRange(r, 10, 15), { first: 0, last: 2 });
+  assert.deepEqual(tokensInRange(r, 11, 13), { first: 0, last: 2 });
+  assert.deepEqual(tokensInRange(r, 12, 13), { first: 2, last: 2 });
+  assert.equal(tokensInRange(r, 0, 10), undefined, 'before the analysed text');
+  assert.equal(tokensInRange(r, 15, 30), undefined, 'after it');
 });
 
 test('edits before the analysed text shift it, edits inside make it stale, edits after change nothing', () => {

@@ -57,7 +57,16 @@ test('a request still waiting for the model is overtaken by a newer one: it is s
 test('a restored panel state is validated like a message: what does not validate gets the initial value', () => {
   const request = analyseRequest(4, 'x', { backend: 'wasm', maxTokens: 9, topK: 5 }, 'a.py');
   const good = restoreState({ request, view: { layer: 2, head: 'max' }, tab: 1, colourByHead: true, pinned: 3 });
-  assert.deepEqual(good, { request, view: { layer: 2, head: 'max' }, tab: 1, colourByHead: true, pinned: 3 });
+  assert.deepEqual(good, {
+    request,
+    view: { layer: 2, head: 'max' },
+    tab: 1,
+    colourByHead: true,
+    words: false,
+    pinned: 3,
+  });
+  assert.equal(restoreState({ words: true, tab: 3 }).words, true);
+  assert.equal(restoreState({ tab: 9 }).tab, 0);
   assert.deepEqual(restoreState(undefined), INITIAL_STATE);
   assert.deepEqual(restoreState('garbage'), INITIAL_STATE);
   const bad = restoreState({
@@ -98,7 +107,7 @@ test('the notices above a result name what the user must know: stale text, the b
     timings: {},
     model: { name: 'tiny', layers: 1, heads: 1, context: 4, causal: false, layerNames: ['l0'] },
   };
-  assert.equal(runSummary(r), 'tiny · WebAssembly · 12 ms · 5 tokens · 1 layers × 1 heads · full (encoder) attention');
+  assert.equal(runSummary(r), 'tiny · WebAssembly · 12 ms · 5 tokens · 1 layer × 1 head · full (encoder) attention');
   const n = runNotices(r, true).map((x) => `${x.kind}: ${x.text}`);
   assert.match(n[0], /^warning: The text changed since this analysis/);
   assert.match(n[1], /^warning: No WebGPU adapter/);

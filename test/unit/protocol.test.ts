@@ -54,6 +54,7 @@ test('every message type of each direction has its validator, and nothing else i
     },
     setView: { type: 'setView', view },
     revealToken: { type: 'revealToken', index: 0 },
+    focusTokens: { type: 'focusTokens', requestId: 2, range: { first: 3, last: 5 } },
     setStale: { type: 'setStale', stale: true },
     clear: { type: 'clear' },
     scoreHeads: { type: 'scoreHeads', requestId: 3 },
@@ -80,6 +81,7 @@ test('every message type of each direction has its validator, and nothing else i
     },
     summary: { type: 'summary', requestId: 1, view, summaries: [] },
     focusToken: { type: 'focusToken', requestId: 1, index: null },
+    rangeSummary: { type: 'rangeSummary', requestId: 1, first: 2, last: 4, attends: [{ index: 0, weight: 1.5 }] },
     superseded: { type: 'superseded', requestId: 1 },
     headScores: {
       type: 'headScores',
@@ -112,6 +114,10 @@ test('every message type of each direction has its validator, and nothing else i
   assert.equal(parseWebviewMessage({ ...webview.exported, error: 'x' }).ok, false);
   assert.equal(parseWebviewMessage({ ...webview.exported, data: null }).ok, false);
   assert.equal(parseHostMessage({ ...host.export, format: 'pdf' }).ok, false);
+  // Several tokens are at least two, in order; no range at all says the selection ended.
+  assert.equal(parseHostMessage({ ...host.focusTokens, range: { first: 5, last: 5 } }).ok, false);
+  assert.ok(parseHostMessage({ ...host.focusTokens, range: null }).ok);
+  assert.equal(parseWebviewMessage({ ...webview.rangeSummary, last: 1 }).ok, false);
   // The old spelling, and the message nobody read, are gone.
   assert.equal(parseHostMessage({ ...host.analyse, type: 'analyze' }).ok, false);
   assert.equal(parseWebviewMessage({ type: 'progress', requestId: 1, message: 'x' }).ok, false);

@@ -1,7 +1,7 @@
 import { topK } from '../../src/common/analysis';
 import type { AttentionStore } from '../../src/common/attention-store';
 import { headLabel, type AttentionView, type TokenInfo } from '../../src/common/protocol';
-import type { Focus } from './focus';
+import { focusLast, type Focus } from './focus';
 import { visibleToken } from '../../src/common/token-display';
 
 const div = (className: string): HTMLDivElement => {
@@ -28,11 +28,27 @@ export class DetailsView {
     }
     details.classList.remove('hint');
     const i = focus.index;
-    const row = r.store.row(view.layer, view.head, i);
-    const attends = topK(row.weights, r.topK, row.keyStart);
-    const by = topK(r.store.column(view.layer, view.head, i), r.topK);
+    const last = focusLast(focus);
+    const { layer, head } = view;
     const title = div('details-title');
-    title.textContent = `“${visibleToken(r.tokens[i].text)}” (token ${i}) — layer ${view.layer}, ${headLabel(view.head)}`;
+    let attends: { index: number; weight: number }[];
+    let by: { index: number; weight: number }[];
+    if (last === i) {
+      const row = r.store.row(layer, head, i);
+      attends = topK(row.weights, r.topK, row.keyStart);
+      by = topK(r.store.column(layer, head, i), r.topK);
+      title.textContent = `“${visibleToken(r.tokens[i].text)}” (token ${i}) — layer ${layer}, ${headLabel(head)}`;
+    } else {
+      attends = topK(r.store.rowsSum(layer, head, i, last), r.topK);
+      by = topK(r.store.columnsSum(layer, head, i, last), r.topK);
+      const text = r.tokens
+        .slice(i, last + 1)
+        .map((t) => t.text)
+        .join('');
+      title.textContent =
+        `“${visibleToken(text.length > 40 ? `${text.slice(0, 40)}…` : text)}” (tokens ${i}–${last}, their rows summed) — ` +
+        `layer ${layer}, ${headLabel(head)}`;
+    }
     const list = (name: string, items: { index: number; weight: number }[]): HTMLDivElement => {
       const d = div('details-list');
       const h = document.createElement('span');

@@ -4,7 +4,15 @@ export interface Focus {
   /** Whether the focus is a query (what it attends to) or a key (what attends to it). */
   side: 'query' | 'key';
   pinned: boolean;
+  /** Several tokens focused together (an editor selection): `index` to `last`, their rows summed. */
+  last?: number;
 }
+
+/** The focus's last token: `index` itself unless several tokens are focused together. */
+export const focusLast = (f: Focus): number => f.last ?? f.index;
+
+/** Whether token `i` is in the focus. */
+export const inFocus = (f: Focus | null, i: number): boolean => f !== null && i >= f.index && i <= focusLast(f);
 
 /**
  * The focus after the pointer enters a token (`click`: it was clicked). A click pins, a click on

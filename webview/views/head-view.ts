@@ -1,6 +1,6 @@
 import type { AttentionStore } from '../../src/common/attention-store';
 import type { AttentionView, TokenInfo } from '../../src/common/protocol';
-import type { Focus } from './focus';
+import { focusLast, type Focus } from './focus';
 import { tokenLabel } from '../../src/common/token-display';
 import { headColour, readTheme, rgba, type Theme } from './theme';
 import { MARK_MIN, shadeStep, TINT_MIN, tintAlpha } from '../../src/common/shading';
@@ -103,7 +103,10 @@ export class HeadView {
         buckets[b].moveTo(x0, y(q));
         buckets[b].lineTo(x1, y(k));
       };
-      const queries = focus?.side === 'query' ? [focus.index] : Array.from({ length: n }, (_, i) => i);
+      const queries =
+        focus?.side === 'query'
+          ? Array.from({ length: focusLast(focus) - focus.index + 1 }, (_, i) => focus.index + i)
+          : Array.from({ length: n }, (_, i) => i);
       for (const q of queries) {
         const { keyStart, weights } = s.store.row(s.view.layer, head, q);
         for (let j = 0; j < weights.length; j++) {
@@ -125,7 +128,7 @@ export class HeadView {
     const weights = !focus
       ? undefined
       : focus.side === 'query'
-        ? s.store.denseRow(layer, head, focus.index)
+        ? s.store.rowsSum(layer, head, focus.index, focusLast(focus))
         : s.store.column(layer, head, focus.index);
     ctx.textBaseline = 'middle';
     const leftX = PAD + this.labelWidth - 4;
@@ -146,9 +149,10 @@ export class HeadView {
     });
     if (focus) {
       const y = PAD + focus.index * ROW;
+      const h = (focusLast(focus) - focus.index + 1) * ROW;
       ctx.strokeStyle = theme.focus;
       ctx.lineWidth = focus.pinned ? 2 : 1;
-      if (focus.side === 'query') ctx.strokeRect(PAD, y + 1, this.labelWidth - 2, ROW - 2);
+      if (focus.side === 'query') ctx.strokeRect(PAD, y + 1, this.labelWidth - 2, h - 2);
       else ctx.strokeRect(rightX - 2, y + 1, this.labelWidth, ROW - 2);
     }
   }

@@ -1,7 +1,8 @@
 import type { AttentionStore } from '../../src/common/attention-store';
 import type { AttentionView, TokenInfo } from '../../src/common/protocol';
-import type { Focus } from './focus';
+import { focusLast, type Focus } from './focus';
 import { visibleToken } from '../../src/common/token-display';
+import { placeTip } from './tip';
 import { readTheme, rgba } from './theme';
 import { cellAlpha } from '../../src/common/shading';
 
@@ -64,9 +65,7 @@ export class MatrixView {
     const w = s.store.weight(s.view.layer, s.view.head, c.q, c.k);
     this.tip.hidden = false;
     this.tip.textContent = `${visibleToken(s.tokens[c.q].text)} → ${visibleToken(s.tokens[c.k].text)}: ${w.toFixed(3)}`;
-    const rect = this.element.getBoundingClientRect();
-    this.tip.style.left = `${e.clientX - rect.left + this.element.scrollLeft + 12}px`;
-    this.tip.style.top = `${e.clientY - rect.top + this.element.scrollTop + 12}px`;
+    placeTip(this.tip, this.element, e);
     this.onFocus(c.q, 'query', click);
   }
 
@@ -115,7 +114,8 @@ export class MatrixView {
       const i = state.focus.index;
       ctx.strokeStyle = theme.focus;
       ctx.lineWidth = state.focus.pinned ? 2 : 1;
-      if (state.focus.side === 'query') ctx.strokeRect(room, room + i * cell, cell * n, cell);
+      const rows = focusLast(state.focus) - i + 1;
+      if (state.focus.side === 'query') ctx.strokeRect(room, room + i * cell, cell * n, cell * rows);
       else ctx.strokeRect(room + i * cell, room, cell, cell * n);
     }
     if (labelled) {

@@ -1,6 +1,6 @@
 import type { AttentionStore } from '../../src/common/attention-store';
 import type { AttentionView, TokenInfo } from '../../src/common/protocol';
-import type { Focus } from './focus';
+import { focusLast, inFocus, type Focus } from './focus';
 import { visibleToken } from '../../src/common/token-display';
 import { readTheme, rgba } from './theme';
 import { MARK_MIN, TINT_MIN, tintAlpha } from '../../src/common/shading';
@@ -41,16 +41,21 @@ export class TokenStrip {
   render(store: AttentionStore, view: AttentionView, focus: Focus | null): void {
     const theme = readTheme();
     const none = new Float32Array(this.chips.length);
-    const attends = focus ? store.denseRow(view.layer, view.head, focus.index) : none;
-    const attendedBy = focus ? store.column(view.layer, view.head, focus.index) : none;
+    const { layer, head } = view;
+    const attends = focus ? store.rowsSum(layer, head, focus.index, focusLast(focus)) : none;
+    const attendedBy = !focus
+      ? none
+      : focus.last === undefined
+        ? store.column(layer, head, focus.index)
+        : store.columnsSum(layer, head, focus.index, focus.last);
     this.chips.forEach((chip, i) => {
       chip.style.background = attends[i] > TINT_MIN ? rgba(theme.accent, tintAlpha(attends[i], 0.1)) : '';
       chip.style.boxShadow =
         attendedBy[i] > MARK_MIN
           ? `inset 0 -${Math.ceil(4 * attendedBy[i])}px 0 ${rgba([230, 140, 30], 0.4 + 0.6 * attendedBy[i])}`
           : '';
-      chip.classList.toggle('focused', focus?.index === i);
-      chip.classList.toggle('pinned', focus?.index === i && focus.pinned);
+      chip.classList.toggle('focused', inFocus(focus, i));
+      chip.classList.toggle('pinned', inFocus(focus, i) && focus!.pinned);
     });
   }
 
