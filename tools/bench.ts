@@ -24,6 +24,7 @@ import { MiB, rendererPids, vmHwm, vmRss } from './bench-memory';
 import { benchVsCode } from './bench-vscode';
 import { panelStages } from './bench-panel';
 import { benchHeadScores } from './bench-head-scores';
+import { benchViews } from './bench-views';
 import { bertBaseFile, bertBaseFolder } from './bench-bert-folder';
 
 const RUNS = 10;
@@ -127,6 +128,7 @@ async function browserSide(c: Case, serverUrl: string, backend: 'wasm' | 'webgpu
 async function main(): Promise<void> {
   if (process.argv[2] === 'vscode') return benchVsCode();
   if (process.argv[2] === 'heads') return benchHeadScores();
+  if (process.argv[2] === 'views') return benchViews();
   if (process.argv[2] === 'vscode-bert') {
     fs.mkdirSync(path.join(ROOT, '.bench'), { recursive: true });
     return benchVsCode({

@@ -172,10 +172,34 @@ function setView(view: AttentionView): void {
   }
   const layer = Math.min(view.layer, result.model.layers - 1);
   const head = typeof view.head === 'number' && view.head >= result.model.heads ? 'mean' : view.head;
+  wantedView = { layer, head };
+  if (head === 'rollout' && !result.store.rolloutReady) {
+    void computeRollout(result, wantedView);
+    return;
+  }
   changeState({ view: { layer, head } });
   const summaries = summarise(result.store, saved.view, Math.max(SUMMARY_MIN_K, result.topK));
   post({ type: 'summary', requestId: result.requestId, view: saved.view, summaries });
   if (focus?.last !== undefined) tellFocus(result);
+}
+
+/** The view last asked for: a rollout still being computed is shown only if it is still wanted. */
+let wantedView: AttentionView | undefined;
+
+/**
+ * The rollout in slices with the page answering in between, the progress on the panel's line;
+ * then the view it was asked for, unless the user has since asked for another or another result.
+ */
+async function computeRollout(r: ShownResult, view: AttentionView): Promise<void> {
+  const t0 = performance.now();
+  progress.say('Computing the attention rollout… 0%');
+  await r.store.prepareRollout(async (done) => {
+    progress.say(`Computing the attention rollout… ${Math.round(done * 100)}%`);
+    await nextTask();
+  });
+  timeline.span('rollout', performance.now() - t0);
+  progress.say(null);
+  if (result === r && wantedView === view) setView(view);
 }
 
 async function analyse(m: AnalyseRequest): Promise<void> {
@@ -218,6 +242,9 @@ async function show(m: AnalyseRequest, analysed: EngineResult, received: number)
   let view = saved.view;
   if (view.layer >= r.model.layers) view = INITIAL_STATE.view;
   if (typeof view.head === 'number' && view.head >= r.model.heads) view = { ...view, head: 'mean' };
+  // A rollout is not computed in the way of the first paint: the mean first, the rollout when ready.
+  const rollout = view.head === 'rollout' && !result.store.rolloutReady ? view : undefined;
+  if (rollout) view = { ...view, head: 'mean' };
   const t0 = performance.now();
   layout.setTokens(result);
   changeState({ request: m, view });
@@ -227,6 +254,7 @@ async function show(m: AnalyseRequest, analysed: EngineResult, received: number)
   const t1 = performance.now();
   // The words or tokens shown now (the user may have switched them during the pause).
   postResult(result, saved.view);
+  if (rollout) setView(rollout);
   const summariseMs = performance.now() - t1;
   // Every stage, for the benchmark and the tests (the page's own clock).
   const total = performance.now() - received;

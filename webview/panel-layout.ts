@@ -146,7 +146,7 @@ export class PanelLayout {
 
   /** The open tab's picture, for a PNG export; null on the Heads tab. */
   viewCanvas(tab: number): HTMLCanvasElement | null {
-    if (tab === TAB.head) return this.headView.canvas;
+    if (tab === TAB.head) return this.headView.exportCanvas();
     if (tab === TAB.matrix) return this.matrixView.canvas;
     if (tab === TAB.queryKey) return this.queryKeyView.canvas;
     return tab === TAB.model ? this.modelView.canvas : null;

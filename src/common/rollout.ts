@@ -10,6 +10,22 @@ import type { AttentionStore } from './attention-store';
  * the keys it has weight on (a causal model's earlier keys), which keeps it affordable.
  */
 export function rolloutWindow(layers: readonly Float32Array[], heads: number, t: number): Float32Array[] {
+  const steps = rolloutSteps(layers, heads, t);
+  let r = steps.next();
+  while (!r.done) r = steps.next();
+  return r.value;
+}
+
+/**
+ * The same computation in steps: it yields the fraction done every few rows, so that a caller on
+ * the panel's thread can let the page answer in between (a BERT-base window of 512 tokens is
+ * about 5 s of arithmetic here).
+ */
+export function* rolloutSteps(
+  layers: readonly Float32Array[],
+  heads: number,
+  t: number,
+): Generator<number, Float32Array[], void> {
   const out: Float32Array[] = [];
   let below: Float32Array | undefined;
   for (const a of layers) {
@@ -33,6 +49,7 @@ export function rolloutWindow(layers: readonly Float32Array[], heads: number, t:
     }
     const next = new Float32Array(t * t);
     for (let q = 0; q < t; q++) {
+      if (q % 16 === 15) yield (out.length + q / t) / layers.length;
       const row = q * t;
       for (let k = 0; k < t; k++) {
         const w = mixed[row + k];

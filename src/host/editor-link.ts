@@ -76,7 +76,9 @@ export class EditorLink implements vscode.Disposable {
     const doc = editor.document;
     const sel = editor.selection;
     const range = sel.isEmpty ? undefined : tokensInRange(rec, doc.offsetAt(sel.start), doc.offsetAt(sel.end));
-    if (range && range.last > range.first) {
+    // A selection over every analysed token is the text that was analysed, not a focus.
+    const whole = range?.first === 0 && range.last === rec.result.tokens.length - 1;
+    if (range && range.last > range.first && !whole) {
       const same = this.range?.requestId === rec.requestId && this.range.first === range.first;
       if (!same || this.range?.last !== range.last) this.owner.focusTokens(rec, range);
       this.range = { ...range, requestId: rec.requestId };

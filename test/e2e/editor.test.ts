@@ -338,7 +338,7 @@ e2e('a 2 MB selection is analysed up to maxTokens in windows, and the panel says
 e2e(
   'in a high-contrast theme the views use its colours: the 1,024-token result in the model view and the head view',
   async () => {
-    await runCommand(page, 'Preferences: Toggle High Contrast Theme');
+    const theme = await chooseTheme('Dark High Contrast');
     await page.locator('.monaco-workbench.hc-black').waitFor({ timeout: 10_000 });
     await panel.locator('vscode-tab-header', { hasText: 'Model view' }).click();
     await panel.locator('.model-view canvas').waitFor({ state: 'visible' });
@@ -351,10 +351,19 @@ e2e(
     await panel.locator('.token-strip .token').nth(3).click();
     await shot('06c-high-contrast-head-view');
     await panel.locator('.token-strip .token').nth(3).click();
-    await runCommand(page, 'Preferences: Toggle High Contrast Theme');
+    await chooseTheme(theme);
     await page.locator('.monaco-workbench.hc-black').waitFor({ state: 'detached', timeout: 10_000 });
   },
 );
+
+/** Picks a colour theme by its label in Preferences: Color Theme; returns the one that was in use. */
+async function chooseTheme(label: string): Promise<string> {
+  await runCommand(page, 'Preferences: Color Theme');
+  const current = (await page.locator('.quick-input-list .monaco-list-row.focused .label-name').innerText()).trim();
+  await page.keyboard.type(label);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().click();
+  return current;
+}
 
 e2e('binary-looking text is analysed with its control characters made visible', async () => {
   await openFile('binary.txt');

@@ -22,13 +22,22 @@ export const DARK_THEME_CSS = `:root {
 /** The panel's own page (the HTML the host generates), served from 127.0.0.1 with a stand-in for the VS Code API. */
 export function panelPage(
   base: string,
-  opts: { modelUrl?: string; backend?: BackendSetting; notice?: string; modelHash?: string } = {},
+  opts: {
+    modelUrl?: string;
+    /** Where the model's tokenizer.json and config.json are (the bundled model's folder by default). */
+    folderUrl?: string;
+    modelName?: string;
+    backend?: BackendSetting;
+    notice?: string;
+    modelHash?: string;
+  } = {},
 ): string {
+  const folder = opts.folderUrl ?? `${base}/media/model`;
   const config: WebviewConfig = {
-    modelName: 'code-prose-gpt',
-    modelUrl: opts.modelUrl ?? `${base}/media/model/model.onnx`,
-    tokenizerUrl: `${base}/media/model/tokenizer.json`,
-    configUrl: `${base}/media/model/config.json`,
+    modelName: opts.modelName ?? 'code-prose-gpt',
+    modelUrl: opts.modelUrl ?? `${folder}/model.onnx`,
+    tokenizerUrl: `${folder}/tokenizer.json`,
+    configUrl: `${folder}/config.json`,
     tokenizerConfigUrl: null,
     bytesFrom: 'url',
     modelBytes: 0,

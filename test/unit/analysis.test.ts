@@ -112,3 +112,32 @@ test('each query reads its row from the window where it has most context', () =>
   const a = assignQueries([w(0, 8), w(6, 8)], 14);
   assert.deepEqual(Array.from(a), [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1]);
 });
+
+test('a column, and several rows or columns summed, read the same weights as the rows, across windows with re-added tokens', () => {
+  // [CLS] a b c [SEP] (0..4): window 1 runs 0 1 2 + trail 4; window 2 runs lead 0 + 2 3 4. Two heads.
+  let seed = 3;
+  const rand = (): number => (seed = (seed * 16807) % 2147483647) / 2147483647;
+  const layer = (t: number): Float32Array => Float32Array.from({ length: 2 * t * t }, rand);
+  const store = new AttentionStore(
+    [
+      { start: 0, length: 3, layers: [layer(4)], trail: [4] },
+      { start: 2, length: 3, layers: [layer(4)], lead: [0] },
+    ],
+    1,
+    2,
+  );
+  for (const head of [0, 1, 'mean', 'max'] as const)
+    for (let key = 0; key < store.tokens; key++) {
+      const column = store.column(0, head, key);
+      for (let q = 0; q < store.tokens; q++)
+        assert.ok(Math.abs(column[q] - store.weight(0, head, q, key)) < 1e-6, `${head} ${q}→${key}`);
+    }
+  const rows = store.rowsSum(0, 'mean', 1, 3);
+  const columns = store.columnsSum(0, 1, 2, 4);
+  for (let k = 0; k < store.tokens; k++) {
+    const sum = [1, 2, 3].reduce((a, q) => a + store.weight(0, 'mean', q, k), 0);
+    assert.ok(Math.abs(rows[k] - sum) < 1e-6);
+    const by = [2, 3, 4].reduce((a, key) => a + store.weight(0, 1, k, key), 0);
+    assert.ok(Math.abs(columns[k] - by) < 1e-6);
+  }
+});

@@ -140,3 +140,34 @@ test('the head finder on one token: what needs two tokens is “none”, the res
     induction: null,
   });
 });
+
+test('the rollout computed in slices (the panel’s way) pauses between them and gives the same rows as at once', async () => {
+  let seed = 11;
+  const rand = (): number => (seed = (seed * 16807) % 2147483647) / 2147483647;
+  const t = 40;
+  const layer = (): Float32Array => {
+    const a = Float32Array.from({ length: 2 * t * t }, rand);
+    for (let r = 0; r < 2 * t; r++) {
+      const row = a.subarray(r * t, (r + 1) * t);
+      const sum = row.reduce((x, y) => x + y, 0);
+      row.forEach((v, i) => (row[i] = v / sum));
+    }
+    return a;
+  };
+  const layers = [layer(), layer(), layer()];
+  const sliced = new AttentionStore([{ start: 0, length: t, layers }], 3, 2);
+  const whole = new AttentionStore([{ start: 0, length: t, layers }], 3, 2);
+  const seen: number[] = [];
+  assert.equal(sliced.rolloutReady, false);
+  await sliced.prepareRollout(async (done) => void seen.push(done), 0);
+  assert.ok(seen.length > 3, `${seen.length} pauses`);
+  assert.deepEqual(
+    seen,
+    [...seen].sort((a, b) => a - b),
+    'the fraction done only grows',
+  );
+  assert.ok(seen.every((d) => d >= 0 && d <= 1));
+  assert.equal(sliced.rolloutReady, true);
+  for (let q = 0; q < t; q += 7)
+    assert.deepEqual(Array.from(sliced.denseRow(2, 'rollout', q)), Array.from(whole.denseRow(2, 'rollout', q)));
+});

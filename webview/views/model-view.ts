@@ -5,6 +5,7 @@ import { cellAlpha } from '../../src/common/shading';
 import { visibleToken } from '../../src/common/token-display';
 import { focusLast, type Focus } from './focus';
 import { placeTip } from './tip';
+import { sizedContext } from './canvas-size';
 import { readTheme, rgba } from './theme';
 
 export interface ModelViewState {
@@ -134,18 +135,13 @@ export class ModelView {
     const atlas = this.atlas!.canvas;
 
     const dpr = Math.min(window.devicePixelRatio || 1, 8000 / Math.max(g.width, g.height));
-    this.canvas.width = Math.ceil(g.width * dpr);
-    this.canvas.height = Math.ceil(g.height * dpr);
-    this.canvas.style.width = `${g.width}px`;
-    this.canvas.style.height = `${g.height}px`;
-    const ctx = this.canvas.getContext('2d');
+    const ctx = sizedContext(this.canvas, g.width, g.height, dpr);
     if (!ctx) return;
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.imageSmoothingEnabled = false;
     const step = g.thumb + g.gap;
     const at = (layer: number, head: number): [number, number] => [g.left + head * step, g.top + layer * step];
 
-    ctx.font = `11px ${getComputedStyle(document.body).getPropertyValue('--vscode-font-family') || 'sans-serif'}`;
+    ctx.font = `11px ${theme.uiFont}`;
     ctx.fillStyle = theme.muted;
     ctx.textBaseline = 'middle';
     ctx.textAlign = 'center';

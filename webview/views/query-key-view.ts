@@ -3,6 +3,7 @@ import type { AttentionView, TokenInfo } from '../../src/common/protocol';
 import { queryKeyRow, type QueryKeyLayer, type QueryKeyRow } from '../../src/common/query-key';
 import { tokenLabel } from '../../src/common/token-display';
 import type { Focus } from './focus';
+import { sizedContext } from './canvas-size';
 import { readTheme, rgba, type Theme } from './theme';
 
 export interface QueryKeyViewState {
@@ -132,19 +133,13 @@ export class QueryKeyView {
     const width = xBar + BAR + 50;
     const height = PAD * 2 + (keys.length + 2) * ROW;
     const dpr = Math.min(window.devicePixelRatio || 1, 32000 / height);
-    this.canvas.width = Math.ceil(width * dpr);
-    this.canvas.height = Math.ceil(height * dpr);
-    this.canvas.style.width = `${width}px`;
-    this.canvas.style.height = `${height}px`;
+    const ctx = sizedContext(this.canvas, width, height, dpr);
+    if (!ctx) return;
     this.canvas.setAttribute(
       'aria-label',
       `Query·key view for token ${query}: the query vector, then one row per key with its vector, score, mask and attention weight`,
     );
-    const ctx = this.canvas.getContext('2d');
-    if (!ctx) return;
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    const font = getComputedStyle(document.body).getPropertyValue('--vscode-editor-font-family') || 'monospace';
-    ctx.font = `11px ${font}`;
+    ctx.font = `11px ${theme.editorFont}`;
     ctx.textBaseline = 'middle';
     // One scale for the query and every key: their components compare across rows.
     let biggest = 1e-9;

@@ -4,7 +4,18 @@ export interface Theme {
   muted: string;
   accent: [number, number, number];
   focus: string;
+  /** The editor's and the workbench's font families. */
+  editorFont: string;
+  uiFont: string;
 }
+
+/**
+ * The theme, read once and kept until VS Code changes it (it sets its variables on the document
+ * element and the body): reading computed styles after a view has written styles forces the
+ * page to recompute every style first — a hover's redraw paid that in each view.
+ */
+let cached: Theme | undefined;
+let watching = false;
 
 function cssVar(name: string, fallback: string): string {
   const v = getComputedStyle(document.body).getPropertyValue(name).trim();
@@ -23,12 +34,21 @@ function parseColor(css: string): [number, number, number] {
 }
 
 export function readTheme(): Theme {
-  return {
+  if (!watching) {
+    watching = true;
+    const forget = new MutationObserver(() => (cached = undefined));
+    forget.observe(document.documentElement, { attributes: true });
+    forget.observe(document.body, { attributes: true });
+  }
+  cached ??= {
     foreground: cssVar('--vscode-editor-foreground', '#cccccc'),
     muted: cssVar('--vscode-descriptionForeground', '#999999'),
     accent: parseColor(cssVar('--vscode-charts-blue', cssVar('--vscode-focusBorder', '#3794ff'))),
     focus: cssVar('--vscode-focusBorder', '#007fd4'),
+    editorFont: cssVar('--vscode-editor-font-family', 'monospace'),
+    uiFont: cssVar('--vscode-font-family', 'sans-serif'),
   };
+  return cached;
 }
 
 /** Distinct colours for heads (readable on dark and light backgrounds). */
