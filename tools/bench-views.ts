@@ -59,7 +59,7 @@ export async function benchViews(): Promise<void> {
         const firstPaint = await tab(page, 'Model view');
         const model = await hoverMs(page, '.model-view canvas');
         const png = await exportMs(page, requestId);
-        const table = await tab(page, 'Heads');
+        const table = await headTableMs(page);
         await tab(page, 'Head view');
         const headPng = await exportMs(page, requestId);
         console.log(
@@ -86,6 +86,17 @@ async function tab(page: Page, name: string): Promise<number> {
     (header as HTMLElement).click();
     return performance.now() - t;
   }, name);
+}
+
+/** From the Heads tab's click to its table of every head (scored in slices, the page answering meanwhile). */
+async function headTableMs(page: Page): Promise<number> {
+  return page.evaluate(async () => {
+    const header = [...document.querySelectorAll('vscode-tab-header')].find((h) => h.textContent === 'Heads');
+    const t = performance.now();
+    (header as HTMLElement).click();
+    while (!document.querySelector('.head-table tbody tr')) await new Promise((r) => setTimeout(r, 2));
+    return performance.now() - t;
+  });
 }
 
 /** The median time the page takes to answer a pointer move over a view (all its synchronous work). */

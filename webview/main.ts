@@ -3,7 +3,7 @@
  * (panel-layout.ts), the views (views/) and the engine (engine-client.ts, in a worker) do the rest.
  */
 import { summarise, topK } from '../src/common/analysis';
-import { allHeadScores, type HeadScoreRow } from '../src/common/head-scores';
+import { allHeadScoresSliced, type HeadScoreRow } from '../src/common/head-scores';
 import { INITIAL_STATE, restoreState, TAB, type PanelState } from '../src/common/panel-state';
 import {
   SUMMARY_MIN_K,
@@ -75,23 +75,43 @@ function changeState(change: Partial<PanelState>): void {
   render();
 }
 
-/** The current result's head scores, computed once, when first asked for. */
-let scored: { result: ShownResult; heads: HeadScoreRow[] } | undefined;
-function headScoresOf(r: ShownResult): HeadScoreRow[] {
+/**
+ * The current result's head scores, computed once, when first asked for: in slices, the page
+ * answering in between, with the progress in the Heads tab (a BERT-base-sized model's 144 heads at
+ * 1,024 tokens are about a second).
+ */
+let scored:
+  { result: ShownResult; heads: Promise<HeadScoreRow[]>; done?: HeadScoreRow[]; progress: number } | undefined;
+function headScoresOf(r: ShownResult): Promise<HeadScoreRow[]> {
   if (scored?.result !== r) {
     const t0 = performance.now();
-    scored = {
-      result: r,
-      // At word level a repeated word is the same word whatever its tokens' ids.
-      heads: allHeadScores(r.store, saved.words ? textIds(r.tokens) : r.tokens.map((t) => t.id)),
-    };
-    timeline.span('head scores', performance.now() - t0);
+    // At word level a repeated word is the same word whatever its tokens' ids.
+    const ids = saved.words ? textIds(r.tokens) : r.tokens.map((t) => t.id);
+    const entry: NonNullable<typeof scored> = { result: r, heads: Promise.resolve([]), progress: 0 };
+    entry.heads = allHeadScoresSliced(r.store, ids, async (done) => {
+      entry.progress = done;
+      if (result === r && saved.tab === TAB.heads) render();
+      await nextTask();
+    }).then((heads) => {
+      entry.done = heads;
+      timeline.span('head scores', performance.now() - t0);
+      if (result === r && saved.tab === TAB.heads) render();
+      return heads;
+    });
+    scored = entry;
   }
   return scored.heads;
 }
 
+/** The scores if ready, else what the Heads tab says meanwhile (and the scoring is started). */
+function headScoresNow(r: ShownResult): HeadScoreRow[] | string {
+  void headScoresOf(r);
+  const s = scored!;
+  return s.done ?? `Scoring every head on the analysed text… ${Math.round(s.progress * 100)}%`;
+}
+
 function render(): void {
-  if (result) layout.render({ result, heads: () => headScoresOf(result!), state: saved, focus, stale });
+  if (result) layout.render({ result, heads: () => headScoresNow(result!), state: saved, focus, stale });
 }
 
 /** The word-level version of a result, made once per result when first asked for. */
@@ -329,7 +349,7 @@ function onHostMessage(m: HostToWebview): void {
       return;
     case 'scoreHeads':
       if (result?.requestId === m.requestId)
-        post({ type: 'headScores', requestId: m.requestId, heads: headScoresOf(result) });
+        void headScoresOf(result).then((heads) => post({ type: 'headScores', requestId: m.requestId, heads }));
       return;
     case 'export':
       void answerExport(m.requestId, m.format);

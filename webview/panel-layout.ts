@@ -36,8 +36,8 @@ export interface LayoutEvents {
 /** What the panel draws: the result, and the choices that survive a reload. */
 export interface Shown {
   result: EngineResult & { source: string; topK: number };
-  /** Every head's scores, computed when first asked for (the Heads tab). */
-  heads: () => HeadScoreRow[];
+  /** Every head's scores, computed when first asked for (the Heads tab); a progress line while they are. */
+  heads: () => HeadScoreRow[] | string;
   state: PanelState;
   focus: Focus | null;
   stale: boolean;
@@ -141,7 +141,11 @@ export class PanelLayout {
       // For the benchmark and the tests: how long the pictures and the paint took.
       document.body.dataset.modelView = JSON.stringify(this.modelView.timings);
     } else if (state.tab === TAB.queryKey) this.queryKeyView.render(shown);
-    else this.headTable.render(s.heads(), state.view);
+    else {
+      const heads = s.heads();
+      if (typeof heads === 'string') this.headTable.pending(heads);
+      else this.headTable.render(heads, state.view);
+    }
   }
 
   /** The open tab's picture, for a PNG export; null on the Heads tab. */

@@ -145,11 +145,43 @@ export function rankHeads(rows: readonly HeadScoreRow[], key: keyof HeadScores, 
 
 /** Every head's scores, layer by layer. `ids`: the analysed tokens' ids (for the induction score). */
 export function allHeadScores(store: AttentionStore, ids: readonly number[]): HeadScoreRow[] {
+  const steps = headScoreSteps(store, ids);
+  let r = steps.next();
+  while (!r.done) r = steps.next();
+  return r.value;
+}
+
+/**
+ * The same, one head at a time, awaiting `pause` (with the fraction done) whenever the work since
+ * the last pause has run `sliceMs`: 144 heads of 1,024 tokens are about a second of arithmetic,
+ * which the panel's page spends answering hovers in between.
+ */
+export async function allHeadScoresSliced(
+  store: AttentionStore,
+  ids: readonly number[],
+  pause: (done: number) => Promise<void>,
+  sliceMs = 30,
+): Promise<HeadScoreRow[]> {
+  const steps = headScoreSteps(store, ids);
+  let since = Date.now();
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    if (Date.now() - since > sliceMs) {
+      await pause(r.value);
+      since = Date.now();
+    }
+  }
+}
+
+function* headScoreSteps(store: AttentionStore, ids: readonly number[]): Generator<number, HeadScoreRow[], void> {
   const targets = inductionTargets(ids);
   const rows: HeadScoreRow[] = [];
+  const total = store.layers * store.heads;
   for (let layer = 0; layer < store.layers; layer++) {
     for (let head = 0; head < store.heads; head++) {
       rows.push({ layer, head, scores: headScores(store, layer, head, targets) });
+      yield rows.length / total;
     }
   }
   return rows;

@@ -359,9 +359,13 @@ e2e(
 /** Picks a colour theme by its label in Preferences: Color Theme; returns the one that was in use. */
 async function chooseTheme(label: string): Promise<string> {
   await runCommand(page, 'Preferences: Color Theme');
-  const current = (await page.locator('.quick-input-list .monaco-list-row.focused .label-name').innerText()).trim();
+  // Earlier pickers' lists stay in the page, hidden: only the open one's rows count.
+  const rows = page.locator('.quick-input-widget:visible .quick-input-list .monaco-list-row');
+  const current = (
+    await rows.locator('.label-name').and(page.locator('.focused .label-name')).first().innerText()
+  ).trim();
   await page.keyboard.type(label);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().click();
+  await rows.filter({ hasText: label }).first().click();
   return current;
 }
 

@@ -250,12 +250,12 @@ test('the panel page runs the bundled model, draws the head view and the matrix,
   await page.context().close();
 });
 
+/** Random-looking words, twice: the bundled model's induction heads (layer 3) copy the second time. */
+const REPEATED_WORDS = `${'delta quartz fig ember noodle violet walrus cobalt tulip anvil rhubarb sonnet\n'.repeat(2)}`;
+
 test('the head finder: the Heads tab scores every head, sorts by any column, and a chosen row is shown in the head view', async () => {
   const page = await panel({ backend: 'wasm' });
-  // Random-looking tokens, twice: the bundled model's induction heads (layer 3) copy the second time.
-  const words = 'delta quartz fig ember noodle violet walrus cobalt tulip anvil rhubarb sonnet'.split(' ');
-  const text = `${words.join(' ')}\n${words.join(' ')}\n`;
-  await sendToWebview(page, analyseRequest(1, text, {}, 'words.txt'));
+  await sendToWebview(page, analyseRequest(1, REPEATED_WORDS, {}, 'words.txt'));
   await waitForMessage(page, 'result', 1);
   await page.locator('vscode-tab-header', { hasText: 'Heads' }).click();
   const rows = page.locator('.head-table tbody tr');
@@ -309,9 +309,7 @@ test('the head finder: the Heads tab scores every head, sorts by any column, and
 
 test('the model view: every layer × head as a picture, a hover marks the token in each, a click opens that head, and it exports as an SVG', async () => {
   const page = await panel({ backend: 'wasm' });
-  const words = 'delta quartz fig ember noodle violet walrus cobalt tulip anvil rhubarb sonnet'.split(' ');
-  const text = `${words.join(' ')}\n${words.join(' ')}\n`;
-  await sendToWebview(page, analyseRequest(1, text, {}, 'words.txt'));
+  await sendToWebview(page, analyseRequest(1, REPEATED_WORDS, {}, 'words.txt'));
   const result = await waitForMessage(page, 'result', 1);
   await page.locator('vscode-tab-header', { hasText: 'Model view' }).click();
   const canvas = page.locator('.model-view canvas');
@@ -365,9 +363,7 @@ test('the model view: every layer × head as a picture, a hover marks the token 
 
 test('the query·key view: the pinned query against every key of one head, from a run of its window; another head draws at once', async () => {
   const page = await panel({ backend: 'wasm' });
-  const words = 'delta quartz fig ember noodle violet walrus cobalt tulip anvil rhubarb sonnet'.split(' ');
-  const text = `${words.join(' ')}\n${words.join(' ')}\n`;
-  await sendToWebview(page, analyseRequest(1, text, {}, 'words.txt'));
+  await sendToWebview(page, analyseRequest(1, REPEATED_WORDS, {}, 'words.txt'));
   const result = await waitForMessage(page, 'result', 1);
   const n = result.tokens.length;
   const caption = page.locator('.query-key-caption');

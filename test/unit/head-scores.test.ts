@@ -3,32 +3,13 @@ import { test } from 'node:test';
 import { AttentionStore } from '../../src/common/attention-store';
 import { allHeadScores, headScores, inductionTargets } from '../../src/common/head-scores';
 import { rollout, rolloutWindow } from '../../src/common/rollout';
-
-/** A one-window store from per-head T×T matrices written out by hand (rows of numbers). */
-function storeOf(layers: number[][][][]): AttentionStore {
-  const heads = layers[0].length;
-  const t = layers[0][0].length;
-  const flat = layers.map((hs) => Float32Array.from(hs.flat(2)));
-  return new AttentionStore([{ start: 0, length: t, layers: flat }], layers.length, heads);
-}
+import { PREVIOUS, storeOf, UNIFORM } from '../support/hand-stores';
 
 const close = (a: number | null, b: number, what: string): void =>
   assert.ok(a !== null && Math.abs(a - b) < 1e-6, `${what}: ${a} instead of ${b}`);
 
 test('head scores on hand-computed matrices: previous token, first token, self, entropy, mean distance', () => {
-  const previous = [
-    [1, 0, 0, 0],
-    [1, 0, 0, 0],
-    [0, 1, 0, 0],
-    [0, 0, 1, 0],
-  ];
-  const uniform = [
-    [1, 0, 0, 0],
-    [0.5, 0.5, 0, 0],
-    [1 / 3, 1 / 3, 1 / 3, 0],
-    [0.25, 0.25, 0.25, 0.25],
-  ];
-  const store = storeOf([[previous, uniform]]);
+  const store = storeOf([[PREVIOUS, UNIFORM]]);
   const none = inductionTargets([1, 2, 3, 4]);
   const p = headScores(store, 0, 0, none);
   close(p.previousToken, 1, 'previous-token head, previousToken');

@@ -3,33 +3,12 @@ import { test } from 'node:test';
 import { AttentionStore } from '../../src/common/attention-store';
 import { allThumbnails, gridGeometry, gridHit, headThumbnail, THUMB_MAX, THUMB_MIN } from '../../src/common/model-grid';
 import { modelViewSvg } from '../../src/common/svg-export';
-
-function storeOf(layers: number[][][][]): AttentionStore {
-  const t = layers[0][0].length;
-  return new AttentionStore(
-    [{ start: 0, length: t, layers: layers.map((hs) => Float32Array.from(hs.flat(2))) }],
-    layers.length,
-    layers[0].length,
-  );
-}
-
-const previous = [
-  [1, 0, 0, 0],
-  [1, 0, 0, 0],
-  [0, 1, 0, 0],
-  [0, 0, 1, 0],
-];
-const uniform = [
-  [1, 0, 0, 0],
-  [0.5, 0.5, 0, 0],
-  [1 / 3, 1 / 3, 1 / 3, 0],
-  [0.25, 0.25, 0.25, 0.25],
-];
+import { PREVIOUS, storeOf, UNIFORM } from '../support/hand-stores';
 
 test('a head thumbnail keeps each block’s largest weight: a previous-token diagonal survives shrinking', () => {
-  const store = storeOf([[previous, uniform]]);
+  const store = storeOf([[PREVIOUS, UNIFORM]]);
   // At full size the thumbnail is the matrix itself.
-  assert.deepEqual(Array.from(headThumbnail(store, 0, 1, 4)), uniform.flat().map(Math.fround));
+  assert.deepEqual(Array.from(headThumbnail(store, 0, 1, 4)), UNIFORM.flat().map(Math.fround));
   // 4 tokens in 2 cells: each cell is a 2 × 2 block's maximum.
   assert.deepEqual(Array.from(headThumbnail(store, 0, 0, 2)), [1, 0, 1, 1].map(Math.fround));
   assert.deepEqual(Array.from(headThumbnail(store, 0, 1, 2)), [1, 0, 1 / 3, 1 / 3].map(Math.fround));

@@ -37,6 +37,15 @@ export class HeadTable {
     this.element.className = 'head-table';
   }
 
+  /** While the scores are computed: what is being done, and how far it is. */
+  pending(text: string): void {
+    const p = document.createElement('p');
+    p.className = 'head-table-note';
+    p.setAttribute('role', 'status');
+    p.textContent = text;
+    this.element.replaceChildren(p);
+  }
+
   render(rows: HeadScoreRow[], view: AttentionView): void {
     this.rows = rows;
     this.view = view;
