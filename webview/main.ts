@@ -88,6 +88,8 @@ function headScoresOf(r: ShownResult): Promise<HeadScoreRow[]> {
     // At word level a repeated word is the same word whatever its tokens' ids.
     const ids = saved.words ? textIds(r.tokens) : r.tokens.map((t) => t.id);
     const entry: NonNullable<typeof scored> = { result: r, heads: Promise.resolve([]), progress: 0 };
+    // Kept before the first slice runs: a redraw during a pause asks for the scores again.
+    scored = entry;
     entry.heads = allHeadScoresSliced(r.store, ids, async (done) => {
       entry.progress = done;
       if (result === r && saved.tab === TAB.heads) render();
@@ -98,7 +100,6 @@ function headScoresOf(r: ShownResult): Promise<HeadScoreRow[]> {
       if (result === r && saved.tab === TAB.heads) render();
       return heads;
     });
-    scored = entry;
   }
   return scored.heads;
 }
