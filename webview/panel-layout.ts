@@ -140,7 +140,7 @@ export class PanelLayout {
       this.modelView.render(shown);
       // For the benchmark and the tests: how long the pictures and the paint took.
       document.body.dataset.modelView = JSON.stringify(this.modelView.timings);
-    } else if (state.tab === TAB.queryKey) this.queryKeyView.render(shown);
+    } else if (state.tab === TAB.queryKey) this.queryKeyView.render({ ...shown, words: state.words });
     else {
       const heads = s.heads();
       if (typeof heads === 'string') this.headTable.pending(heads);

@@ -421,6 +421,10 @@ test('whole words: the panel merges sub-word tokens into words, and sends the ho
     }
   }
   await page.screenshot({ path: path.join(shots, 'panel-whole-words.png'), fullPage: true });
+  // A word has no query or key of its own: the query·key view says so instead of running words as tokens.
+  await page.locator('vscode-tab-header', { hasText: 'Query · key' }).click();
+  await page.locator('.query-key-caption', { hasText: 'switch off Whole words' }).waitFor();
+  await page.locator('vscode-tab-header', { hasText: 'Head view' }).click();
   // Back to tokens: the host hears of the tokens again.
   await page.locator('#word-level').click();
   await page.waitForFunction(

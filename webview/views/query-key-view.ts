@@ -11,6 +11,8 @@ export interface QueryKeyViewState {
   store: AttentionStore;
   view: AttentionView;
   focus: Focus | null;
+  /** Whole words are shown: a word has no query or key of its own (its tokens do). */
+  words: boolean;
 }
 
 /** Asks the engine for one layer's query and key vectors for one window's token ids. */
@@ -64,6 +66,10 @@ export class QueryKeyView {
   render(state: QueryKeyViewState): void {
     const { store, view, tokens } = state;
     const head = view.head;
+    if (state.words) {
+      this.say('The query·key view shows tokens, each with its own query and key: switch off Whole words to use it.');
+      return;
+    }
     if (typeof head !== 'number') {
       this.say(
         'The query·key view shows one head: choose a head in the Head picker (the mean, max and rollout have no query or key).',
