@@ -27,7 +27,8 @@ import { RequestQueue } from './request-queue';
 import { PageTimeline } from './timeline';
 import { focusAfter, focusAfterKey, focusAfterLeave, type Focus } from './views/focus';
 
-type ShownResult = EngineResult & { requestId: number; topK: number; source: string };
+/** A result as shown: `mergedFrom` is the token count when whole words are shown. */
+type ShownResult = EngineResult & { requestId: number; topK: number; source: string; mergedFrom?: number };
 
 const timeline = new PageTimeline();
 timeline.mark('script');
@@ -122,7 +123,8 @@ function displayed(r: ShownResult): ShownResult {
   if (merged?.from !== r) {
     const t0 = performance.now();
     const words = wordOf(r.tokens);
-    merged = { from: r, words: { ...r, tokens: wordTokens(r.tokens, words), store: wordStore(r.store, words) } };
+    const tokens = wordTokens(r.tokens, words);
+    merged = { from: r, words: { ...r, tokens, store: wordStore(r.store, words), mergedFrom: r.tokens.length } };
     timeline.span('word level', performance.now() - t0);
   }
   return merged.words;

@@ -7,10 +7,12 @@ export interface RunNotice {
 }
 
 /** The header line of a result: model, backend, time, size, kind of attention. */
-export function runSummary(r: EngineResult): string {
+export function runSummary(r: EngineResult & { mergedFrom?: number }): string {
   const m = r.model;
   const attention = m.causal ? 'causal (decoder): each token sees only earlier ones' : 'full (encoder) attention';
-  return `${m.name} · ${r.backend === 'webgpu' ? 'WebGPU' : 'WebAssembly'} · ${r.runMs.toFixed(0)} ms · ${r.tokens.length} tokens · ${modelShape(m.layers, m.heads)} · ${attention}`;
+  // Whole words: how many words, and the tokens they were merged from.
+  const size = r.mergedFrom ? `${r.tokens.length} words of ${r.mergedFrom} tokens` : `${r.tokens.length} tokens`;
+  return `${m.name} · ${r.backend === 'webgpu' ? 'WebGPU' : 'WebAssembly'} · ${r.runMs.toFixed(0)} ms · ${size} · ${modelShape(m.layers, m.heads)} · ${attention}`;
 }
 
 /** What the panel says above a result: stale text, the backend's note, text left out, windows. */

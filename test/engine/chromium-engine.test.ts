@@ -412,6 +412,10 @@ test('whole words: the panel merges sub-word tokens into words, and sends the ho
   assert.ok(texts.includes(' fibonacci'), texts.join('|'));
   assert.ok(tokens.tokens.filter((t) => /^ ?f|ib|on|acci/.test(t.text)).length > 2);
   assert.equal(await chips.count(), texts.length);
+  assert.match(
+    await page.locator('.run-header').innerText(),
+    new RegExp(`· ${texts.length} words of ${tokens.tokens.length} tokens ·`),
+  );
   if (words.type === 'result') {
     assert.equal(words.tokens[0].start, 0);
     assert.equal(words.tokens.at(-1)!.end, tokens.tokens.at(-1)!.end);
