@@ -140,8 +140,9 @@ test('the rollout computed in slices (the panel’s way) pauses between them and
   const whole = new AttentionStore([{ start: 0, length: t, layers }], 3, 2);
   const seen: number[] = [];
   assert.equal(sliced.rolloutReady, false);
-  await sliced.prepareRollout(async (done) => void seen.push(done), 0);
-  assert.ok(seen.length > 3, `${seen.length} pauses`);
+  await sliced.prepareRollout(async (done) => void seen.push(done), -1);
+  // A slice of −1 ms pauses at every step: 3 steps of 16 rows in each of the two multiplied layers.
+  assert.equal(seen.length, 6, `${seen.length} pauses`);
   assert.deepEqual(
     seen,
     [...seen].sort((a, b) => a - b),
