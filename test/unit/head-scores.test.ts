@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AttentionStore } from '../../src/common/attention-store';
-import { allHeadScores, headScores, inductionTargets } from '../../src/common/head-scores';
+import { allHeadScores, allHeadScoresSliced, headScores, inductionTargets } from '../../src/common/head-scores';
 import { rollout, rolloutWindow } from '../../src/common/rollout';
 import { PREVIOUS, storeOf, UNIFORM } from '../support/hand-stores';
 
@@ -152,4 +152,16 @@ test('the rollout computed in slices (the panel’s way) pauses between them and
   assert.equal(sliced.rolloutReady, true);
   for (let q = 0; q < t; q += 7)
     assert.deepEqual(Array.from(sliced.denseRow(2, 'rollout', q)), Array.from(whole.denseRow(2, 'rollout', q)));
+});
+
+test('head scores computed in slices (the panel’s way) pause after each head and equal those computed at once', async () => {
+  const store = storeOf([
+    [PREVIOUS, UNIFORM],
+    [UNIFORM, PREVIOUS],
+  ]);
+  const ids = [5, 6, 5, 6];
+  const seen: number[] = [];
+  const sliced = await allHeadScoresSliced(store, ids, async (done) => void seen.push(done), -1);
+  assert.deepEqual(sliced, allHeadScores(store, ids));
+  assert.deepEqual(seen, [0.25, 0.5, 0.75, 1]);
 });
