@@ -53,13 +53,18 @@ test('the engine runs in a worker, and a later page takes the prepared graph and
   await sendToWebview(first.page, analyse(1));
   const a = await waitForMessage(first.page, 'result', 1);
   assert.equal(first.page.workers().length, 1, 'one engine worker');
-  // The page wrote the prepared graph to its cache once the worker made it.
+  // The page wrote the prepared graph to its cache once the worker made it, and the worker said the
+  // write (with its eviction pass) is done: closing the page earlier would cut it.
   await first.page.waitForFunction(async () =>
     (await (await caches.open('attention-explorer-v1')).keys()).some((r) => /\/prepared\/[^/]+$/.test(r.url)),
   );
+  await first.page.waitForFunction(() => document.body.dataset.timeline?.includes('"prepared graph cached"'));
   await first.page.close();
 
   const second = await panelIn(context, { modelHash: 'bundled-test-hash' });
+  // What the page says when it does not use its cache, for the failure message below.
+  const said: string[] = [];
+  second.page.on('console', (m) => said.push(m.text()));
   await sendToWebview(second.page, analyse(1));
   const b = await waitForMessage(second.page, 'result', 1);
   assert.deepEqual(b.tokens, a.tokens);
@@ -67,7 +72,7 @@ test('the engine runs in a worker, and a later page takes the prepared graph and
   assert.equal(
     second.urls.filter((u) => u.endsWith('/model.onnx') || u.endsWith('.wasm')).length,
     0,
-    `fetched: ${second.urls.join(', ')}`,
+    `fetched: ${second.urls.join(', ')}; the page said: ${said.join(' | ')}`,
   );
   const marks = (await timeline(second.page)).marks;
   assert.ok(marks['prepared graph from the cache'] && marks['runtime from the cache'], JSON.stringify(marks));
