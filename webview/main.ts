@@ -87,7 +87,7 @@ function headScoresOf(r: ShownResult): Promise<HeadScoreRow[]> {
   if (scored?.result !== r) {
     const t0 = performance.now();
     // At word level a repeated word is the same word whatever its tokens' ids.
-    const ids = saved.words ? textIds(r.tokens) : r.tokens.map((t) => t.id);
+    const ids = r.mergedFrom !== undefined ? textIds(r.tokens) : r.tokens.map((t) => t.id);
     const entry: NonNullable<typeof scored> = { result: r, heads: Promise.resolve([]), progress: 0 };
     // Kept before the first slice runs: a redraw during a pause asks for the scores again.
     scored = entry;
@@ -116,10 +116,10 @@ function render(): void {
   if (result) layout.render({ result, heads: () => headScoresNow(result!), state: saved, focus, stale });
 }
 
-/** The word-level version of a result, made once per result when first asked for. */
+/** The result as shown: itself, or (`words`) its word-level version, made once per result. */
 let merged: { from: ShownResult; words: ShownResult } | undefined;
-function displayed(r: ShownResult): ShownResult {
-  if (!saved.words) return r;
+function displayed(r: ShownResult, words: boolean): ShownResult {
+  if (!words) return r;
   if (merged?.from !== r) {
     const t0 = performance.now();
     const words = wordOf(r.tokens);
@@ -136,17 +136,21 @@ function displayed(r: ShownResult): ShownResult {
  */
 function setWords(on: boolean): void {
   focus = null;
+  if (tokenResult) {
+    result = displayed(tokenResult, on);
+    layout.setTokens(result);
+  }
   changeState({ words: on, pinned: null });
-  if (!tokenResult) return;
-  result = displayed(tokenResult);
-  layout.setTokens(result);
-  render();
-  postResult(result, saved.view);
+  if (result) postResult(result, saved.view);
 }
+
+/** Each token's top-k for the host: at least SUMMARY_MIN_K, as the editor's shading shows more than the hover lists. */
+const summariesOf = (r: ShownResult, view: AttentionView): ReturnType<typeof summarise> =>
+  summarise(r.store, view, Math.max(SUMMARY_MIN_K, r.topK));
 
 /** What the host keeps of a result: the tokens with their offsets, and each one's top-k summary. */
 function postResult(r: ShownResult, view: AttentionView): void {
-  const summaries = summarise(r.store, view, Math.max(SUMMARY_MIN_K, r.topK));
+  const summaries = summariesOf(r, view);
   const { backend, backendNote, runMs, model, tokens, truncated, windows } = r;
   post({
     type: 'result',
@@ -201,8 +205,7 @@ function setView(view: AttentionView): void {
     return;
   }
   changeState({ view: { layer, head } });
-  const summaries = summarise(result.store, saved.view, Math.max(SUMMARY_MIN_K, result.topK));
-  post({ type: 'summary', requestId: result.requestId, view: saved.view, summaries });
+  post({ type: 'summary', requestId: result.requestId, view: saved.view, summaries: summariesOf(result, saved.view) });
   if (focus?.last !== undefined) tellFocus(result);
 }
 
@@ -258,7 +261,7 @@ async function show(m: AnalyseRequest, analysed: EngineResult, received: number)
   const r: ShownResult = { ...analysed, backendNote, requestId: m.requestId, topK: m.settings.topK, source: m.source };
   pageNotice = null;
   tokenResult = r;
-  result = displayed(r);
+  result = displayed(r, saved.words);
   stale = false;
   const pinned = saved.pinned;
   focus = pinned !== null && pinned < result.tokens.length ? { index: pinned, side: 'query', pinned: true } : null;

@@ -14,6 +14,13 @@ export interface FusedSpec {
   causal: boolean;
 }
 
+/** A mask input: additive (float) or boolean (true = keep), shaped [S, L] or [1|B, 1|H, S, L]. */
+export interface FusedMask {
+  data: Float32Array | Uint8Array;
+  dims: readonly number[];
+  boolean: boolean;
+}
+
 export interface Tensor32 {
   data: Float32Array;
   dims: readonly number[];
@@ -45,7 +52,7 @@ export function fusedAttentionProbs(
   q: Tensor32,
   k: Tensor32,
   spec: FusedSpec,
-  mask?: { data: Float32Array | Uint8Array; dims: readonly number[]; boolean: boolean },
+  mask?: FusedMask,
 ): { probs: Float32Array; heads: number } {
   const Q = headAccessor(q, spec.qHeads);
   const K = headAccessor(k, spec.kvHeads || spec.qHeads || Q.heads);
@@ -97,12 +104,7 @@ export function fusedAttentionProbs(
  * input and its causality) — the same arithmetic as `fusedAttentionProbs`, kept apart for the
  * query·key view.
  */
-export function fusedQueryKey(
-  q: Tensor32,
-  k: Tensor32,
-  spec: FusedSpec,
-  mask?: { data: Float32Array | Uint8Array; dims: readonly number[]; boolean: boolean },
-): QueryKeyLayer {
+export function fusedQueryKey(q: Tensor32, k: Tensor32, spec: FusedSpec, mask?: FusedMask): QueryKeyLayer {
   const Q = headAccessor(q, spec.qHeads);
   const K = headAccessor(k, spec.kvHeads || spec.qHeads || Q.heads);
   if (Q.dim !== K.dim) throw new Error(`query head size ${Q.dim} differs from key head size ${K.dim}`);

@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-web';
 import type { Backend, BackendSetting } from '../common/protocol';
-import type { ModelInput, PreparedGraph } from './attention-graph';
-import { fusedAttentionProbs, fusedQueryKey } from './fused-attention';
+import type { AttentionSource, ModelInput, PreparedGraph } from './attention-graph';
+import { fusedAttentionProbs, fusedQueryKey, type FusedMask, type Tensor32 } from './fused-attention';
 import type { QueryKeyLayer } from '../common/query-key';
 import { halfBitsToFloat32 } from './half';
 import { backendPlan, probeWebGpu, type WebGpuProbe } from './backend-plan';
@@ -103,6 +103,32 @@ function toFloat32(t: ort.Tensor): Float32Array {
     return Float32Array.from(d as ArrayLike<number>);
   }
   throw new Error(`attention output of unexpected type ${t.type}`);
+}
+
+type FusedSource = Extract<AttentionSource, { kind: 'fused' }>;
+
+/**
+ * A fused operator's fetched query and key (with the biases the operator adds inside, when they
+ * were split off) and its mask, as the arithmetic in fused-attention.ts takes them.
+ */
+function fusedInputs(
+  out: ort.InferenceSession.OnnxValueMapType,
+  src: FusedSource,
+): { q: Tensor32; k: Tensor32; mask?: FusedMask } {
+  const withBias = (t: ort.Tensor, bias?: Float32Array): Tensor32 => {
+    const data = toFloat32(t);
+    if (!bias) return { data, dims: t.dims };
+    const copy = Float32Array.from(data);
+    for (let i = 0; i < copy.length; i++) copy[i] += bias[i % bias.length];
+    return { data: copy, dims: t.dims };
+  };
+  const m = src.mask ? out[src.mask] : undefined;
+  const mask = m && {
+    data: m.type === 'bool' ? (m.data as Uint8Array) : toFloat32(m),
+    dims: m.dims,
+    boolean: m.type === 'bool',
+  };
+  return { q: withBias(out[src.query], src.queryBias), k: withBias(out[src.key], src.keyBias), mask };
 }
 
 /**
@@ -263,29 +289,8 @@ export class AttentionSession {
         heads = dims[1];
         layers.push(toFloat32(t));
       } else {
-        const withBias = (t: ort.Tensor, bias?: Float32Array): Float32Array => {
-          const data = toFloat32(t);
-          if (!bias) return data;
-          const copy = Float32Array.from(data);
-          for (let i = 0; i < copy.length; i++) copy[i] += bias[i % bias.length];
-          return copy;
-        };
-        const q = out[src.query];
-        const k = out[src.key];
-        const m = src.mask ? out[src.mask] : undefined;
-        const mask = m
-          ? {
-              data: m.type === 'bool' ? (m.data as Uint8Array) : toFloat32(m),
-              dims: m.dims,
-              boolean: m.type === 'bool',
-            }
-          : undefined;
-        const r = fusedAttentionProbs(
-          { data: withBias(q, src.queryBias), dims: q.dims },
-          { data: withBias(k, src.keyBias), dims: k.dims },
-          src.spec,
-          mask,
-        );
+        const { q, k, mask } = fusedInputs(out, src);
+        const r = fusedAttentionProbs(q, k, src.spec, mask);
         heads = r.heads;
         layers.push(r.probs);
       }
@@ -304,26 +309,9 @@ export class AttentionSession {
     const src = a.source;
     const feeds = feedsFor(this.graph, ids);
     if (src.kind === 'fused') {
-      const names = [src.query, src.key, ...(src.mask ? [src.mask] : [])];
-      const out = await this.session.run(feeds, names);
-      const withBias = (t: ort.Tensor, bias?: Float32Array): Float32Array => {
-        const data = Float32Array.from(toFloat32(t));
-        if (bias) for (let i = 0; i < data.length; i++) data[i] += bias[i % bias.length];
-        return data;
-      };
-      const m = src.mask ? out[src.mask] : undefined;
-      return fusedQueryKey(
-        { data: withBias(out[src.query], src.queryBias), dims: out[src.query].dims },
-        { data: withBias(out[src.key], src.keyBias), dims: out[src.key].dims },
-        src.spec,
-        m
-          ? {
-              data: m.type === 'bool' ? (m.data as Uint8Array) : toFloat32(m),
-              dims: m.dims,
-              boolean: m.type === 'bool',
-            }
-          : undefined,
-      );
+      const out = await this.session.run(feeds, [src.query, src.key, ...(src.mask ? [src.mask] : [])]);
+      const { q, k, mask } = fusedInputs(out, src);
+      return fusedQueryKey(q, k, src.spec, mask);
     }
     const scores = src.scores;
     if (typeof scores === 'string') throw new Error(`the query·key view cannot show this layer: ${scores}`);
