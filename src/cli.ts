@@ -168,7 +168,10 @@ async function main(argv: string[]): Promise<number> {
   type CliToken = { id: number; text: string | null; start: number | null; end: number | null };
   let tokens: CliToken[];
   if (args.text !== undefined) {
-    const all = tokenizer!.encode(args.text);
+    const encoded = tokenizer!.encode(args.text);
+    const all = encoded.tokens;
+    if (encoded.offsetsNote)
+      process.stderr.write(`attention-explorer: token offsets are approximate: ${encoded.offsetsNote}\n`);
     // Cut as the panel cuts: at a token boundary, still closed by the tokenizer's [SEP] or </s>.
     const kept = all.length > context ? fitText(args.text, tokenizer!, context).tokens : all;
     if (kept.length < all.length)

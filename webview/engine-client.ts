@@ -254,6 +254,7 @@ export class EngineClient {
           runMs: m.runMs,
           analysedEnd: m.analysedEnd,
           truncated: m.truncated,
+          offsetsNote: m.offsetsNote,
           windows: m.windows.length,
           timings: m.timings,
         });

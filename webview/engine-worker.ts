@@ -79,6 +79,7 @@ function serveEngine(): void {
         runMs: r.runMs,
         analysedEnd: r.analysedEnd,
         truncated: r.truncated,
+        offsetsNote: r.offsetsNote,
         // How long the request waited in the worker's queue, and its whole time there.
         timings: { ...r.timings, threads, queued: started - received, worker: performance.now() - received },
       },

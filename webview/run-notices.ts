@@ -30,6 +30,12 @@ export function runNotices(r: EngineResult, stale: boolean): RunNotice[] {
       text: `Only the first ${r.tokens.length} tokens were analysed (attentionExplorer.maxTokens); the rest of the selection was left out.`,
     });
   }
+  if (r.offsetsNote) {
+    list.push({
+      kind: 'info',
+      text: `The tokens' places in the text are approximate (${r.offsetsNote}): hover and shading may be off by a few characters.`,
+    });
+  }
   if (r.windows > 1) {
     // The specials the windows were given again, as the engine planned them.
     const named = (side: 'lead' | 'trail'): string =>

@@ -75,6 +75,7 @@ export type WorkerToPage =
       runMs: number;
       analysedEnd: number;
       truncated: boolean;
+      offsetsNote: string | null;
       timings: Record<string, number>;
     }
   | { type: 'queryKey'; id: number; layer: QueryKeyLayer }
@@ -123,6 +124,7 @@ function isQueryKeyLayer(v: unknown): boolean {
     isInt(keys, 1) &&
     isInt(maskHeads, 1) &&
     isNum(v.scale) &&
+    (v.softcap === undefined || isNum(v.softcap)) &&
     q instanceof Float32Array &&
     q.length === heads * queries * dim &&
     k instanceof Float32Array &&
@@ -150,6 +152,7 @@ const workerValidators: Validators<WorkerToPage> = {
     isNum(v.runMs) &&
     isInt(v.analysedEnd) &&
     isBool(v.truncated) &&
+    isStrOrNull(v.offsetsNote) &&
     isObj(v.timings),
   queryKey: (v) => isInt(v.id) && isQueryKeyLayer(v.layer),
   error: (v) => isIntOrNull(v.id) && isStr(v.message) && isBool(v.broken),

@@ -17,6 +17,8 @@ export interface QueryKeyLayer {
   /** [kvHeads, keys, dim]. */
   k: Float32Array;
   scale: number;
+  /** Scores capped as softcap·tanh(q·k·scale / softcap) before the mask (Gemma 2's GroupQueryAttention). */
+  softcap?: number;
   /**
    * What is added to the scores before the softmax, [maskHeads, queries, keys], −Infinity where a
    * key is masked: known for fused operators (their mask input, causality); null for unfused
@@ -64,7 +66,8 @@ export function queryKeyRow(
     k.push(kv);
     let dot = 0;
     for (let d = 0; d < dim; d++) dot += q[d] * kv[d];
-    scores.push(dot * layer.scale);
+    const scaled = dot * layer.scale;
+    scores.push(layer.softcap ? layer.softcap * Math.tanh(scaled / layer.softcap) : scaled);
   }
   let mask: number[];
   if (layer.mask) {

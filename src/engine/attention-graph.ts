@@ -58,6 +58,23 @@ export interface PreparedGraph {
   precision: 'fp32' | 'fp16' | 'int8';
   /** What the surgery changed besides outputs: If nodes inlined, nodes and initializers removed. */
   rewrites: { inlinedIfs: number; prunedNodes: number; prunedInitializers: number };
+  /** Rows of the token embedding that input_ids index (null when it cannot be read off the graph). */
+  vocabulary: number | null;
+}
+
+/**
+ * The rows of the table input_ids are gathered from (Gather, or GatherBlockQuantized of 4-bit
+ * rows): a token id at or past it is a tokenizer that does not belong to the model.
+ */
+function vocabularyOf(graph: onnx.IGraphProto, ids: string | undefined): number | null {
+  if (!ids) return null;
+  for (const n of graph.node ?? []) {
+    if ((n.opType !== 'Gather' && n.opType !== 'GatherBlockQuantized') || n.input?.[1] !== ids) continue;
+    const table = graph.initializer?.find((t) => t.name === n.input?.[0]);
+    const rows = table?.dims?.length ? Number(table.dims[0]) : NaN;
+    if (Number.isInteger(rows) && rows > 0) return rows;
+  }
+  return null;
 }
 
 const QUANTIZED_OPS = new Set([
@@ -259,5 +276,6 @@ export function exposeAttention(modelBytes: Uint8Array): PreparedGraph {
     externalDataFiles: externalFiles(graph),
     precision: precisionOf(graph),
     rewrites: { inlinedIfs: inlined, prunedNodes: pruned.nodes, prunedInitializers: pruned.initializers },
+    vocabulary: vocabularyOf(graph, inputs.find((i) => /input_ids$|^ids$|^tokens$/.test(i.name))?.name),
   };
 }

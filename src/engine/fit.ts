@@ -7,6 +7,8 @@ export interface FittedText {
   /** UTF-16 end of the analysed part of the text (it always starts at 0). */
   analysedEnd: number;
   truncated: boolean;
+  /** Why the tokens' places in the text are approximate, or null (see Encoding). */
+  offsetsNote: string | null;
 }
 
 /**
@@ -19,7 +21,8 @@ export function fitText(text: string, tokenizer: TextTokenizer, maxTokens: numbe
   for (;;) {
     const whole = chars >= text.length;
     const prefix = whole ? text : text.slice(0, cutPoint(text, chars));
-    let tokens = tokenizer.encode(prefix);
+    const encoded = tokenizer.encode(prefix);
+    let tokens = encoded.tokens;
     // The specials the tokenizer closes a sequence with ([SEP], </s>) close a cut one too.
     let closing = 0;
     const closes = (t: TokenInfo): boolean => addedBySequenceTemplate(t) && t.start === prefix.length;
@@ -40,7 +43,7 @@ export function fitText(text: string, tokenizer: TextTokenizer, maxTokens: numbe
       const analysedEnd = truncated ? Math.max(0, ...kept.map((t) => t.end)) : text.length;
       const closers =
         trail.length < maxTokens ? trail.map((t) => ({ ...t, start: analysedEnd, end: analysedEnd })) : [];
-      return { tokens: [...kept, ...closers], analysedEnd, truncated };
+      return { tokens: [...kept, ...closers], analysedEnd, truncated, offsetsNote: encoded.offsetsNote };
     }
     chars *= 2;
   }

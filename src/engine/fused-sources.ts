@@ -1,5 +1,7 @@
 import { onnx } from 'onnx-proto';
 import type { AttentionSource } from './attention-graph';
+import type { Rotary } from './fused-attention';
+import { halfBitsToFloat32 } from './half';
 import { AttentionNotFoundError } from './graph-errors';
 
 /**
@@ -27,21 +29,59 @@ function attr(n: onnx.INodeProto, name: string): number | undefined {
   return Number(a.i ?? 0);
 }
 
+/** A float32 or float16 initializer's values (raw or typed), or undefined. */
 function initializerFloats(graph: onnx.IGraphProto, name: string): Float32Array | undefined {
   const t = graph.initializer?.find((x) => x.name === name);
-  if (!t || t.dataType !== onnx.TensorProto.DataType.FLOAT) return undefined;
-  if (t.floatData && t.floatData.length) return Float32Array.from(t.floatData);
-  if (t.rawData && t.rawData.length) {
-    const raw = t.rawData;
-    return new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+  if (!t) return undefined;
+  const raw = t.rawData && t.rawData.length ? t.rawData : undefined;
+  if (t.dataType === onnx.TensorProto.DataType.FLOAT) {
+    if (t.floatData && t.floatData.length) return Float32Array.from(t.floatData);
+    if (raw) return new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+  }
+  if (t.dataType === onnx.TensorProto.DataType.FLOAT16) {
+    // float16 values arrive as raw bytes, or one per int32 in int32Data.
+    if (raw)
+      return halfBitsToFloat32(new Uint16Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)));
+    if (t.int32Data && t.int32Data.length) return halfBitsToFloat32(Uint16Array.from(t.int32Data));
   }
   return undefined;
+}
+
+/**
+ * GroupQueryAttention with do_rotary=1 rotates the query and key inside, after the inputs that can
+ * be exposed: its cos and sin caches ([positions, rotaryDim / 2], initializers in exports made by
+ * ONNX Runtime's model builder) are read so that the engine rotates them the same way.
+ */
+function rotaryOf(graph: onnx.IGraphProto, n: onnx.INodeProto): Rotary {
+  const inputs = n.input ?? [];
+  const [cosName, sinName] = [inputs[7], inputs[8]];
+  const cos = cosName ? initializerFloats(graph, cosName) : undefined;
+  const sin = sinName ? initializerFloats(graph, sinName) : undefined;
+  const dims = graph.initializer?.find((t) => t.name === cosName)?.dims?.map(Number);
+  if (!cos || !sin || !dims || dims.length !== 2 || cos.length !== sin.length)
+    throw unsupported(
+      n,
+      'it applies rotary positions inside from cos/sin caches that are not float initializers of shape [positions, rotary_dim / 2]',
+    );
+  return { cos, sin, half: dims[1], interleaved: attr(n, 'rotary_interleaved') === 1 };
 }
 
 const unsupported = (n: onnx.INodeProto, why: string): AttentionNotFoundError =>
   new AttentionNotFoundError(
     `The graph computes attention inside ${n.domain || 'ai.onnx'}.${n.opType} operators (node "${n.name ?? ''}"), which hide the probabilities, and ${why}. Use an unfused export (torch.onnx.export without attention fusion, or Optimum's export without ONNX Runtime's transformer optimisations).`,
   );
+
+/**
+ * A tensor the engine fetches must be a node's output: an initializer (a constant attention bias)
+ * is passed through an Identity node added for it.
+ */
+function fetchable(graph: onnx.IGraphProto, name: string | undefined, add: Additions): string | undefined {
+  if (!name || !graph.initializer?.some((t) => t.name === name)) return name || undefined;
+  const out = `${name}/attention_explorer_fetch`;
+  if (!add.nodes.some((x) => x.output?.[0] === out))
+    add.nodes.push({ opType: 'Identity', name: out, input: [name], output: [out] });
+  return out;
+}
 
 /** Nodes and initializers the surgery adds to the graph. */
 export interface Additions {
@@ -116,7 +156,6 @@ export function fusedSource(graph: onnx.IGraphProto, n: onnx.INodeProto, add: Ad
   const inputs = n.input ?? [];
   const name = `${domain || 'ai.onnx'}.${op}`;
   if (domain === MS && op === 'Attention') {
-    if (inputs[5]) throw unsupported(n, 'it adds an attention bias (relative positions) that is not recovered yet');
     if (!inputs[1]) throw unsupported(n, 'it has no weight input');
     const heads = attr(n, 'num_heads') ?? 0;
     const { query, key } = packedQueryKey(graph, n, add);
@@ -125,12 +164,13 @@ export function fusedSource(graph: onnx.IGraphProto, n: onnx.INodeProto, add: Ad
       op: name,
       query,
       key,
+      // attention_bias ([1|B, 1|H, S, L], relative positions, ALiBi): added to the scores, as a mask is.
+      mask: fetchable(graph, inputs[5], add),
       spec: { qHeads: heads, kvHeads: heads, scale: attr(n, 'scale') ?? 0, causal: attr(n, 'unidirectional') === 1 },
     };
   }
   if (domain === MS && op === 'MultiHeadAttention') {
     if (!inputs[1]) throw unsupported(n, 'its query, key and value arrive packed in one tensor');
-    if (inputs[5]) throw unsupported(n, 'it adds an attention bias that is not recovered yet');
     let queryBias: Float32Array | undefined;
     let keyBias: Float32Array | undefined;
     const heads = attr(n, 'num_heads') ?? 0;
@@ -148,23 +188,36 @@ export function fusedSource(graph: onnx.IGraphProto, n: onnx.INodeProto, add: Ad
       key: inputs[1],
       queryBias,
       keyBias,
+      // attention_bias: added to the scores ([1|B, 1|H, S, L]).
+      mask: fetchable(graph, inputs[5], add),
       spec: { qHeads: heads, kvHeads: heads, scale: attr(n, 'scale') ?? 0, causal: attr(n, 'unidirectional') === 1 },
     };
   }
   if (domain === MS && op === 'GroupQueryAttention') {
-    if (!inputs[1]) throw unsupported(n, 'its query, key and value arrive packed in one tensor');
-    if (attr(n, 'do_rotary') === 1)
-      throw unsupported(n, 'it applies rotary positions inside, after the query and key that could be exposed');
+    // Inputs after the rotary caches (position_ids, attention_bias, head_sink) change the scores in ways not recovered.
+    if (inputs[10]) throw unsupported(n, 'it adds an attention bias that is not recovered yet');
+    if (inputs[11]) throw unsupported(n, 'it has attention sinks (head_sink), which are not recovered yet');
+    if (attr(n, 'smooth_softmax') === 1) throw unsupported(n, 'it uses a smoothed softmax, which is not recovered yet');
+    const qHeads = attr(n, 'num_heads') ?? 0;
+    const kvHeads = attr(n, 'kv_num_heads') ?? 0;
+    if (!inputs[1] && (!qHeads || !kvHeads))
+      throw unsupported(n, 'its query, key and value arrive packed without num_heads and kv_num_heads');
+    const window = attr(n, 'local_window_size') ?? -1;
     return {
       kind: 'fused',
       op: name,
       query: inputs[0],
-      key: inputs[1],
+      // Packed: the query input holds the key too (split by fused-attention.ts).
+      key: inputs[1] || inputs[0],
       spec: {
-        qHeads: attr(n, 'num_heads') ?? 0,
-        kvHeads: attr(n, 'kv_num_heads') ?? 0,
+        qHeads,
+        kvHeads,
         scale: attr(n, 'scale') ?? 0,
         causal: true,
+        packed: !inputs[1],
+        rotary: attr(n, 'do_rotary') === 1 ? rotaryOf(graph, n) : undefined,
+        softcap: attr(n, 'softcap') || undefined,
+        localWindow: window > 0 ? window : undefined,
       },
     };
   }

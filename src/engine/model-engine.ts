@@ -36,6 +36,8 @@ export interface EngineResult {
   runMs: number;
   analysedEnd: number;
   truncated: boolean;
+  /** Why the tokens' places in the text are approximate, or null when exact. */
+  offsetsNote: string | null;
   windows: number;
   timings: Record<string, number>;
 }
@@ -143,6 +145,7 @@ export class ModelEngine {
       runMs: a.runMs,
       analysedEnd: fit.analysedEnd,
       truncated: fit.truncated,
+      offsetsNote: fit.offsetsNote,
       windows: a.plan.windows.length,
       timings,
     };

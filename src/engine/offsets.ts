@@ -1,77 +1,13 @@
-import { byteLevelTokenToBytes } from './byte-level';
-
 /** A token's place in the analysed text, in UTF-16 code units (what VS Code and JS strings use). */
 export interface CharSpan {
   start: number;
   end: number;
 }
 
-const utf8 = new TextEncoder();
-
 /**
- * For each UTF-8 byte boundary of `text`, the UTF-16 offset of the last whole character that
- * ends at or before it. `floor[b]` answers "how many UTF-16 units lie in the first b bytes,
- * counting only complete characters".
- */
-function byteFloorToUtf16(text: string): Int32Array {
-  const totalBytes = utf8.encode(text).length;
-  const floor = new Int32Array(totalBytes + 1);
-  let byte = 0;
-  let unit = 0;
-  for (const ch of text) {
-    const cp = ch.codePointAt(0) ?? 0;
-    const len = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-    for (let i = 1; i < len; i++) floor[byte + i] = unit; // inside the character: not yet complete
-    byte += len;
-    unit += ch.length;
-    floor[byte] = unit;
-  }
-  return floor;
-}
-
-/**
- * Maps tokens, given as the byte lengths they cover in order, onto UTF-16 spans of `text`.
- * A character split across tokens belongs to the token holding its last byte, so a token that
- * ends inside a character gives it to the one that completes it and may cover zero characters
- * (it keeps its place with an empty span). Returns undefined when the bytes do not add up to
- * the text, which means the tokenizer changed the text and the spans must be aligned instead.
- */
-export function spansFromByteLengths(text: string, byteLengths: readonly number[]): CharSpan[] | undefined {
-  const floor = byteFloorToUtf16(text);
-  const total = floor.length - 1;
-  const spans: CharSpan[] = [];
-  let at = 0;
-  for (const len of byteLengths) {
-    const end = at + len;
-    if (end > total) return undefined;
-    spans.push({ start: floor[at], end: floor[end] });
-    at = end;
-  }
-  return at === total ? spans : undefined;
-}
-
-/**
- * Byte-level BPE (GPT-2, RoBERTa, Llama 3, the bundled model): each token string spells its
- * bytes in the byte-level alphabet; special tokens spell their content literally.
- */
-export function byteLevelSpans(
-  text: string,
-  tokens: readonly string[],
-  isSpecial: (index: number) => boolean,
-): CharSpan[] | undefined {
-  const lengths: number[] = [];
-  for (let i = 0; i < tokens.length; i++) {
-    const tok = tokens[i];
-    const bytes = isSpecial(i) ? utf8.encode(tok) : byteLevelTokenToBytes(tok);
-    if (bytes === undefined) return undefined;
-    lengths.push(bytes.length);
-  }
-  return spansFromByteLengths(text, lengths);
-}
-
-/**
- * Fallback for tokenizers that normalise the text (lower-casing, accents, Metaspace '▁'): find
- * each token's visible text in the original, in order, comparing case- and accent-insensitively.
+ * Fallback for when replaying the tokenizer's normalizer does not give back its tokens (see
+ * token-spans.ts): find each token's visible text in the original, in order, comparing case- and
+ * accent-insensitively.
  * A token that cannot be found (a special token, an unknown piece) keeps an empty span at the
  * current position.
  */

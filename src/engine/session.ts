@@ -65,6 +65,13 @@ function webOptions(externalData: ExternalDataFile[], backend: Backend): ort.Inf
 /** Inputs are fed by what the model declares; anything else required is an error that names it. */
 function feedsFor(graph: GraphInfo, ids: readonly number[]): Record<string, ort.Tensor> {
   const t = ids.length;
+  // An id past the embedding would make the runtime fail with an index error deep in the graph.
+  const vocabulary = graph.vocabulary;
+  const outside = vocabulary ? ids.find((id) => id >= vocabulary) : undefined;
+  if (vocabulary && outside !== undefined)
+    throw new Error(
+      `the tokenizer gave token id ${outside}, but the model's embedding has only ${vocabulary} rows: the tokenizer.json does not belong to this model (or the graph declares a smaller vocabulary than its tokenizer)`,
+    );
   const feeds: Record<string, ort.Tensor> = {};
   for (const input of graph.inputs) {
     const n = input.name;

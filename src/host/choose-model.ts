@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { modelFromHub } from './hub-pick';
+import { memoryRefusal } from './model-memory';
 import { resolveLocalModel } from './model-source';
 import type { RecentModels } from './recent-models';
 import { hubEndpoint, setModelSetting, settings } from './settings';
@@ -46,7 +47,8 @@ export async function chooseModel(
   if (value === undefined) return false;
   if (value) {
     try {
-      resolveLocalModel(value);
+      const refusal = memoryRefusal(resolveLocalModel(value), settings().maxTokens);
+      if (refusal) throw new Error(refusal);
     } catch (e) {
       void vscode.window.showErrorMessage(`Attention Explorer: ${(e as Error).message}`);
       return false;

@@ -171,15 +171,32 @@ export async function downloadHubFile(r: HubFileRequest): Promise<HubFile> {
   return { dest: r.dest, size, sha256: expected.sha256, cached: false };
 }
 
-/** Whether the repository has the file (a not-found answer is false; other failures throw). */
-async function hubFileExists(r: Omit<HubFileRequest, 'dest'>): Promise<boolean> {
+/** The file's size, or null when the repository does not have it (other failures throw). */
+async function hubFileSize(r: Omit<HubFileRequest, 'dest'>): Promise<number | undefined | null> {
   try {
-    await probe({ ...r, dest: '' });
-    return true;
+    return (await probe({ ...r, dest: '' })).size;
   } catch (e) {
-    if (e instanceof HubError && e.kind === 'not-found') return false;
+    if (e instanceof HubError && e.kind === 'not-found') return null;
     throw e;
   }
+}
+
+async function hubFileExists(r: Omit<HubFileRequest, 'dest'>): Promise<boolean> {
+  return (await hubFileSize(r)) !== null;
+}
+
+/** A small text file of the repository (config.json), or undefined when it has none. */
+export async function hubText(
+  endpoint: string,
+  repo: string,
+  file: string,
+  revision?: string,
+): Promise<string | undefined> {
+  const url = resolveUrl({ endpoint, repo, revision, path: file, dest: '' });
+  const res = await request(url, {}, `${repo}/${file}`);
+  if (res.status === 404 || res.status === 401) return undefined;
+  if (!res.ok) throw new HubError(`the Hub answered ${res.status} ${res.statusText} for ${repo}/${file}`, 'http');
+  return res.text();
 }
 
 export interface HubModelRequest {
@@ -194,26 +211,82 @@ export interface HubModelRequest {
   onProgress?: (file: string, received: number, total: number | undefined) => void;
 }
 
-/** The graphs a repository offers, in the Hub's layout (onnx/ first), the plain one first. */
-export async function hubGraphs(endpoint: string, repo: string, revision?: string): Promise<string[]> {
+/**
+ * The variants transformers.js and ONNX Runtime exports name their graphs with: 8-bit
+ * (quantized, int8, uint8), float16, 4-bit (q4 with MatMulNBits, q4f16 with float16 elsewhere,
+ * bnb4).
+ */
+export const GRAPH_VARIANTS = ['quantized', 'fp16', 'int8', 'uint8', 'q4', 'q4f16', 'bnb4'] as const;
+
+/** One graph a repository offers, with the external data files beside it and the bytes of all. */
+export interface HubGraph {
+  graph: string;
+  /** External data files (`model.onnx_data`, `model.onnx.data`, split ones `model.onnx_data_1`, …). */
+  externalData: string[];
+  /** Graph and external data together; undefined when the Hub did not say a size. */
+  bytes: number | undefined;
+}
+
+/** Runs `f` over `items` with at most `limit` at once (the Hub rate-limits bursts of requests). */
+async function mapLimited<T, R>(items: readonly T[], limit: number, f: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await f(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/** The external data files of a graph in the repository, with their sizes. */
+async function externalDataOf(
+  base: Omit<HubFileRequest, 'dest' | 'path'>,
+  graph: string,
+): Promise<{ file: string; size: number | undefined }[]> {
+  const found: { file: string; size: number | undefined }[] = [];
+  for (const name of [`${graph}_data`, `${graph}.data`]) {
+    const size = await hubFileSize({ ...base, path: name });
+    if (size !== null) found.push({ file: name, size });
+  }
+  // Split external data (transformers.js names the parts after the first _data_1, _data_2, …).
+  for (let k = 1; found.length > 0 && k < 64; k++) {
+    const name = `${graph}_data_${k}`;
+    const size = await hubFileSize({ ...base, path: name });
+    if (size === null) break;
+    found.push({ file: name, size });
+  }
+  return found;
+}
+
+/** The graphs a repository offers, in the Hub's layout (onnx/ first), the plain one first, with sizes. */
+export async function hubGraphs(endpoint: string, repo: string, revision?: string): Promise<HubGraph[]> {
   const candidates = GRAPH_FILES.flatMap((f) => {
     const stem = f.replace(/\.onnx$/, '');
-    return [
-      `onnx/${f}`,
-      f,
-      ...['quantized', 'fp16', 'int8'].flatMap((v) => [`onnx/${stem}_${v}.onnx`, `${stem}_${v}.onnx`]),
-    ];
+    return [`onnx/${f}`, f, ...GRAPH_VARIANTS.flatMap((v) => [`onnx/${stem}_${v}.onnx`, `${stem}_${v}.onnx`])];
   });
-  // HEAD requests in parallel: a repository holds a few of these 32.
-  const exists = await Promise.all(candidates.map((c) => hubFileExists({ endpoint, repo, revision, path: c })));
-  const found = candidates.filter((_, i) => exists[i]);
+  // HEAD requests, several at a time: a repository holds a few of these 64.
+  const sizes = await mapLimited(candidates, 8, (c) => hubFileSize({ endpoint, repo, revision, path: c }));
+  const found = candidates.filter((_, i) => sizes[i] !== null);
   // One family only: a whole model when there is one, else the encoder, else a decoder.
+  const variant = `(_(${GRAPH_VARIANTS.join('|')}))?`;
   const ofFamily =
     (f: string) =>
     (c: string): boolean =>
-      new RegExp(`^${f.replace(/\.onnx$/, '')}(_(quantized|fp16|int8))?\\.onnx$`).test(path.posix.basename(c));
+      new RegExp(`^${f.replace(/\.onnx$/, '')}${variant}\\.onnx$`).test(path.posix.basename(c));
   const family = GRAPH_FILES.find((f) => found.some(ofFamily(f)));
-  return family ? found.filter(ofFamily(family)) : [];
+  if (!family) return [];
+  const graphs = found.filter(ofFamily(family));
+  return mapLimited(graphs, 4, async (graph) => {
+    const external = await externalDataOf({ endpoint, repo, revision }, graph);
+    const parts = [sizes[candidates.indexOf(graph)], ...external.map((e) => e.size)];
+    const bytes = parts.every((n) => n !== undefined && n !== null)
+      ? parts.reduce<number>((s, n) => s + (n ?? 0), 0)
+      : undefined;
+    return { graph, externalData: external.map((e) => e.file), bytes };
+  });
 }
 
 /**
@@ -254,9 +327,7 @@ export async function downloadHubModel(r: HubModelRequest): Promise<string> {
     );
   }
   const graph = await fetchFile(r.graph);
-  for (const data of [`${r.graph}_data`, `${r.graph}.data`]) {
-    if (await hubFileExists({ ...base, path: data })) await fetchFile(data);
-  }
+  for (const data of await externalDataOf(base, r.graph)) await fetchFile(data.file);
   await fetchFile(`${home}tokenizer.json`);
   for (const optional of [`${home}config.json`, `${home}tokenizer_config.json`]) {
     if (await hubFileExists({ ...base, path: optional })) await fetchFile(optional);

@@ -1,20 +1,45 @@
+import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { HubError, downloadHubModel, hubGraphs, hubRepoExists } from './hub-download';
+import { shapeFromConfig } from '../common/memory-estimate';
+import { HubError, downloadHubModel, hubGraphs, hubRepoExists, hubText, type HubGraph } from './hub-download';
 import { cachedModelDir } from './model-cache';
-import { hubEndpoint } from './settings';
+import { hubEndpoint, settings } from './settings';
+import { chooseVariants, describeVariant } from './variant-choice';
 
 const MODEL_ID = /^[\w.-]+\/[\w.-]+$/;
 const mb = (n: number): string => (n / 1024 ** 2).toFixed(1);
 
-function precisionOf(graph: string): string {
-  return /quantized|int8/.test(graph) ? 'int8' : /fp16/.test(graph) ? 'float16' : 'float32';
-}
-
-/** Which of the repository's graphs: the only one, or the user's pick of its variants. */
-async function pickGraph(repo: string, graphs: string[]): Promise<string | undefined> {
-  if (graphs.length === 1) return graphs[0];
-  const items = graphs.map((g) => ({ label: g, description: precisionOf(g) }));
-  return (await vscode.window.showQuickPick(items, { title: `Attention Explorer: which ${repo} graph?` }))?.label;
+/**
+ * Which of the repository's graphs: the user's pick of its variants, each with its precision,
+ * download size and whether it fits in the panel's memory (the smallest that fits on top); or
+ * the reason none fits, before anything is downloaded.
+ */
+async function pickGraph(
+  endpoint: string,
+  repo: string,
+  graphs: HubGraph[],
+  log: vscode.LogOutputChannel,
+): Promise<string | undefined> {
+  // config.json lies at the repository's top when the graphs are under onnx/, as downloads expect.
+  const dir = path.posix.dirname(graphs[0].graph);
+  const home = dir === 'onnx' || dir === '.' ? '' : `${dir}/`;
+  const config = await hubText(endpoint, repo, `${home}config.json`).catch(() => undefined);
+  const choice = chooseVariants(repo, graphs, shapeFromConfig(config), settings().maxTokens);
+  for (const o of choice.options)
+    log.info(
+      `hub: ${repo} ${o.graph.graph}: ${describeVariant(o).description}; ${describeVariant(o).detail ?? 'no estimate'}`,
+    );
+  if (choice.refusal) {
+    void vscode.window.showErrorMessage(`Attention Explorer: ${choice.refusal}`);
+    return undefined;
+  }
+  if (choice.options.length === 1) return choice.options[0].graph.graph;
+  const items = choice.options.map((o) => ({ label: o.graph.graph, ...describeVariant(o) }));
+  const picked = await vscode.window.showQuickPick(items, {
+    title: `Attention Explorer: which ${repo} graph?`,
+    placeHolder: 'Download size and memory are shown for each; the smallest that fits is first',
+  });
+  return picked?.label;
 }
 
 /** Downloads with a cancellable notification that shows the file, the MB and the percentage. */
@@ -70,11 +95,11 @@ export async function modelFromHub(cacheRoot: string, log: vscode.LogOutputChann
       void vscode.window.showErrorMessage(
         `Attention Explorer: ${repo} has no ONNX model (looked for model.onnx, encoder_model.onnx, ` +
           'decoder_model_merged.onnx and decoder_model.onnx, at the top and under onnx/, ' +
-          'and their quantized, fp16 and int8 variants).',
+          'and their variants: quantized, fp16, int8, uint8, q4, q4f16, bnb4).',
       );
       return undefined;
     }
-    const graph = await pickGraph(repo, graphs);
+    const graph = await pickGraph(endpoint, repo, graphs, log);
     if (!graph) return undefined;
     const folder = cachedModelDir(cacheRoot, repo);
     const local = await downloadWithProgress(endpoint, repo, graph, folder);

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { HostToWebview, WebviewToHost } from '../common/protocol';
+import { memoryRefusal } from './model-memory';
 import { bundledModel, resolveLocalModel, type ModelFiles } from './model-source';
 import { AttentionPanel, type PanelDeps } from './panel';
 import { settings } from './settings';
@@ -42,7 +43,11 @@ export class ModelPanel {
     const bundled = bundledModel(this.context.extensionPath);
     if (!chosen) return bundled;
     try {
-      return resolveLocalModel(chosen);
+      const model = resolveLocalModel(chosen);
+      // Refused before the panel's worker runs out of memory half-way through the load.
+      const refusal = memoryRefusal(model, settings().maxTokens);
+      if (refusal) throw new Error(refusal);
+      return model;
     } catch (e) {
       const why = (e as Error).message;
       void vscode.window.showErrorMessage(

@@ -192,7 +192,34 @@ e2e(
       .waitFor({ timeout: 15_000 });
     assert.match(await panel.locator('.run-header').innerText(), /^code-prose-gpt · /);
 
+    // A model too big for the panel: refused with the reason before anything is downloaded.
+    await chooseHubId('test-org/huge-llm');
+    await page
+      .locator('.notifications-toasts', {
+        hasText:
+          /no variant of test-org\/huge-llm fits in the panel's memory: the smallest, onnx\/model\.onnx, needs about \d+\.\d GiB/,
+      })
+      .waitFor({ timeout: 15_000 });
+    await shot('12a-hub-model-too-big');
+    assert.ok(
+      !hub.requests.some(
+        (q) => q.method === 'GET' && q.url.startsWith('/storage/') && decodeURIComponent(q.url).includes('huge-llm'),
+      ),
+      'no graph was downloaded',
+    );
+
+    // Two variants: each with its precision, download size and whether it fits; the smallest that fits first.
     await chooseHubId('test-org/tiny-gpt');
+    const variants = page.locator('.quick-input-list .monaco-list-row');
+    await variants.filter({ hasText: 'onnx/model_q4.onnx' }).waitFor({ timeout: 30_000 });
+    const rows = await variants.allInnerTexts();
+    assert.match(
+      rows[0],
+      /onnx\/model\.onnx[\s\S]*float32 · 2\d\.\d MB · suggested[\s\S]*Fits: needs about \d+ MB of WebAssembly's 4\.0 GiB \(weights 20 MB, attention of 256 tokens 8 MB\)/,
+    );
+    assert.match(rows[1], /onnx\/model_q4\.onnx[\s\S]*4-bit weights · 2\d\.\d MB/);
+    await shot('12b-hub-variants');
+    await page.keyboard.press('Enter');
     const header = await waitForRun(/^tiny-gpt · /);
     assert.match(header, /4 layers × 8 heads/);
     assert.ok(

@@ -86,6 +86,18 @@ export function e2eSession(): void {
         lfs: false,
       },
       'test-org/tiny-gpt/config.json': { content: fs.readFileSync(path.join(bundled, 'config.json')), lfs: false },
+      // The same graph under a 4-bit variant's name: Choose Model offers both, with sizes.
+      'test-org/tiny-gpt/onnx/model_q4.onnx': { content: fs.readFileSync(path.join(bundled, 'model.onnx')), lfs: true },
+      // A model whose config.json declares a shape no panel can hold: refused before any download.
+      'test-org/huge-llm/onnx/model.onnx': { content: fs.readFileSync(path.join(bundled, 'model.onnx')), lfs: true },
+      'test-org/huge-llm/tokenizer.json': {
+        content: fs.readFileSync(path.join(bundled, 'tokenizer.json')),
+        lfs: false,
+      },
+      'test-org/huge-llm/config.json': {
+        content: Buffer.from('{"num_hidden_layers":200,"num_attention_heads":64,"max_position_embeddings":32768}'),
+        lfs: false,
+      },
     });
     server = await startCodeServer(
       path.join(os.tmpdir(), `attention-explorer-e2e-${process.pid}`),

@@ -69,3 +69,43 @@ export function bertTokenizerJson(extraWords: string[] = []): string {
     },
   });
 }
+
+/**
+ * A Unigram (SentencePiece-style) tokenizer.json with the given normalizer and pre-tokenizer, whose
+ * vocabulary holds every lower-case ASCII letter, digit and punctuation mark, alone and after '▁',
+ * and a few words: every normalised text of those characters gets tokens without <unk>.
+ */
+export function unigramTokenizerJson(normalizer: object | null, preTokenizer: object | null): string {
+  const chars = [...'abcdefghijklmnopqrstuvwxyz0123456789!"#$%&\'()*+,-./:;<=>?@[]^_`{|}~'];
+  const pieces: [string, number][] = [
+    ['<pad>', 0],
+    ['</s>', 0],
+    ['<unk>', 0],
+    ['▁', -3],
+    ...['▁hello', '▁world', '▁fix', 'ing'].map((w): [string, number] => [w, -1]),
+    ...chars.flatMap((c): [string, number][] => [
+      [c, -5],
+      [`▁${c}`, -5],
+    ]),
+  ];
+  const special = (id: number, content: string) => ({
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  });
+  return JSON.stringify({
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: [special(0, '<pad>'), special(1, '</s>'), special(2, '<unk>')],
+    normalizer,
+    pre_tokenizer: preTokenizer,
+    post_processor: null,
+    decoder: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true },
+    model: { type: 'Unigram', unk_id: 2, vocab: pieces, byte_fallback: false },
+  });
+}

@@ -579,3 +579,148 @@ test('the CLI qk command: one head’s query, keys, scores, mask and softmax; th
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /qk needs --query/);
 });
+
+/** The logits a graph gives for these ids (all tokens attended), run by onnxruntime-web as it is. */
+async function logitsOf(bytes: Uint8Array, ids: number[]): Promise<Float32Array> {
+  const s = await ort.InferenceSession.create(bytes);
+  const shape = [1, ids.length];
+  const out = await s.run({
+    input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), shape),
+    attention_mask: new ort.Tensor('int64', BigInt64Array.from(ids.map(() => 1n)), shape),
+  });
+  await s.release();
+  return out.logits.data as Float32Array;
+}
+
+for (const [what, options] of [
+  ['separate query, key and value; rotary over the whole head', {}],
+  ['packed query, key and value; interleaved rotary', { packed: true, interleaved: true }],
+  [
+    'partial rotary (16 of 32 dimensions), softcap 2 and a sliding window of 3',
+    { rotaryHalf: 8, softcap: 2, localWindow: 3 },
+  ],
+] as const) {
+  test(`GroupQueryAttention with rotary inside (${what}): the attention recovered matches an unfused twin to 1e-4`, async () => {
+    const { gqaModels } = await import('../support/gqa-model');
+    const ids = [5, 17, 42, 9, 7, 17, 42, 9, 3, 25, 11, 12];
+    const { fused, twin } = gqaModels(ids.length, options);
+    // The twin computes what the operator computes: the same logits from ONNX Runtime.
+    const [fusedLogits, twinLogits] = [await logitsOf(fused, ids), await logitsOf(twin, ids)];
+    let logitDiff = 0;
+    for (let i = 0; i < fusedLogits.length; i++)
+      logitDiff = Math.max(logitDiff, Math.abs(fusedLogits[i] - twinLogits[i]));
+    assert.ok(logitDiff < 1e-4, `the twin's logits differ from the operator's by ${logitDiff}`);
+
+    const run = async (bytes: Uint8Array, queryKey: boolean) => {
+      const graph = exposeAttention(bytes);
+      const session = await AttentionSession.create(graph, [], 'wasm');
+      const out = await session.run(ids);
+      // (The twin's softcap is a Tanh on its score path, which the query·key view does not undo.)
+      const qk = queryKey ? await session.runQueryKey(ids, 0) : undefined;
+      await session.release();
+      return { graph, out, qk };
+    };
+    const f = await run(fused, true);
+    const t = await run(twin, false);
+    assert.equal(f.graph.attention[0].source.kind, 'fused');
+    assert.equal(t.graph.attention[0].source.kind, 'softmax');
+    const T = ids.length;
+    const diff = maxAbsDiff(f.out.layers, nested(t.out.layers, t.out.heads, T));
+    assert.ok(diff < 1e-4, `max |diff| = ${diff}`);
+    // The query·key view of the fused operator (rotated query and key, cap, window) gives back its attention.
+    for (let h = 0; h < 4; h++)
+      for (let q = 0; q < T; q++) {
+        const row = queryKeyRow(f.qk!, h, q);
+        const att = f.out.layers[0].subarray((h * T + q) * T, (h * T + q + 1) * T);
+        for (let k = 0; k < T; k++)
+          assert.ok(Math.abs(row.probabilities[k] - att[k]) < 1e-5, `head ${h} query ${q} key ${k}`);
+      }
+  });
+}
+
+test('MultiHeadAttention with an attention_bias (relative positions, ALiBi): the bias is added to the scores', async () => {
+  const ref = readReference('fused-mha');
+  const ids = ref.input_ids[0];
+  const T = ids.length;
+  const model = onnx.ModelProto.decode(new Uint8Array(fs.readFileSync(path.join(FIXTURES, 'fused-mha.onnx'))));
+  const g = model.graph as onnx.GraphProto;
+  // The last layer gets a per-head bias over [query, key]: its scores are still the reference's, so
+  // its attention must be softmax(ln p + bias).
+  let x = 5;
+  const bias = Float32Array.from(
+    { length: 4 * T * T },
+    () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 3,
+  );
+  g.initializer.push(
+    onnx.TensorProto.create({
+      name: 'bias_const',
+      dims: [1, 4, T, T],
+      dataType: onnx.TensorProto.DataType.FLOAT,
+      rawData: new Uint8Array(bias.buffer),
+    }),
+  );
+  const last = g.node.filter((m) => m.opType === 'MultiHeadAttention').pop()!;
+  // A constant: the engine must pass it through a node to fetch it.
+  last.input = [...last.input!.slice(0, 3), '', '', 'bias_const'];
+  const graph = exposeAttention(onnx.ModelProto.encode(model).finish());
+  const session = await AttentionSession.create(graph, [], 'wasm');
+  const out = await session.run(ids);
+  const qk = await session.runQueryKey(ids, 1);
+  await session.release();
+  assert.ok(maxAbsDiff([out.layers[0]], [ref.attentions[0]]) < 1e-4, 'the first layer is unchanged');
+  let diff = 0;
+  for (let h = 0; h < 4; h++)
+    for (let q = 0; q < T; q++) {
+      const logits = ref.attentions[1][h][q].map((p, k) => Math.log(p) + bias[(h * T + q) * T + k]);
+      const max = Math.max(...logits);
+      const e = logits.map((v) => Math.exp(v - max));
+      const sum = e.reduce((a, b) => a + b, 0);
+      for (let k = 0; k < T; k++) diff = Math.max(diff, Math.abs(out.layers[1][(h * T + q) * T + k] - e[k] / sum));
+    }
+  assert.ok(diff < 1e-4, `max |diff| = ${diff}`);
+  assert.ok(maxAbsDiff([out.layers[1]], [ref.attentions[1]]) > 1e-2, 'the bias changes the attention');
+  // The query·key view shows the bias as what is added before the softmax.
+  const row = queryKeyRow(qk, 2, 5);
+  for (let k = 0; k < T; k++) assert.ok(Math.abs(row.mask[k] - bias[(2 * T + 5) * T + k]) < 1e-6);
+});
+
+for (const [kind, what] of [
+  ['matmulnbits', '4-bit MatMulNBits weights (q4 exports)'],
+  ['blockwise', 'int8 weights with a blockwise DequantizeLinear (opset 21)'],
+  ['gather', 'a 4-bit GatherBlockQuantized embedding'],
+] as const) {
+  test(`${what}: the attention is still found, and equals a float twin holding the dequantized weights to 1e-4`, async () => {
+    const { quantizeWeights } = await import('../support/quantize-weights');
+    const original = new Uint8Array(fs.readFileSync(path.join(BUNDLED_MODEL_DIR, 'model.onnx')));
+    const { quantized, twin } = quantizeWeights(original, kind);
+    const ids = [40, 2, 2, 77, 901, 13, 40, 2, 2, 77, 5, 300];
+    const run = async (bytes: Uint8Array) => {
+      const graph = exposeAttention(bytes);
+      const session = await AttentionSession.create(graph, [], 'wasm');
+      const out = await session.run(ids);
+      await session.release();
+      return { graph, out };
+    };
+    const q = await run(quantized);
+    const t = await run(twin);
+    assert.equal(q.graph.attention.length, 4);
+    const diff = maxAbsDiff(q.out.layers, nested(t.out.layers, t.out.heads, ids.length));
+    assert.ok(diff < 1e-4, `max |diff| = ${diff}`);
+    const plain = await run(original);
+    const drift = maxAbsDiff(q.out.layers, nested(plain.out.layers, plain.out.heads, ids.length));
+    assert.ok(drift > 1e-3, `4-bit weights change the attention a little (max |diff| ${drift} from the float model)`);
+  });
+}
+
+test('a tokenizer whose ids run past the model’s embedding gets a clear error, and the session keeps working', async () => {
+  const graph = exposeAttention(new Uint8Array(fs.readFileSync(path.join(BUNDLED_MODEL_DIR, 'model.onnx'))));
+  assert.equal(graph.vocabulary, 8192);
+  const session = await AttentionSession.create(graph, [], 'wasm');
+  await assert.rejects(
+    session.run([5, 9000, 7]),
+    /token id 9000, but the model's embedding has only 8192 rows: the tokenizer\.json does not belong to this model/,
+  );
+  const out = await session.run([5, 6, 7]);
+  assert.equal(out.layers.length, 4);
+  await session.release();
+});

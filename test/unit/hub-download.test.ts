@@ -5,7 +5,14 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { HubError, downloadHubFile, hubGraphs, hubRepoExists } from '../../src/host/hub-download';
+import {
+  HubError,
+  downloadHubFile,
+  downloadHubModel,
+  hubGraphs,
+  hubRepoExists,
+  hubText,
+} from '../../src/host/hub-download';
 import { fakeHub } from '../support/fake-hub';
 
 const big = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 31 + 7) % 251));
@@ -28,6 +35,18 @@ before(async () => {
     'org/flat/model.onnx': { content: big, lfs: true },
     'org/docs/.gitattributes': { content: Buffer.from('*.onnx filter=lfs'), lfs: false },
     'org/flat/model_quantized.onnx': { content: big, lfs: true },
+    // An LLM export as transformers.js publishes them: every variant, the float ones with split external data.
+    'org/llm/config.json': { content: Buffer.from('{"num_hidden_layers":24,"num_attention_heads":14}'), lfs: false },
+    'org/llm/tokenizer.json': { content: Buffer.from('{"model":{}}'), lfs: false },
+    'org/llm/onnx/model.onnx': { content: Buffer.alloc(1000), lfs: true },
+    'org/llm/onnx/model.onnx_data': { content: Buffer.alloc(3000), lfs: true },
+    'org/llm/onnx/model.onnx_data_1': { content: Buffer.alloc(2000), lfs: true },
+    'org/llm/onnx/model_fp16.onnx': { content: Buffer.alloc(900), lfs: true },
+    'org/llm/onnx/model_fp16.onnx_data': { content: Buffer.alloc(2500), lfs: true },
+    'org/llm/onnx/model_q4.onnx': { content: Buffer.alloc(1500), lfs: true },
+    'org/llm/onnx/model_q4f16.onnx': { content: Buffer.alloc(1200), lfs: true },
+    'org/llm/onnx/model_uint8.onnx': { content: Buffer.alloc(1600), lfs: true },
+    'org/llm/onnx/model_bnb4.onnx': { content: Buffer.alloc(1400), lfs: true },
   });
   cache = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-hub-'));
 });
@@ -144,19 +163,44 @@ test('a cancelled download stops, keeps what it has, and says so', async () => {
 });
 
 test('the graphs a repository offers: the whole model and its variants, else the encoder, else the merged decoder', async () => {
-  assert.deepEqual(await hubGraphs(hub.url, 'org/tiny'), ['onnx/model.onnx']);
-  assert.deepEqual(await hubGraphs(hub.url, 'org/flat'), ['model.onnx', 'model_quantized.onnx']);
-  assert.deepEqual(await hubGraphs(hub.url, 'org/t5'), [
-    'onnx/encoder_model.onnx',
-    'onnx/encoder_model_quantized.onnx',
-  ]);
-  assert.deepEqual(await hubGraphs(hub.url, 'org/gpt'), [
-    'onnx/decoder_model_merged.onnx',
-    'onnx/decoder_model_merged_fp16.onnx',
-  ]);
-  assert.deepEqual(await hubGraphs(hub.url, 'org/none'), []);
+  const names = async (repo: string): Promise<string[]> => (await hubGraphs(hub.url, repo)).map((g) => g.graph);
+  assert.deepEqual(await names('org/tiny'), ['onnx/model.onnx']);
+  assert.deepEqual(await names('org/flat'), ['model.onnx', 'model_quantized.onnx']);
+  assert.deepEqual(await names('org/t5'), ['onnx/encoder_model.onnx', 'onnx/encoder_model_quantized.onnx']);
+  assert.deepEqual(await names('org/gpt'), ['onnx/decoder_model_merged.onnx', 'onnx/decoder_model_merged_fp16.onnx']);
+  assert.deepEqual(await names('org/none'), []);
   // A repository with files but no graph exists; one with nothing does not.
   assert.equal(await hubRepoExists(hub.url, 'org/tiny'), false);
   assert.equal(await hubRepoExists(hub.url, 'org/docs'), true);
   assert.equal(await hubRepoExists(hub.url, 'org/none'), false);
+});
+
+test('every variant an LLM export names (fp16, q4, q4f16, uint8, bnb4) is offered with its size, external data split over several files included', async () => {
+  const graphs = await hubGraphs(hub.url, 'org/llm');
+  const byName = new Map(graphs.map((g) => [g.graph, g]));
+  assert.deepEqual([...byName.keys()].sort(), [
+    'onnx/model.onnx',
+    'onnx/model_bnb4.onnx',
+    'onnx/model_fp16.onnx',
+    'onnx/model_q4.onnx',
+    'onnx/model_q4f16.onnx',
+    'onnx/model_uint8.onnx',
+  ]);
+  assert.deepEqual(byName.get('onnx/model.onnx'), {
+    graph: 'onnx/model.onnx',
+    externalData: ['onnx/model.onnx_data', 'onnx/model.onnx_data_1'],
+    bytes: 6000,
+  });
+  assert.equal(byName.get('onnx/model_fp16.onnx')?.bytes, 3400);
+  assert.equal(byName.get('onnx/model_q4.onnx')?.bytes, 1500);
+  assert.equal(await hubText(hub.url, 'org/llm', 'config.json'), '{"num_hidden_layers":24,"num_attention_heads":14}');
+  assert.equal(await hubText(hub.url, 'org/llm', 'nothing.json'), undefined);
+
+  // The download brings every part of the external data beside the graph.
+  const folder = path.join(cache, 'llm');
+  const graph = await downloadHubModel({ endpoint: hub.url, repo: 'org/llm', graph: 'onnx/model.onnx', folder });
+  assert.equal(graph, path.join(folder, 'onnx', 'model.onnx'));
+  assert.equal(fs.statSync(path.join(folder, 'onnx', 'model.onnx_data')).size, 3000);
+  assert.equal(fs.statSync(path.join(folder, 'onnx', 'model.onnx_data_1')).size, 2000);
+  assert.ok(fs.existsSync(path.join(folder, 'config.json')));
 });

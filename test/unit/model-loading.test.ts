@@ -195,6 +195,7 @@ test('page↔worker messages of the wrong shape are refused, each type by its ow
     runMs: 1,
     analysedEnd: 2,
     truncated: false,
+    offsetsNote: null,
     timings: {},
   };
   assert.ok(parseWorkerMessage(result).ok);

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { spansFromByteLengths, alignedSpans } from '../../src/engine/offsets';
+import { alignedSpans } from '../../src/engine/offsets';
+import { replayOf } from '../../src/engine/normalizer-replay';
+import { traceSpans, type TokenPiece } from '../../src/engine/token-spans';
 import { loadTokenizer } from '../../src/engine/tokenizer';
 import { BUNDLED_MODEL_DIR } from '../support/paths';
 
@@ -22,7 +24,7 @@ function assertTiles(text: string, spans: { start: number; end: number }[]): voi
 
 test('the bundled tokenizer is byte-level and its tokens carry exact offsets for ASCII code', () => {
   const text = 'def add(a, b):\n    return a + b\n';
-  const tokens = tokenizer.encode(text);
+  const tokens = tokenizer.encode(text).tokens;
   assert.ok(tokenizer.byteLevel);
   assertTiles(text, tokens);
   for (const t of tokens) assert.equal(t.text, text.slice(t.start, t.end));
@@ -37,7 +39,7 @@ test('the bundled tokenizer is byte-level and its tokens carry exact offsets for
 
 test('multi-byte characters and emoji map to UTF-16 offsets; split characters go to the token that completes them', () => {
   const text = 'naïve café — 日本語 👩‍💻 x😀y';
-  const tokens = tokenizer.encode(text);
+  const tokens = tokenizer.encode(text).tokens;
   assertTiles(text, tokens);
   // The emoji is outside the 8,192-entry vocabulary, so its 4 bytes are split across tokens:
   // only the token holding its last byte covers it, the others are empty and keep their place.
@@ -54,7 +56,7 @@ test('multi-byte characters and emoji map to UTF-16 offsets; split characters go
 
 test('a special token written in the text keeps its literal span', () => {
   const text = 'one<|endoftext|>two';
-  const tokens = tokenizer.encode(text);
+  const tokens = tokenizer.encode(text).tokens;
   const eot = tokens.find((t) => t.id === 0);
   assert.ok(eot);
   assert.equal(eot.special, true);
@@ -62,10 +64,27 @@ test('a special token written in the text keeps its literal span', () => {
   assertTiles(text, tokens);
 });
 
-test('byte lengths that do not add up to the text are refused, not guessed', () => {
-  assert.equal(spansFromByteLengths('abc', [1, 1]), undefined);
-  assert.equal(spansFromByteLengths('abc', [2, 2]), undefined);
-  assert.deepEqual(spansFromByteLengths('é', [1, 1]), [
+test('tokens that do not spell the normalised text are not placed as if they did', () => {
+  const replay = replayOf(null, null);
+  const spell = (s: string): TokenPiece => ({ kind: 'bytes', bytes: new TextEncoder().encode(s) });
+  const ok = traceSpans('abc', [spell('a'), spell('bc')], replay);
+  assert.equal(ok.exact, true);
+  assert.deepEqual(ok.spans, [
+    { start: 0, end: 1 },
+    { start: 1, end: 3 },
+  ]);
+  assert.equal(traceSpans('abc', [spell('a'), spell('x')], replay).exact, false);
+  assert.equal(traceSpans('abc', [spell('ab'), spell('ab')], replay).exact, false);
+  // A split character goes to the piece that holds its last byte.
+  const split = traceSpans(
+    'é',
+    [
+      { kind: 'bytes', bytes: Uint8Array.of(0xc3) },
+      { kind: 'bytes', bytes: Uint8Array.of(0xa9) },
+    ],
+    replay,
+  );
+  assert.deepEqual(split.spans, [
     { start: 0, end: 0 },
     { start: 0, end: 1 },
   ]);
@@ -86,7 +105,7 @@ test('alignment puts normalised pieces (lower-cased, accent-stripped) back onto 
 });
 
 test('empty text gives no tokens', () => {
-  assert.deepEqual(tokenizer.encode(''), []);
+  assert.deepEqual(tokenizer.encode('').tokens, []);
 });
 
 test('a 2 MB selection is tokenized only as far as maxTokens needs, and said to be cut', async () => {
@@ -102,7 +121,7 @@ test('a 2 MB selection is tokenized only as far as maxTokens needs, and said to 
   assert.ok(ms < 5000, `fitting took ${ms} ms`);
   // The kept tokens are exactly those of tokenizing the analysed part alone.
   assert.deepEqual(
-    tokenizer.encode(big.slice(0, fit.analysedEnd)).map((t) => t.id),
+    tokenizer.encode(big.slice(0, fit.analysedEnd)).tokens.map((t) => t.id),
     fit.tokens.map((t) => t.id),
   );
   const small = fitText('short text', tokenizer, 1024);
@@ -111,7 +130,7 @@ test('a 2 MB selection is tokenized only as far as maxTokens needs, and said to 
 });
 
 test('a byte token that covers no whole character shows its bytes', () => {
-  const tokens = tokenizer.encode('x😀');
+  const tokens = tokenizer.encode('x😀').tokens;
   const empty = tokens.filter((t) => t.start === t.end);
   assert.ok(empty.length > 0);
   for (const t of empty) assert.match(t.text, /^(<0x[0-9A-F]{2}>)+$/);

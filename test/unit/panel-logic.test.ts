@@ -79,7 +79,7 @@ test('a restored panel state is validated like a message: what does not validate
   assert.deepEqual(bad, { ...INITIAL_STATE, request: undefined });
 });
 
-test('the notices above a result name what the user must know: stale text, the backend note, a cut, the windows and their specials', () => {
+test('the notices above a result name what the user must know: stale text, the backend note, a cut, the windows and their specials, approximate token places', () => {
   const tokens = ['[CLS]', 'a', 'b', 'c', '[SEP]'].map((text, i) => ({
     id: i,
     text,
@@ -103,6 +103,7 @@ test('the notices above a result name what the user must know: stale text, the b
     runMs: 12.4,
     analysedEnd: 5,
     truncated: true,
+    offsetsNote: null,
     windows: 2,
     timings: {},
     model: { name: 'tiny', layers: 1, heads: 1, context: 4, causal: false, layerNames: ['l0'] },
@@ -117,4 +118,19 @@ test('the notices above a result name what the user must know: stale text, the b
     /^info: .*4-token context: it was analysed in 2 windows.*Every window begins with \[CLS\] and ends with \[SEP\]/,
   );
   assert.deepEqual(runNotices({ ...r, backendNote: null, truncated: false, windows: 1 }, false), []);
+  const approximate = runNotices(
+    {
+      ...r,
+      backendNote: null,
+      truncated: false,
+      windows: 1,
+      offsetsNote: "the tokenizer's normalizer X is not supported",
+    },
+    false,
+  );
+  assert.equal(approximate.length, 1);
+  assert.match(
+    approximate[0].text,
+    /places in the text are approximate \(the tokenizer's normalizer X is not supported\)/,
+  );
 });

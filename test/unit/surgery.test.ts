@@ -88,6 +88,59 @@ test('a fused operator that truly hides the probabilities is named, with the exp
   );
 });
 
+test('GroupQueryAttention variants that cannot be recovered are named, with the export to use', () => {
+  const gqa = (attribute: onnx.IAttributeProto[], input: string[]) =>
+    onnx.ModelProto.encode(
+      onnx.ModelProto.create({
+        irVersion: 8,
+        opsetImport: [
+          { domain: '', version: 17 },
+          { domain: 'com.microsoft', version: 1 },
+        ],
+        graph: {
+          name: 'g',
+          node: [
+            {
+              opType: 'GroupQueryAttention',
+              domain: 'com.microsoft',
+              name: 'gqa0',
+              input,
+              output: ['y'],
+              attribute: [
+                { name: 'num_heads', type: onnx.AttributeProto.AttributeType.INT, i: 4 },
+                { name: 'kv_num_heads', type: onnx.AttributeProto.AttributeType.INT, i: 2 },
+                ...attribute,
+              ],
+            },
+          ],
+          input: [{ name: 'q' }, { name: 'k' }, { name: 'v' }],
+          output: [{ name: 'y' }],
+        },
+      }),
+    ).finish();
+  const refused = (bytes: Uint8Array, why: RegExp) =>
+    assert.throws(
+      () => exposeAttention(bytes),
+      (e: Error) =>
+        e instanceof AttentionNotFoundError &&
+        /com\.microsoft\.GroupQueryAttention operators \(node "gqa0"\)/.test(e.message) &&
+        why.test(e.message) &&
+        /unfused export/.test(e.message),
+    );
+  const base = ['q', 'k', 'v', '', '', 'seqlens', 'total'];
+  refused(
+    gqa([{ name: 'smooth_softmax', type: onnx.AttributeProto.AttributeType.INT, i: 1 }], base),
+    /smoothed softmax/,
+  );
+  refused(gqa([], [...base, '', '', '', 'bias']), /attention bias/);
+  refused(gqa([], [...base, '', '', '', '', 'sinks']), /attention sinks/);
+  // Rotary inside, but its caches computed at run time rather than stored.
+  refused(
+    gqa([{ name: 'do_rotary', type: onnx.AttributeProto.AttributeType.INT, i: 1 }], [...base, 'cos', 'sin']),
+    /cos\/sin caches that are not float initializers/,
+  );
+});
+
 test('a graph with no attention at all says what was searched for', () => {
   const model = onnx.ModelProto.create({
     irVersion: 8,

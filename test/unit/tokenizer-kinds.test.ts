@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadTokenizer } from '../../src/engine/tokenizer';
-import { bertTokenizerJson } from '../support/tokenizers';
+import { bertTokenizerJson, unigramTokenizerJson } from '../support/tokenizers';
 
 /** A T5-style tokenizer.json: Metaspace pre-tokenizer and a Unigram model. */
 function metaspaceTokenizerJson(): string {
@@ -52,7 +52,7 @@ test('WordPiece with lower-casing and accent stripping: offsets land on the orig
   const tok = loadTokenizer(bertTokenizerJson());
   assert.equal(tok.byteLevel, false);
   const text = 'Héllo, the CAFÉ unbelievable!';
-  const tokens = tok.encode(text);
+  const tokens = tok.encode(text).tokens;
   assert.deepEqual(
     tokens.map((t) => [t.text, t.start, t.end, t.special]),
     [
@@ -70,16 +70,17 @@ test('WordPiece with lower-casing and accent stripping: offsets land on the orig
   );
 });
 
-test('Metaspace/Unigram: pieces with ▁ align onto the words; the appended </s> is special and empty', () => {
+test('Metaspace/Unigram: pieces with ▁ cover the space before their word, so the tokens tile the text; the appended </s> is special and empty', () => {
   const tok = loadTokenizer(metaspaceTokenizerJson());
   const text = 'Hello  world!';
-  const tokens = tok.encode(text);
+  const tokens = tok.encode(text).tokens;
   const shown = tokens.map((t) => [text.slice(t.start, t.end), t.special]);
   assert.deepEqual(
     shown.filter(([s]) => s !== ''),
     [
       ['Hello', false],
-      ['world', false],
+      [' ', false],
+      [' world', false],
       ['!', false],
     ],
   );
@@ -87,6 +88,71 @@ test('Metaspace/Unigram: pieces with ▁ align onto the words; the appended </s>
   assert.equal(last.text, '</s>');
   assert.equal(last.special, true);
   assert.deepEqual([last.start, last.end], [text.length, text.length]);
+});
+
+test('normalizers and pre-tokenizers replayed: every character belongs to one token, only whitespace the pre-tokenizer drops is left out', () => {
+  const metaspace = { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true };
+  const cases: { name: string; normalizer: object | null; pre: object | null; text: string; dropsSpaces: boolean }[] = [
+    {
+      name: 'NFKC + Lowercase + Replace, Metaspace',
+      normalizer: {
+        type: 'Sequence',
+        normalizers: [
+          { type: 'NFKC' },
+          { type: 'Lowercase' },
+          { type: 'Replace', pattern: { String: '``' }, content: '"' },
+        ],
+      },
+      pre: metaspace,
+      text: 'ＨＥＬＬＯ ``World`` ﬁxing x² ＡＢＣ！',
+      dropsSpaces: false,
+    },
+    {
+      name: 'NFD + StripAccents + Lowercase + Strip, WhitespaceSplit then Metaspace',
+      normalizer: {
+        type: 'Sequence',
+        normalizers: [
+          { type: 'NFD' },
+          { type: 'StripAccents' },
+          { type: 'Lowercase' },
+          { type: 'Strip', strip_left: true, strip_right: true },
+        ],
+      },
+      pre: { type: 'Sequence', pretokenizers: [{ type: 'WhitespaceSplit' }, metaspace] },
+      text: '  Café   Ångström\tnaïve e\u0301 ',
+      dropsSpaces: true,
+    },
+    {
+      name: 'Precompiled (NFKC and its whitespace rules) + Prepend + Replace, Split on digits',
+      normalizer: {
+        type: 'Sequence',
+        normalizers: [
+          { type: 'Precompiled', precompiled_charsmap: null },
+          { type: 'Prepend', prepend: '▁' },
+          { type: 'Replace', pattern: { String: ' ' }, content: '▁' },
+        ],
+      },
+      pre: { type: 'Split', pattern: { Regex: '\\d' }, behavior: 'Isolated', invert: false },
+      text: 'fix\u00a0x1 ｆｉｘ\u0007ing 42',
+      dropsSpaces: false,
+    },
+  ];
+  for (const c of cases) {
+    const tok = loadTokenizer(unigramTokenizerJson(c.normalizer, c.pre));
+    const { tokens, offsetsNote } = tok.encode(c.text);
+    assert.equal(offsetsNote, null, `${c.name}: exact`);
+    assert.ok(!tokens.some((t) => t.id === 2), `${c.name}: no <unk> in ${tokens.map((t) => t.text).join('|')}`);
+    let at = 0;
+    for (const t of tokens) {
+      if (t.end === t.start) continue;
+      const gap = c.text.slice(at, t.start);
+      assert.ok(t.start >= at, `${c.name}: overlap at ${t.start}`);
+      if (c.dropsSpaces) assert.match(gap, /^\s*$/, `${c.name}: only whitespace is left out`);
+      else assert.equal(gap, '', `${c.name}: gap before ${JSON.stringify(t.text)}`);
+      at = t.end;
+    }
+    assert.match(c.text.slice(at), c.dropsSpaces ? /^\s*$/ : /^$/, `${c.name}: the tokens reach the end`);
+  }
 });
 
 test('a selection cut at maxTokens keeps the [CLS] it opens with and is closed with [SEP] again', async () => {
@@ -114,7 +180,7 @@ test('a selection cut at maxTokens keeps the [CLS] it opens with and is closed w
 test('the specials a window gets again are the ones the template added, not an [UNK] that stands for a word', async () => {
   const { addedBySequenceTemplate, edgeSpecials } = await import('../../src/engine/windows');
   const tok = loadTokenizer(bertTokenizerJson());
-  const tokens = tok.encode('zebra the cafe quokka');
+  const tokens = tok.encode('zebra the cafe quokka').tokens;
   assert.deepEqual(
     tokens.map((t) => [t.text, t.special]),
     [
@@ -141,7 +207,7 @@ test('the specials a window gets again are the ones the template added, not an [
   );
   // Unknown words in a row share their gap word by word.
   assert.deepEqual(
-    tok.encode('zebra  quokka!').map((t) => [t.text, t.start, t.end]),
+    tok.encode('zebra  quokka!').tokens.map((t) => [t.text, t.start, t.end]),
     [
       ['[CLS]', 0, 0],
       ['zebra', 0, 5],
@@ -155,7 +221,7 @@ test('the specials a window gets again are the ones the template added, not an [
 test('code through a small WordPiece vocabulary: a long run of [UNK] leaves the known words on their own text, each [UNK] on one word', () => {
   const tok = loadTokenizer(bertTokenizerJson(['.']));
   const text = 'def fibonacci(n):\n    """Return the n-th Fibonacci number."""\n    if n < 2:\n        return n\n';
-  const tokens = tok.encode(text);
+  const tokens = tok.encode(text).tokens;
   const the = tokens.find((t) => t.id === 6)!;
   assert.equal(the.start, text.indexOf('the'));
   assert.equal(text.slice(the.start, the.end), 'the');

@@ -112,7 +112,7 @@ export class QueryKeyView {
     this.caption.classList.remove('error');
     this.caption.textContent =
       `Layer ${view.layer}, head ${head} · query “${label}” (token ${query}${state.focus ? '' : ', the last: hover or pin another'}) · ` +
-      `score = q·k × ${scaleText}, plus the mask${row.maskRecovered ? ' (recovered from the attention)' : ''}; its softmax is the attention.`;
+      `score = ${settled.softcap ? `${settled.softcap} · tanh(q·k × ${scaleText} / ${settled.softcap})` : `q·k × ${scaleText}`}, plus the mask${row.maskRecovered ? ' (recovered from the attention)' : ''}; its softmax is the attention.`;
     this.draw(row, keys, tokens, query);
   }
 
