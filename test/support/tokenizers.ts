@@ -1,5 +1,16 @@
 /** Small, hand-written tokenizer.json files of the common kinds, for tests (no real vocabularies offline). */
 
+/** An entry of tokenizer.json's added_tokens for a special token. */
+export const special = (id: number, content: string) => ({
+  id,
+  content,
+  single_word: false,
+  lstrip: false,
+  rstrip: false,
+  normalized: false,
+  special: true,
+});
+
 /** A BERT-style tokenizer.json (lower-casing, accent stripping, WordPiece, [CLS]/[SEP] template), small vocabulary. */
 export function bertTokenizerJson(extraWords: string[] = []): string {
   const words = [
@@ -18,15 +29,6 @@ export function bertTokenizerJson(extraWords: string[] = []): string {
     ...extraWords,
   ];
   const vocab = Object.fromEntries(words.map((w, i) => [w, i]));
-  const special = (id: number, content: string) => ({
-    id,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  });
   return JSON.stringify({
     version: '1.0',
     truncation: null,
@@ -88,15 +90,6 @@ export function unigramTokenizerJson(normalizer: object | null, preTokenizer: ob
       [`▁${c}`, -5],
     ]),
   ];
-  const special = (id: number, content: string) => ({
-    id,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  });
   return JSON.stringify({
     version: '1.0',
     truncation: null,

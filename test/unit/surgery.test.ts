@@ -52,30 +52,32 @@ test('fused MultiHeadAttention operators are found, and their query and key expo
   assert.ok(src.kind === 'fused' && src.spec.qHeads === 4 && src.op === 'com.microsoft.MultiHeadAttention');
 });
 
-test('a fused operator that truly hides the probabilities is named, with the export to use instead', () => {
-  const model = onnx.ModelProto.create({
-    irVersion: 8,
-    opsetImport: [
-      { domain: '', version: 17 },
-      { domain: 'com.microsoft', version: 1 },
-    ],
-    graph: {
-      name: 'g',
-      node: [
-        {
-          opType: 'QAttention',
-          domain: 'com.microsoft',
-          name: 'attn0',
-          input: ['x', 'w', 'b', 'x_scale', 'w_scale'],
-          output: ['y'],
-          attribute: [{ name: 'num_heads', type: onnx.AttributeProto.AttributeType.INT, i: 4 }],
-        },
+/** A graph of one com.microsoft operator (enough for the surgery to judge it). */
+function contribGraph(node: onnx.INodeProto, inputs: string[]): Uint8Array {
+  return onnx.ModelProto.encode(
+    onnx.ModelProto.create({
+      irVersion: 8,
+      opsetImport: [
+        { domain: '', version: 17 },
+        { domain: 'com.microsoft', version: 1 },
       ],
-      input: [{ name: 'x' }],
-      output: [{ name: 'y' }],
+      graph: { name: 'g', node: [node], input: inputs.map((name) => ({ name })), output: [{ name: 'y' }] },
+    }),
+  ).finish();
+}
+
+test('a fused operator that truly hides the probabilities is named, with the export to use instead', () => {
+  const bytes = contribGraph(
+    {
+      opType: 'QAttention',
+      domain: 'com.microsoft',
+      name: 'attn0',
+      input: ['x', 'w', 'b', 'x_scale', 'w_scale'],
+      output: ['y'],
+      attribute: [{ name: 'num_heads', type: onnx.AttributeProto.AttributeType.INT, i: 4 }],
     },
-  });
-  const bytes = onnx.ModelProto.encode(model).finish();
+    ['x'],
+  );
   assert.throws(
     () => exposeAttention(bytes),
     (e: Error) => {
@@ -90,34 +92,21 @@ test('a fused operator that truly hides the probabilities is named, with the exp
 
 test('GroupQueryAttention variants that cannot be recovered are named, with the export to use', () => {
   const gqa = (attribute: onnx.IAttributeProto[], input: string[]) =>
-    onnx.ModelProto.encode(
-      onnx.ModelProto.create({
-        irVersion: 8,
-        opsetImport: [
-          { domain: '', version: 17 },
-          { domain: 'com.microsoft', version: 1 },
+    contribGraph(
+      {
+        opType: 'GroupQueryAttention',
+        domain: 'com.microsoft',
+        name: 'gqa0',
+        input,
+        output: ['y'],
+        attribute: [
+          { name: 'num_heads', type: onnx.AttributeProto.AttributeType.INT, i: 4 },
+          { name: 'kv_num_heads', type: onnx.AttributeProto.AttributeType.INT, i: 2 },
+          ...attribute,
         ],
-        graph: {
-          name: 'g',
-          node: [
-            {
-              opType: 'GroupQueryAttention',
-              domain: 'com.microsoft',
-              name: 'gqa0',
-              input,
-              output: ['y'],
-              attribute: [
-                { name: 'num_heads', type: onnx.AttributeProto.AttributeType.INT, i: 4 },
-                { name: 'kv_num_heads', type: onnx.AttributeProto.AttributeType.INT, i: 2 },
-                ...attribute,
-              ],
-            },
-          ],
-          input: [{ name: 'q' }, { name: 'k' }, { name: 'v' }],
-          output: [{ name: 'y' }],
-        },
-      }),
-    ).finish();
+      },
+      ['q', 'k', 'v'],
+    );
   const refused = (bytes: Uint8Array, why: RegExp) =>
     assert.throws(
       () => exposeAttention(bytes),

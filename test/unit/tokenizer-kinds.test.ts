@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadTokenizer } from '../../src/engine/tokenizer';
-import { bertTokenizerJson, unigramTokenizerJson } from '../support/tokenizers';
+import { bertTokenizerJson, special, unigramTokenizerJson } from '../support/tokenizers';
 
 /** A T5-style tokenizer.json: Metaspace pre-tokenizer and a Unigram model. */
 function metaspaceTokenizerJson(): string {
@@ -16,15 +16,6 @@ function metaspaceTokenizerJson(): string {
     ['▁', -3],
     ['!', -2],
   ];
-  const special = (id: number, content: string) => ({
-    id,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  });
   return JSON.stringify({
     version: '1.0',
     truncation: null,
