@@ -45,5 +45,44 @@ async function bench(modelUrl: string, idLists: number[][], backend: BackendSett
   return { backend: session.backend, fetchMs, surgeryMs, createMs, rows };
 }
 
-(window as unknown as { bench: typeof bench }).bench = bench;
+/**
+ * A large model as the panel loads it: the graph and its external data fetched, surgery, a
+ * WebAssembly session, then runs of one window. Failures (out of memory) are returned, not thrown:
+ * whether it fits is one of the answers.
+ */
+async function llmBench(graphUrl: string, external: { path: string; url: string }[], ids: number[], runs: number) {
+  const stage = { name: 'fetch' };
+  try {
+    let t = performance.now();
+    const bytes = new Uint8Array(await (await fetch(graphUrl)).arrayBuffer());
+    const externalData = [];
+    for (const f of external)
+      externalData.push({ path: f.path, data: new Uint8Array(await (await fetch(f.url)).arrayBuffer()) });
+    const fetchMs = performance.now() - t;
+    stage.name = 'surgery';
+    t = performance.now();
+    const graph = exposeAttention(bytes);
+    const surgeryMs = performance.now() - t;
+    stage.name = 'session';
+    t = performance.now();
+    const session = await AttentionSession.create(graph, externalData, 'wasm');
+    const createMs = performance.now() - t;
+    stage.name = 'run';
+    const times: number[] = [];
+    let layers = 0;
+    for (let i = 0; i < runs; i++) {
+      t = performance.now();
+      const out = await session.run(ids);
+      times.push(performance.now() - t);
+      layers = out.layers.length;
+    }
+    await session.release();
+    return { ok: true as const, fetchMs, surgeryMs, createMs, times, layers };
+  } catch (e) {
+    return { ok: false as const, stage: stage.name, error: (e as Error).message.slice(0, 300) };
+  }
+}
+
+(window as unknown as { bench: typeof bench; llmBench: typeof llmBench }).bench = bench;
+(window as unknown as { llmBench: typeof llmBench }).llmBench = llmBench;
 document.title = 'bench ready';

@@ -25,6 +25,7 @@ import { benchVsCode } from './bench-vscode';
 import { panelStages } from './bench-panel';
 import { benchHeadScores } from './bench-head-scores';
 import { benchViews } from './bench-views';
+import { benchLlm } from './bench-llm';
 import { bertBaseFile, bertBaseFolder } from './bench-bert-folder';
 
 const RUNS = 10;
@@ -129,6 +130,7 @@ async function main(): Promise<void> {
   if (process.argv[2] === 'vscode') return benchVsCode();
   if (process.argv[2] === 'heads') return benchHeadScores();
   if (process.argv[2] === 'views') return benchViews();
+  if (process.argv[2] === 'llm') return benchLlm();
   if (process.argv[2] === 'vscode-bert') {
     fs.mkdirSync(path.join(ROOT, '.bench'), { recursive: true });
     return benchVsCode({

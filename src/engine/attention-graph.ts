@@ -60,6 +60,19 @@ export interface PreparedGraph {
   rewrites: { inlinedIfs: number; prunedNodes: number; prunedInitializers: number };
   /** Rows of the token embedding that input_ids index (null when it cannot be read off the graph). */
   vocabulary: number | null;
+  /** The largest weight's bytes (inline or external): a GPU must hold it in one buffer. */
+  largestWeightBytes: number;
+}
+
+const ELEMENT_BYTES: Record<number, number> = { 1: 4, 2: 1, 3: 1, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 16: 2 };
+
+function largestWeight(graph: onnx.IGraphProto): number {
+  let largest = 0;
+  for (const t of graph.initializer ?? []) {
+    const count = (t.dims ?? []).reduce<number>((n, d) => n * Number(d), 1);
+    largest = Math.max(largest, count * (ELEMENT_BYTES[t.dataType ?? 1] ?? 4));
+  }
+  return largest;
 }
 
 /**
@@ -277,5 +290,6 @@ export function exposeAttention(modelBytes: Uint8Array): PreparedGraph {
     precision: precisionOf(graph),
     rewrites: { inlinedIfs: inlined, prunedNodes: pruned.nodes, prunedInitializers: pruned.initializers },
     vocabulary: vocabularyOf(graph, inputs.find((i) => /input_ids$|^ids$|^tokens$/.test(i.name))?.name),
+    largestWeightBytes: largestWeight(graph),
   };
 }

@@ -8,6 +8,8 @@ export interface WebGpuAdapter {
   /** A software (fallback) adapter such as SwiftShader: far slower than WebAssembly. */
   software: boolean;
   name: string;
+  /** The largest storage buffer the adapter binds (its limits), when it says. */
+  maxBufferBytes?: number;
 }
 export type WebGpuProbe = () => Promise<WebGpuAdapter | null>;
 
@@ -15,6 +17,7 @@ interface GpuLike {
   requestAdapter(): Promise<{
     isFallbackAdapter?: boolean;
     info?: { isFallbackAdapter?: boolean; vendor?: string; architecture?: string };
+    limits?: { maxStorageBufferBindingSize?: number; maxBufferSize?: number };
   } | null>;
 }
 
@@ -27,7 +30,14 @@ export const probeWebGpu: WebGpuProbe = async () => {
     if (!a) return null;
     const info = a.info ?? {};
     const name = [info.vendor, info.architecture].filter(Boolean).join(' ') || 'unknown adapter';
-    return { software: Boolean(info.isFallbackAdapter ?? a.isFallbackAdapter) || /swiftshader/i.test(name), name };
+    const limits = [a.limits?.maxStorageBufferBindingSize, a.limits?.maxBufferSize].filter(
+      (n): n is number => typeof n === 'number' && n > 0,
+    );
+    return {
+      software: Boolean(info.isFallbackAdapter ?? a.isFallbackAdapter) || /swiftshader/i.test(name),
+      name,
+      maxBufferBytes: limits.length ? Math.min(...limits) : undefined,
+    };
   } catch {
     return null;
   }

@@ -211,6 +211,14 @@ export class AttentionSession {
         // was off by 0.09 on float16 attention and 0.92 on int8-quantized attention, while
         // WebAssembly matches to 1e-4 (test/engine). Until a GPU says otherwise, they run on wasm.
         note = `This ${graph.precision === 'int8' ? 'int8-quantized' : 'float16'} model runs on WebAssembly: ONNX Runtime's WebGPU backend does not reproduce its attention exactly.`;
+      } else if (
+        plan.backend === 'webgpu' &&
+        adapter?.maxBufferBytes !== undefined &&
+        graph.largestWeightBytes > adapter.maxBufferBytes
+      ) {
+        // Checked here, before a creation that would fail half-way (or, with some drivers, crash the GPU process).
+        const mb = (n: number): string => `${(n / 1024 ** 2).toFixed(0)} MB`;
+        note = `This model's largest weight (${mb(graph.largestWeightBytes)}) is more than this GPU (${adapter.name}) holds in one buffer (${mb(adapter.maxBufferBytes)}): running on WebAssembly.`;
       } else if (plan.backend === 'webgpu') {
         try {
           // A device lost before or while the session is made would leave the creation waiting.

@@ -724,3 +724,18 @@ test('a tokenizer whose ids run past the model’s embedding gets a clear error,
   assert.equal(out.layers.length, 4);
   await session.release();
 });
+
+test('a GPU whose buffers are smaller than the model’s largest weight is not tried: WebAssembly runs it, and says why', async () => {
+  const graph = exposeAttention(new Uint8Array(fs.readFileSync(path.join(BUNDLED_MODEL_DIR, 'model.onnx'))));
+  // The token embedding: 8,192 × 256 float32.
+  assert.equal(graph.largestWeightBytes, 8192 * 256 * 4);
+  const small = async () => ({ software: false, name: 'test GPU', maxBufferBytes: 4 * 1024 ** 2 });
+  const session = await AttentionSession.create(graph, [], 'webgpu', small);
+  assert.equal(session.backend, 'wasm');
+  assert.match(
+    session.backendNote ?? '',
+    /largest weight \(8 MB\) is more than this GPU \(test GPU\) holds in one buffer \(4 MB\): running on WebAssembly/,
+  );
+  assert.equal((await session.run([5, 6, 7])).layers.length, 4);
+  await session.release();
+});
