@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- llm`: a decoder with the shape of a 0.5B-parameter LLM (tools/decoder-05b-model.ts),
+ * `npm run bench -- llm`: a decoder with the shape of a 0.5B-parameter LLM (test/support/gqa-decoder.ts),
  * float32 and 4-bit, loaded and run as the panel's worker does (onnxruntime-web, WebAssembly, one
  * thread, in headless Chromium) on one window of 256 tokens: whether it fits at all, the time to
  * load and to run, the renderer's peak memory — and beside them what the memory estimate that
@@ -12,7 +12,7 @@ import { launchChromium } from '../test/support/chromium';
 import { ROOT } from '../test/support/paths';
 import { serve } from '../test/support/static-server';
 import { MiB, rendererPids, vmHwm, vmRss } from './bench-memory';
-import { buildDecoder05b, DECODER_05B, type DecoderVariant } from './decoder-05b-model';
+import { buildGqaDecoder, DECODER_05B, type DecoderVariant } from '../test/support/gqa-decoder';
 
 const TOKENS = 256;
 const RUNS = 3;
@@ -34,7 +34,7 @@ export async function benchLlm(): Promise<void> {
   try {
     for (const variant of ['q4', 'fp32'] as DecoderVariant[]) {
       const t = performance.now();
-      const built = buildDecoder05b(dir, variant);
+      const built = buildGqaDecoder(dir, `decoder-0.5b-${variant}`, DECODER_05B, variant);
       const buildMs = performance.now() - t;
       const bytes = [built.graph, ...built.externalData.map((f) => path.join(dir, f))].reduce(
         (s, f) => s + fs.statSync(f).size,

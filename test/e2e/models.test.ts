@@ -9,6 +9,7 @@ import {
   chooseHubId,
   e2e,
   e2eSession,
+  MIXED,
   hub,
   openFile,
   page,
@@ -23,6 +24,9 @@ import {
 import { FIXTURES, ROOT } from '../support/paths';
 import { oneHeadModel } from '../support/one-head-model';
 import { bertTokenizerJson } from '../support/tokenizers';
+import { buildGqaDecoder, TINY_QWEN } from '../support/gqa-decoder';
+import { loadTokenizer } from '../../src/engine/tokenizer';
+import { visibleToken } from '../../src/common/token-display';
 
 e2eSession();
 
@@ -144,6 +148,48 @@ e2e(
       'the last window attends to [CLS]',
     );
     await shot('16-encoder-windows');
+    await chooseBundledModel();
+  },
+);
+
+e2e(
+  'a Qwen-family export (GroupQueryAttention with rotary inside, 4-bit weights, the real Qwen2.5 tokenizer): its attention in the panel, every token on its own text',
+  async () => {
+    // A tiny decoder as the model builder writes Qwen2.5 (random weights, Qwen2.5's vocabulary), and the
+    // tokenizer.json Qwen2.5 ships.
+    const dir = path.join(path.dirname(server.workspace), 'tiny-qwen');
+    fs.mkdirSync(path.join(dir, 'onnx'), { recursive: true });
+    buildGqaDecoder(path.join(dir, 'onnx'), 'model', TINY_QWEN, 'q4');
+    const tokenizer = path.join(ROOT, 'node_modules', '@lenml', 'tokenizer-qwen2_5', 'models', 'tokenizer.json');
+    fs.copyFileSync(tokenizer, path.join(dir, 'tokenizer.json'));
+    fs.writeFileSync(
+      path.join(dir, 'config.json'),
+      JSON.stringify({
+        model_type: 'qwen2',
+        num_hidden_layers: 2,
+        num_attention_heads: 4,
+        max_position_embeddings: 512,
+      }),
+    );
+    const expected = loadTokenizer(fs.readFileSync(tokenizer, 'utf8')).encode(MIXED).tokens.length;
+    await analyseFibonacciWithBundledModel();
+    await chooseFolder(dir);
+    await waitForRun(/^tiny-qwen · /);
+    await openFile('mixed.py');
+    await page.keyboard.press('Control+A');
+    await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+    const header = await waitForRun(new RegExp(`^tiny-qwen · .* ${expected} tokens`));
+    assert.match(header, /2 layers × 4 heads · causal/);
+    // The strip's tokens, side by side, spell the text: each covers its own characters (NFC-composed
+    // accents, CJK, emoji, the combining mark), none is empty or shown as raw bytes.
+    const chips = await panel.locator('.token-strip .token').allInnerTexts();
+    assert.equal(chips.length, expected);
+    assert.equal(chips.join(''), visibleToken(MIXED));
+    assert.ok(!chips.some((c) => c === '∅' || /<0x/.test(c)), chips.join('|'));
+    assert.equal(await panel.locator('.notice', { hasText: /approximate/ }).count(), 0);
+    // Pinning the token with 京 shades, in the editor, what it attends to.
+    await panel.locator('.token-strip .token', { hasText: '京' }).first().click();
+    await shot('16c-qwen-gqa-q4');
     await chooseBundledModel();
   },
 );

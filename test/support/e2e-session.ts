@@ -34,6 +34,8 @@ print(fibonacci(10))
 const BIG_LINE = 'const total = items.reduce((sum, item) => sum + item.price * item.count, 0); // naïve 😀\n';
 const BIG = BIG_LINE.repeat(Math.ceil((2 * 1024 * 1024) / BIG_LINE.length));
 const FOX = 'The quick brown fox jumps over the lazy dog.\n'.repeat(8);
+/** Code and prose with accents (composed and combining), CJK, emoji and a tab: where tokenizers' offsets go wrong. */
+export const MIXED = 'def café(naïve):\n\treturn "東京 🙂 e\u0301t\u00e9"  # Ångström\n';
 const BINARY =
   'ELF\u0001\u0002\u0003\u0004\u001b[0m\u007f\u0005\u0006\u00ff\u00fe\u0010\u0011 header \u0012\u0013\u0014\u0015'.repeat(
     8,
@@ -101,7 +103,14 @@ export function e2eSession(): void {
     });
     server = await startCodeServer(
       path.join(os.tmpdir(), `attention-explorer-e2e-${process.pid}`),
-      { 'fibonacci.py': SAMPLE, 'empty.txt': '', 'big.ts': BIG, 'binary.txt': BINARY, 'fox.txt': FOX },
+      {
+        'fibonacci.py': SAMPLE,
+        'empty.txt': '',
+        'big.ts': BIG,
+        'binary.txt': BINARY,
+        'fox.txt': FOX,
+        'mixed.py': MIXED,
+      },
       { 'attentionExplorer.hubEndpoint': hub.url },
     );
     browser = await launchChromium();

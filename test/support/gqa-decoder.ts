@@ -3,9 +3,8 @@ import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
 
 /**
- * A decoder with the shape of a 0.5B-parameter LLM (Qwen2.5-0.5B's: 24 layers, hidden 896, 14
- * query heads and 2 key/value heads of 64, feed-forward 4,864, vocabulary 151,936), with random
- * weights, for the benchmark. Its graph is what ONNX Runtime's model builder writes: per layer a
+ * A decoder with random weights whose graph is what ONNX Runtime's model builder writes for Qwen,
+ * Llama and Phi-3 exports: per layer a
  * norm, Q/K/V projections with biases, com.microsoft.GroupQueryAttention with the rotary embedding
  * inside (cos/sin caches as initializers), the output projection, a SwiGLU feed-forward. Two
  * variants, as Hub repositories publish them:
@@ -14,7 +13,19 @@ import { onnx } from 'onnx-proto';
  *   in one file of about 310 MB.
  * The language-model head is left out: the attention surgery removes it anyway.
  */
-export const DECODER_05B = {
+export interface DecoderShape {
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  hidden: number;
+  ffn: number;
+  vocab: number;
+  positions: number;
+}
+
+/** Qwen2.5-0.5B's shape, for the benchmark. */
+export const DECODER_05B: DecoderShape = {
   layers: 24,
   heads: 14,
   kvHeads: 2,
@@ -23,6 +34,18 @@ export const DECODER_05B = {
   ffn: 4864,
   vocab: 151936,
   positions: 4096,
+};
+
+/** A tiny model with Qwen2.5's vocabulary (so that its real tokenizer fits it), for the end-to-end tests. */
+export const TINY_QWEN: DecoderShape = {
+  layers: 2,
+  heads: 4,
+  kvHeads: 2,
+  headDim: 16,
+  hidden: 64,
+  ffn: 128,
+  vocab: 151936,
+  positions: 512,
 };
 
 export type DecoderVariant = 'fp32' | 'q4';
@@ -34,15 +57,23 @@ const I32 = onnx.TensorProto.DataType.INT32;
 const U8 = onnx.TensorProto.DataType.UINT8;
 const A = onnx.AttributeProto.AttributeType;
 
-/** Writes the variant into `dir` (once); returns the graph's path and its external data files. */
-export function buildDecoder05b(dir: string, variant: DecoderVariant): { graph: string; externalData: string[] } {
-  const graphFile = path.join(dir, `decoder-0.5b-${variant}.onnx`);
-  const dataName = `decoder-0.5b-${variant}.onnx.data`;
+/**
+ * Writes the variant as `dir/stem.onnx` (once: an existing file is reused); returns the graph's
+ * path and its external data files.
+ */
+export function buildGqaDecoder(
+  dir: string,
+  stem: string,
+  shape: DecoderShape,
+  variant: DecoderVariant,
+): { graph: string; externalData: string[] } {
+  const graphFile = path.join(dir, `${stem}.onnx`);
+  const dataName = `${stem}.onnx.data`;
   const externalData = variant === 'fp32' ? [dataName] : [];
   if (fs.existsSync(graphFile) && externalData.every((f) => fs.existsSync(path.join(dir, f))))
     return { graph: graphFile, externalData };
   fs.mkdirSync(dir, { recursive: true });
-  const { layers, heads, kvHeads, headDim, hidden, ffn, vocab, positions } = DECODER_05B;
+  const { layers, heads, kvHeads, headDim, hidden, ffn, vocab, positions } = shape;
 
   let x = 12345;
   const random = (n: number, scale: number): Float32Array => {
@@ -156,7 +187,7 @@ export function buildDecoder05b(dir: string, variant: DecoderVariant): { graph: 
     [int('to', I32)],
   );
   const total = op('Cast', [op('Gather', [op('Shape', ['attention_mask']), 'one'])], [int('to', I32)]);
-  // Rotary caches: θ_i = 10000^(−i/32), angle = position · θ_i.
+  // Rotary caches: θ_i = 10000^(−i/half), angle = position · θ_i.
   const half = headDim / 2;
   const cos = new Float32Array(positions * half);
   const sin = new Float32Array(positions * half);
@@ -216,7 +247,7 @@ export function buildDecoder05b(dir: string, variant: DecoderVariant): { graph: 
     ],
     producerName: 'attention-explorer benchmark',
     graph: {
-      name: `decoder-0.5b-${variant}`,
+      name: stem,
       input: [ids('input_ids'), ids('attention_mask')],
       output: [{ name: out }],
       initializer,
