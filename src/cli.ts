@@ -10,12 +10,16 @@
  * {"q":[…],"k":[[…]],"scores":[…],"mask":[…],"probabilities":[…],"scale":s} — the query vector, every
  * key vector, q·k × scale, what the model adds before the softmax (null for −∞: masked), and the
  * softmax, which is the attention.
+ * attention-explorer predict … prints what a causal language model predicts at each token:
+ * {"tokens":[…],"predictions":[{"logprob","top":[{"id","text","p"}]}]} — the natural log of the
+ * probability of the token that follows (null for the last) and the 5 most likely next tokens.
  * Uses the same engine as the webview (onnxruntime-web's WebAssembly backend runs in Node).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AttentionStore } from './common/attention-store';
 import { allHeadScores } from './common/head-scores';
+import { predictionsFrom } from './common/predictions';
 import { queryKeyRow } from './common/query-key';
 import { rollout } from './common/rollout';
 import { fitText } from './engine/fit';
@@ -31,13 +35,15 @@ const USAGE = `usage: attention-explorer attention [--model PATH.onnx] [--tokeni
                            (--text TEXT | --ids 5,17,42) [--layers all|0,1,...]
        attention-explorer qk [--model PATH.onnx] [--tokenizer PATH/tokenizer.json]
                            (--text TEXT | --ids 5,17,42) --layer L --head H --query Q
+       attention-explorer predict [--model PATH.onnx] [--tokenizer PATH/tokenizer.json]
+                           (--text TEXT | --ids 5,17,42)
 Without --model, the bundled code-prose-gpt model is used.`;
 
 const AGGREGATES = ['mean', 'max', 'rollout'] as const;
 type Aggregate = (typeof AGGREGATES)[number];
 
 interface CliArgs {
-  command: 'attention' | 'heads' | 'qk';
+  command: 'attention' | 'heads' | 'qk' | 'predict';
   /** qk: which layer, head and query token. */
   at?: { layer: number; head: number; query: number };
   aggregate?: Aggregate;
@@ -57,14 +63,14 @@ function bundledModelPath(): string {
 
 export function parseArgs(argv: string[]): CliArgs {
   const [command, ...rest] = argv;
-  if (command !== 'attention' && command !== 'heads' && command !== 'qk')
+  if (command !== 'attention' && command !== 'heads' && command !== 'qk' && command !== 'predict')
     throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
   const known = [
     'model',
     'tokenizer',
     'text',
     'ids',
-    ...(command === 'qk' ? ['layer', 'head', 'query'] : ['layers']),
+    ...(command === 'qk' ? ['layer', 'head', 'query'] : command === 'predict' ? [] : ['layers']),
     ...(command === 'attention' ? ['aggregate'] : []),
   ];
   const opts = new Map<string, string>();
@@ -154,7 +160,7 @@ async function main(argv: string[]): Promise<number> {
   else if (args.tokenizer || args.text !== undefined)
     throw new Error(`no tokenizer.json at ${tokenizerPath} (give --tokenizer, or use --ids)`);
 
-  const graph = exposeAttention(new Uint8Array(fs.readFileSync(args.model)));
+  const graph = exposeAttention(new Uint8Array(fs.readFileSync(args.model)), { logits: args.command === 'predict' });
   const externalData = graph.externalDataFiles.map((f) => {
     const p = path.join(path.dirname(args.model), f);
     if (!fs.existsSync(p)) throw new Error(`the model's external data file ${f} is missing (looked for ${p})`);
@@ -204,7 +210,18 @@ async function main(argv: string[]): Promise<number> {
   const rows = (m: Float32Array): number[][] =>
     Array.from({ length: t }, (_, q) => Array.from(m.subarray(q * t, (q + 1) * t)));
   let result: object;
-  if (args.at) {
+  if (args.command === 'predict') {
+    const ids = tokens.map((x) => x.id);
+    const { logits, vocabulary } = await session.runLogits(ids);
+    const text = (id: number): string | null => (tokenizer ? tokenizer.idToText(id) : null);
+    result = {
+      tokens,
+      predictions: predictionsFrom(logits, vocabulary, ids).map((p) => ({
+        logprob: p.logprob,
+        top: p.top.map((c) => ({ id: c.id, text: text(c.id), p: c.p })),
+      })),
+    };
+  } else if (args.at) {
     const { layer, head, query } = args.at;
     if (head >= out.heads) throw new Error(`head ${head} does not exist: the model has ${out.heads} heads`);
     if (query >= t) throw new Error(`query ${query} does not exist: the text gives ${t} tokens`);

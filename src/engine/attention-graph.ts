@@ -62,6 +62,10 @@ export interface PreparedGraph {
   vocabulary: number | null;
   /** The largest weight's bytes (inline or external): a GPU must hold it in one buffer. */
   largestWeightBytes: number;
+  /** The logits output kept for predictions (SurgeryOptions.logits), or null. */
+  logits: string | null;
+  /** The graph's outputs before the surgery, to say which there were when logits are missing. */
+  originalOutputs: string[];
 }
 
 const ELEMENT_BYTES: Record<number, number> = { 1: 4, 2: 1, 3: 1, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 16: 2 };
@@ -76,13 +80,38 @@ function largestWeight(graph: onnx.IGraphProto): number {
 }
 
 /**
+ * The output holding the logits: named so (Hugging Face's exports), or else the one output shaped
+ * [batch, sequence, V] whose V is the embedding's vocabulary (exports that name it `out`).
+ */
+function logitsOutput(graph: onnx.IGraphProto): string | null {
+  const outputs = graph.output ?? [];
+  const named = outputs.find((o) => /(^|\W)logits$/.test(o.name ?? ''));
+  if (named?.name) return named.name;
+  const ids = graph.input?.find((i) => /input_ids$|^ids$|^tokens$/.test(i.name ?? ''))?.name;
+  const vocabulary = vocabularyOf(graph, ids ?? undefined);
+  const shaped = outputs.filter((o) => {
+    const dims = o.type?.tensorType?.shape?.dim ?? [];
+    return dims.length === 3 && vocabulary !== null && Number(dims[2].dimValue) === vocabulary;
+  });
+  return shaped.length === 1 ? (shaped[0].name ?? null) : null;
+}
+
+/**
  * The rows of the table input_ids are gathered from (Gather, or GatherBlockQuantized of 4-bit
  * rows): a token id at or past it is a tokenizer that does not belong to the model.
  */
 function vocabularyOf(graph: onnx.IGraphProto, ids: string | undefined): number | null {
   if (!ids) return null;
+  // The ids may be reshaped or cast on their way (GPT-2's export flattens them first).
+  const names = new Set([ids]);
+  for (const n of graph.node ?? [])
+    if (
+      ['Reshape', 'Cast', 'Unsqueeze', 'Flatten', 'Identity'].includes(n.opType ?? '') &&
+      names.has(n.input?.[0] ?? '')
+    )
+      for (const o of n.output ?? []) names.add(o);
   for (const n of graph.node ?? []) {
-    if ((n.opType !== 'Gather' && n.opType !== 'GatherBlockQuantized') || n.input?.[1] !== ids) continue;
+    if ((n.opType !== 'Gather' && n.opType !== 'GatherBlockQuantized') || !names.has(n.input?.[1] ?? '')) continue;
     const table = graph.initializer?.find((t) => t.name === n.input?.[0]);
     const rows = table?.dims?.length ? Number(table.dims[0]) : NaN;
     if (Number.isInteger(rows) && rows > 0) return rows;
@@ -218,9 +247,16 @@ function externalFiles(graph: onnx.IGraphProto): string[] {
 }
 
 /** Decodes the model, finds its attention, and re-serializes it with attention outputs added. */
-export function exposeAttention(modelBytes: Uint8Array): PreparedGraph {
+export interface SurgeryOptions {
+  /** Keep the language-model head and its logits as an output (the next-token predictions). */
+  logits?: boolean;
+}
+
+export function exposeAttention(modelBytes: Uint8Array, options: SurgeryOptions = {}): PreparedGraph {
   const model = decodeModel(modelBytes);
   const graph = model.graph as onnx.GraphProto;
+  const originalOutputs = graph.output.map((o) => o.name ?? '');
+  const logits = options.logits ? logitsOutput(graph) : null;
   // A merged decoder (Optimum's decoder_model_merged.onnx) computes everything inside an If on
   // use_cache_branch, which the engine always feeds false: its no-cache branch becomes the graph.
   const inlined = inlineKnownIfs(graph, new Map([['use_cache_branch', false]]));
@@ -267,6 +303,8 @@ export function exposeAttention(modelBytes: Uint8Array): PreparedGraph {
     if (typeof scores === 'object')
       for (const name of [scores.query, scores.key]) if (!outputs.includes(name)) outputs.push(name);
   }
+  // Kept only when asked for: the head costs a [T, vocabulary] product on every run.
+  if (logits && !outputs.includes(logits)) outputs.push(logits);
   graph.output = outputs.map((name) => onnx.ValueInfoProto.create({ name }));
   const pruned = pruneToOutputs(graph);
   const initializers = new Set(graph.initializer.map((t) => t.name));
@@ -291,5 +329,7 @@ export function exposeAttention(modelBytes: Uint8Array): PreparedGraph {
     rewrites: { inlinedIfs: inlined, prunedNodes: pruned.nodes, prunedInitializers: pruned.initializers },
     vocabulary: vocabularyOf(graph, inputs.find((i) => /input_ids$|^ids$|^tokens$/.test(i.name))?.name),
     largestWeightBytes: largestWeight(graph),
+    logits,
+    originalOutputs,
   };
 }

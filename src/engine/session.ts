@@ -314,6 +314,24 @@ export class AttentionSession {
   }
 
   /**
+   * The logits for `ids` ([T × vocabulary], and the vocabulary), from a graph prepared with
+   * `logits: true`; a model without a logits output is named with the outputs it has.
+   */
+  async runLogits(ids: readonly number[]): Promise<{ logits: Float32Array; vocabulary: number }> {
+    const name = this.graph.logits;
+    if (!name)
+      throw new Error(
+        `predictions need the model's logits, and this graph has no logits output (its outputs: ${this.graph.originalOutputs.join(', ') || 'none'}): use a language-model export (…ForCausalLM), not the bare encoder or decoder`,
+      );
+    const out = await this.session.run(feedsFor(this.graph, ids), [name]);
+    const t = out[name];
+    const dims = t.dims;
+    if (dims.length !== 3 || dims[1] !== ids.length)
+      throw new Error(`logits of shape [${dims.join(', ')}], expected [1, ${ids.length}, vocabulary]`);
+    return { logits: toFloat32(t), vocabulary: dims[2] };
+  }
+
+  /**
    * One layer's query and key vectors for `ids` (one window), for the query·key view: a run that
    * fetches the operands of the layer's score product (graph outputs since the surgery) instead
    * of the attention.

@@ -11,6 +11,7 @@ import { exposeAttention } from '../../src/engine/attention-graph';
 import { AttentionSession } from '../../src/engine/session';
 import { setUpRuntime } from '../../src/engine/runtime-init';
 import { isCausal } from '../../src/common/analysis';
+import { predictionsFrom } from '../../src/common/predictions';
 import { queryKeyRow } from '../../src/common/query-key';
 import { mergedDecoder } from '../support/merged-decoder';
 import { BUNDLED_MODEL_DIR, FIXTURES, ROOT, maxAbsDiff, readReference } from '../support/paths';
@@ -738,4 +739,111 @@ test('a GPU whose buffers are smaller than the model’s largest weight is not t
   );
   assert.equal((await session.run([5, 6, 7])).layers.length, 4);
   await session.release();
+});
+
+/** log-softmax of one row of logits, in float64: the reference for the engine's predictions. */
+function logSoftmax(row: ArrayLike<number>): number[] {
+  let max = -Infinity;
+  for (let i = 0; i < row.length; i++) max = Math.max(max, row[i]);
+  let sum = 0;
+  for (let i = 0; i < row.length; i++) sum += Math.exp(row[i] - max);
+  const z = max + Math.log(sum);
+  return Array.from(row, (v) => v - z);
+}
+
+for (const [name, file, ids] of [
+  [
+    'gpt2.onnx (GPT2LMHeadModel, its logits output named "out")',
+    path.join(FIXTURES, 'gpt2.onnx'),
+    [5, 17, 42, 99, 7, 17, 42, 99, 3, 250, 11, 12],
+  ],
+  ['the bundled model', path.join(BUNDLED_MODEL_DIR, 'model.onnx'), [40, 2, 2, 77, 901, 13, 40, 2, 2, 77]],
+] as const) {
+  test(`predictions (${name}): each token's log-probability and the top 5 equal a log-softmax of the original graph's logits run by onnxruntime-node, to 1e-4`, async () => {
+    const bytes = new Uint8Array(fs.readFileSync(file));
+    const graph = exposeAttention(bytes, { logits: true });
+    assert.ok(graph.logits);
+    const session = await AttentionSession.create(graph, [], 'wasm');
+    const { logits, vocabulary } = await session.runLogits([...ids]);
+    const out = await session.run([...ids]);
+    await session.release();
+    const mine = predictionsFrom(logits, vocabulary, ids, 5);
+    // The original graph, untouched, in onnxruntime-node.
+    const ortNode = await import('onnxruntime-node');
+    const s = await ortNode.InferenceSession.create(bytes);
+    const shape = [1, ids.length];
+    const feeds: Record<string, InstanceType<typeof ortNode.Tensor>> = {};
+    for (const n of s.inputNames)
+      feeds[n] = new ortNode.Tensor(
+        'int64',
+        BigInt64Array.from(/attention_mask/.test(n) ? ids.map(() => 1n) : ids.map(BigInt)),
+        shape,
+      );
+    const ref = (await s.run(feeds))[s.outputNames[0]].data as Float32Array;
+    await s.release();
+    const V = ref.length / ids.length;
+    assert.equal(vocabulary, V);
+    for (let i = 0; i < ids.length; i++) {
+      const lp = logSoftmax(ref.subarray(i * V, (i + 1) * V));
+      if (i + 1 < ids.length) assert.ok(Math.abs((mine[i].logprob ?? NaN) - lp[ids[i + 1]]) < 1e-4, `position ${i}`);
+      else assert.equal(mine[i].logprob, null);
+      const order = lp
+        .map((v, id) => [v, id])
+        .sort((a, b) => b[0] - a[0])
+        .slice(0, 5);
+      assert.deepEqual(
+        mine[i].top.map((c) => c.id),
+        order.map(([, id]) => id),
+      );
+      for (let j = 0; j < 5; j++) assert.ok(Math.abs(mine[i].top[j].p - Math.exp(order[j][0])) < 1e-4);
+    }
+    // Keeping the head changes nothing in the attention.
+    const plain = await AttentionSession.create(exposeAttention(bytes), [], 'wasm');
+    const base = await plain.run([...ids]);
+    await plain.release();
+    assert.ok(maxAbsDiff(out.layers, nested(base.layers, base.heads, ids.length)) < 1e-6);
+  });
+}
+
+test('predictions asked of a model without logits (a bare encoder) name the outputs it has', async () => {
+  const graph = exposeAttention(new Uint8Array(fs.readFileSync(path.join(FIXTURES, 'bert.onnx'))), { logits: true });
+  assert.equal(graph.logits, null);
+  const session = await AttentionSession.create(graph, [], 'wasm');
+  await assert.rejects(
+    session.runLogits([101, 7, 102]),
+    /no logits output \(its outputs: out\): use a language-model export/,
+  );
+  await session.release();
+  const cli = spawnSync(
+    process.execPath,
+    [CLI, 'predict', '--model', path.join(FIXTURES, 'bert.onnx'), '--ids', '101,7,102'],
+    {
+      encoding: 'utf8',
+    },
+  );
+  assert.equal(cli.status, 1);
+  assert.match(cli.stderr, /no logits output/);
+});
+
+test('the CLI prints each token’s log-probability and its top 5 next tokens with their text', () => {
+  const text = 'def add(a, b):\n    return a + b\n';
+  const out = JSON.parse(execFileSync(process.execPath, [CLI, 'predict', '--text', text], { encoding: 'utf8' })) as {
+    tokens: { id: number; text: string }[];
+    predictions: { logprob: number | null; top: { id: number; text: string; p: number }[] }[];
+  };
+  assert.equal(out.predictions.length, out.tokens.length);
+  assert.equal(out.predictions[out.predictions.length - 1].logprob, null);
+  for (const p of out.predictions.slice(0, -1)) assert.ok(p.logprob !== null && p.logprob <= 0);
+  for (const p of out.predictions) {
+    assert.equal(p.top.length, 5);
+    for (let j = 1; j < 5; j++) assert.ok(p.top[j - 1].p >= p.top[j].p, 'most likely first');
+    assert.ok(p.top.every((c) => typeof c.text === 'string'));
+  }
+  // The bundled model was trained on code: after "return a +" it expects " b" among its top 5.
+  const plus = out.tokens.findIndex((t, i) => t.text === ' +' && out.tokens[i + 1]?.text === ' b');
+  assert.ok(plus > 0);
+  assert.ok(
+    out.predictions[plus].top.some((c) => c.text === ' b'),
+    JSON.stringify(out.predictions[plus].top),
+  );
 });
