@@ -83,6 +83,23 @@ async function llmBench(graphUrl: string, external: { path: string; url: string 
   }
 }
 
+/**
+ * What keeping the language-model head costs: a run of the panel's graph (head pruned, attention
+ * fetched) against a run of the graph that keeps it, fetching the logits (which needs every layer).
+ */
+async function predictBench(modelUrl: string, ids: number[], runs: number, warmupMs: number) {
+  const bytes = new Uint8Array(await (await fetch(modelUrl)).arrayBuffer());
+  const plain = await AttentionSession.create(exposeAttention(bytes), [], 'wasm');
+  const withHead = await AttentionSession.create(exposeAttention(bytes, { logits: true }), [], 'wasm');
+  const attention = await timeRuns(() => plain.run(ids), warmupMs, runs);
+  const headAttention = await timeRuns(() => withHead.run(ids), warmupMs, runs);
+  const logits = await timeRuns(() => withHead.runLogits(ids), warmupMs, runs);
+  await plain.release();
+  await withHead.release();
+  return { attentionMs: attention.medianMs, headAttentionMs: headAttention.medianMs, logitsMs: logits.medianMs };
+}
+
+(window as unknown as { predictBench: typeof predictBench }).predictBench = predictBench;
 (window as unknown as { bench: typeof bench; llmBench: typeof llmBench }).bench = bench;
 (window as unknown as { llmBench: typeof llmBench }).llmBench = llmBench;
 document.title = 'bench ready';

@@ -26,6 +26,7 @@ import { panelStages } from './bench-panel';
 import { benchHeadScores } from './bench-head-scores';
 import { benchViews } from './bench-views';
 import { benchLlm } from './bench-llm';
+import { benchPredict } from './bench-predict';
 import { bertBaseFile, bertBaseFolder } from './bench-bert-folder';
 
 const RUNS = 10;
@@ -131,6 +132,7 @@ async function main(): Promise<void> {
   if (process.argv[2] === 'heads') return benchHeadScores();
   if (process.argv[2] === 'views') return benchViews();
   if (process.argv[2] === 'llm') return benchLlm();
+  if (process.argv[2] === 'predict') return benchPredict();
   if (process.argv[2] === 'vscode-bert') {
     fs.mkdirSync(path.join(ROOT, '.bench'), { recursive: true });
     return benchVsCode({

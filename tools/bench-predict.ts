@@ -1,0 +1,53 @@
+/**
+ * `npm run bench -- predict`: what the next-token predictions cost beside the attention, in the
+ * panel's engine (onnxruntime-web, WebAssembly, one thread, headless Chromium), bundled model.
+ */
+import * as path from 'node:path';
+import { launchChromium } from '../test/support/chromium';
+import { ROOT } from '../test/support/paths';
+import { serve } from '../test/support/static-server';
+
+const RUNS = 10;
+const WARMUP_MS = 2000;
+
+export async function benchPredict(): Promise<void> {
+  const server = await serve(
+    { '/dist/': path.join(ROOT, 'dist'), '/media/': path.join(ROOT, 'media') },
+    {
+      '/bench.html': '<html><body><script type="module" src="/dist/test-browser/bench-page.js"></script></body></html>',
+    },
+  );
+  const browser = await launchChromium(['--disable-renderer-backgrounding', '--disable-background-timer-throttling']);
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/bench.html`);
+    await page.waitForFunction(() => document.title === 'bench ready');
+    console.log('');
+    console.log(`### Predictions beside the attention (bundled model, WebAssembly, medians of ${RUNS} runs)`);
+    console.log('');
+    console.log(
+      '| tokens | attention (head pruned) | attention, graph keeping the head | logits | logits / attention |',
+    );
+    console.log('| ---: | ---: | ---: | ---: | ---: |');
+    for (const n of [64, 256]) {
+      const ids = Array.from({ length: n }, (_, i) => 100 + ((i * 7919) % 7000));
+      const r = await page.evaluate(
+        ([url, tokenIds, runs, warm]) =>
+          (
+            window as unknown as {
+              predictBench: (
+                ...a: unknown[]
+              ) => Promise<{ attentionMs: number; headAttentionMs: number; logitsMs: number }>;
+            }
+          ).predictBench(url, tokenIds, runs, warm),
+        [`${server.url}/media/model/model.onnx`, ids, RUNS, WARMUP_MS] as const,
+      );
+      console.log(
+        `| ${n} | ${r.attentionMs.toFixed(1)} ms | ${r.headAttentionMs.toFixed(1)} ms | ${r.logitsMs.toFixed(1)} ms | ${(r.logitsMs / r.attentionMs).toFixed(2)}× |`,
+      );
+    }
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
