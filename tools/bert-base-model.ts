@@ -1,4 +1,5 @@
 import { onnx } from 'onnx-proto';
+import { xorshiftWeights } from '../test/support/random-weights';
 
 /**
  * A BERT-base-sized encoder with random weights, for the benchmark: 12 layers, 12 heads, hidden
@@ -14,18 +15,7 @@ export function buildBertBase(seed = 1): Uint8Array {
   const { layers, heads, hidden, ffn, vocab, positions } = BERT_BASE;
   const F = onnx.TensorProto.DataType.FLOAT;
   const I64 = onnx.TensorProto.DataType.INT64;
-  let x = seed >>> 0;
-  const random = (n: number, scale: number): Float32Array => {
-    const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      // xorshift32: fast enough for 110 M values
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      out[i] = ((x >>> 0) / 4294967296 - 0.5) * 2 * scale;
-    }
-    return out;
-  };
+  const random = xorshiftWeights(seed).floats;
   const initializer: onnx.ITensorProto[] = [];
   const weight = (name: string, dims: number[], data: Float32Array): string => {
     initializer.push({

@@ -68,6 +68,9 @@ export interface PreparedGraph {
   originalOutputs: string[];
 }
 
+/** The input that takes the token ids, under the names exports give it. */
+export const IDS_INPUT = /input_ids$|^ids$|^tokens$/;
+
 const ELEMENT_BYTES: Record<number, number> = { 1: 4, 2: 1, 3: 1, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 16: 2 };
 
 function largestWeight(graph: onnx.IGraphProto): number {
@@ -83,12 +86,10 @@ function largestWeight(graph: onnx.IGraphProto): number {
  * The output holding the logits: named so (Hugging Face's exports), or else the one output shaped
  * [batch, sequence, V] whose V is the embedding's vocabulary (exports that name it `out`).
  */
-function logitsOutput(graph: onnx.IGraphProto): string | null {
+function logitsOutput(graph: onnx.IGraphProto, vocabulary: number | null): string | null {
   const outputs = graph.output ?? [];
   const named = outputs.find((o) => /(^|\W)logits$/.test(o.name ?? ''));
   if (named?.name) return named.name;
-  const ids = graph.input?.find((i) => /input_ids$|^ids$|^tokens$/.test(i.name ?? ''))?.name;
-  const vocabulary = vocabularyOf(graph, ids ?? undefined);
   const shaped = outputs.filter((o) => {
     const dims = o.type?.tensorType?.shape?.dim ?? [];
     return dims.length === 3 && vocabulary !== null && Number(dims[2].dimValue) === vocabulary;
@@ -100,7 +101,8 @@ function logitsOutput(graph: onnx.IGraphProto): string | null {
  * The rows of the table input_ids are gathered from (Gather, or GatherBlockQuantized of 4-bit
  * rows): a token id at or past it is a tokenizer that does not belong to the model.
  */
-function vocabularyOf(graph: onnx.IGraphProto, ids: string | undefined): number | null {
+function vocabularyOf(graph: onnx.IGraphProto): number | null {
+  const ids = graph.input?.find((i) => IDS_INPUT.test(i.name ?? ''))?.name;
   if (!ids) return null;
   // The ids may be reshaped or cast on their way (GPT-2's export flattens them first).
   const names = new Set([ids]);
@@ -256,10 +258,13 @@ export function exposeAttention(modelBytes: Uint8Array, options: SurgeryOptions 
   const model = decodeModel(modelBytes);
   const graph = model.graph as onnx.GraphProto;
   const originalOutputs = graph.output.map((o) => o.name ?? '');
-  const logits = options.logits ? logitsOutput(graph) : null;
   // A merged decoder (Optimum's decoder_model_merged.onnx) computes everything inside an If on
   // use_cache_branch, which the engine always feeds false: its no-cache branch becomes the graph.
   const inlined = inlineKnownIfs(graph, new Map([['use_cache_branch', false]]));
+  // Read once the branch is inlined (a merged decoder's embedding lies inside it); the pruning
+  // below keeps the embedding, which every attention layer reads.
+  const vocabulary = vocabularyOf(graph);
+  const logits = options.logits ? logitsOutput(graph, vocabulary) : null;
   const softmaxes = new Set(findAttentionSoftmaxes(graph));
   const scoresOf = scoreSources(graph);
   const attention: AttentionOutput[] = [];
@@ -327,7 +332,7 @@ export function exposeAttention(modelBytes: Uint8Array, options: SurgeryOptions 
     externalDataFiles: externalFiles(graph),
     precision: precisionOf(graph),
     rewrites: { inlinedIfs: inlined, prunedNodes: pruned.nodes, prunedInitializers: pruned.initializers },
-    vocabulary: vocabularyOf(graph, inputs.find((i) => /input_ids$|^ids$|^tokens$/.test(i.name))?.name),
+    vocabulary,
     largestWeightBytes: largestWeight(graph),
     logits,
     originalOutputs,

@@ -66,6 +66,8 @@ function patternOf(p: unknown): RegExp | undefined {
 
 const stripAccents = (t: AlignedText): AlignedText =>
   t.mapClusters((c) => c.normalize('NFD')).filter((ch) => !/^\p{Mn}$/u.test(ch));
+/** The library's remove_accents: every combining mark (\p{M}) dropped, without decomposing first. */
+const removeMarks = (t: AlignedText): AlignedText => t.filter((ch) => !/^\p{M}$/u.test(ch));
 
 function normalizerSteps(n: Part | null | undefined, unknown: string[]): Step[] {
   if (!n) return [];
@@ -85,7 +87,7 @@ function normalizerSteps(n: Part | null | undefined, unknown: string[]): Step[] 
     case 'Lowercase':
       return [(t) => t.lowerCase()];
     case 'StripAccents':
-      return [(t) => t.filter((ch) => !/^\p{M}$/u.test(ch))];
+      return [removeMarks];
     case 'Prepend':
       return [(t) => t.prepend(str('prepend'))];
     case 'Strip':
@@ -185,8 +187,7 @@ export function replayOf(
   const marks = new Set<string>(['\u2581']);
   const steps: Step[] = [];
   if (config.remove_space === true) steps.push((t) => t.trim(true, true).replace(/\s+/gu, ' '));
-  if (config.do_lowercase_and_remove_accent === true)
-    steps.push((t) => t.lowerCase().filter((ch) => !/^\p{M}$/u.test(ch)));
+  if (config.do_lowercase_and_remove_accent === true) steps.push((t) => removeMarks(t.lowerCase()));
   steps.push(...normalizerSteps(normalizer, unknown));
   steps.push(...preTokenizerSteps(preTokenizer, marks));
   return {

@@ -1,7 +1,8 @@
 import * as ort from 'onnxruntime-web';
 import type { Backend, BackendSetting } from '../common/protocol';
-import type { AttentionSource, ModelInput, PreparedGraph } from './attention-graph';
+import { IDS_INPUT, type AttentionSource, type ModelInput, type PreparedGraph } from './attention-graph';
 import { fusedAttentionProbs, fusedQueryKey, type FusedMask, type Tensor32 } from './fused-attention';
+import { formatBytes } from '../common/memory-estimate';
 import type { QueryKeyLayer } from '../common/query-key';
 import { halfBitsToFloat32 } from './half';
 import { backendPlan, probeWebGpu, type WebGpuProbe } from './backend-plan';
@@ -75,7 +76,7 @@ function feedsFor(graph: GraphInfo, ids: readonly number[]): Record<string, ort.
   const feeds: Record<string, ort.Tensor> = {};
   for (const input of graph.inputs) {
     const n = input.name;
-    if (/input_ids$/.test(n) || n === 'ids' || n === 'tokens') feeds[n] = idsTensor(ids, input.elemType, t);
+    if (IDS_INPUT.test(n)) feeds[n] = idsTensor(ids, input.elemType, t);
     else if (/attention_mask$/.test(n)) feeds[n] = idsTensor(new Array<number>(t).fill(1), input.elemType, t);
     else if (/token_type_ids$/.test(n)) feeds[n] = idsTensor(new Array<number>(t).fill(0), input.elemType, t);
     else if (/position_ids$/.test(n))
@@ -94,7 +95,7 @@ function feedsFor(graph: GraphInfo, ids: readonly number[]): Record<string, ort.
       );
     }
   }
-  if (!graph.inputs.some((i) => /input_ids$|^ids$|^tokens$/.test(i.name))) {
+  if (!graph.inputs.some((i) => IDS_INPUT.test(i.name))) {
     throw new Error(
       `the model declares no input_ids input (its inputs: ${graph.inputs.map((i) => i.name).join(', ') || 'none'})`,
     );
@@ -217,8 +218,7 @@ export class AttentionSession {
         graph.largestWeightBytes > adapter.maxBufferBytes
       ) {
         // Checked here, before a creation that would fail half-way (or, with some drivers, crash the GPU process).
-        const mb = (n: number): string => `${(n / 1024 ** 2).toFixed(0)} MB`;
-        note = `This model's largest weight (${mb(graph.largestWeightBytes)}) is more than this GPU (${adapter.name}) holds in one buffer (${mb(adapter.maxBufferBytes)}): running on WebAssembly.`;
+        note = `This model's largest weight (${formatBytes(graph.largestWeightBytes)}) is more than this GPU (${adapter.name}) holds in one buffer (${formatBytes(adapter.maxBufferBytes)}): running on WebAssembly.`;
       } else if (plan.backend === 'webgpu') {
         try {
           // A device lost before or while the session is made would leave the creation waiting.

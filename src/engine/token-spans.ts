@@ -138,15 +138,15 @@ function walkSection(
   /** Gives the unknown tokens waiting the words in [pos, upTo). */
   const settlePending = (upTo: number): void => {
     if (pending.length === 0) return;
-    const region = s.text.chars.slice(
-      s.charOf[pos] ?? s.text.length,
-      upTo < s.bytes.length ? s.charOf[upTo] : s.text.length,
-    );
     const base = pos < s.bytes.length ? s.charOf[pos] : s.text.length;
-    const words = [...region.join('').matchAll(WORD)].map((m) => {
-      // Match indices are UTF-16 units of the region; count code points to find the characters.
-      const a = [...region.join('').slice(0, m.index)].length;
-      return { first: base + a, last: base + a + [...m[0]].length - 1 };
+    const region = s.text.chars.slice(base, upTo < s.bytes.length ? s.charOf[upTo] : s.text.length).join('');
+    // Match indices are UTF-16 units of the region; code points are counted on from the last match.
+    let unit = 0;
+    let point = 0;
+    const words = [...region.matchAll(WORD)].map((m) => {
+      for (; unit < m.index; point++) unit += (region.codePointAt(unit) ?? 0) > 0xffff ? 2 : 1;
+      const first = base + point;
+      return { first, last: first + [...m[0]].length - 1 };
     });
     pending.forEach((k, n) => {
       if (n >= words.length) {

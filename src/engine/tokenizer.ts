@@ -5,6 +5,9 @@ import { alignedSpans, type CharSpan } from './offsets';
 import { traceSpans, type TokenPiece } from './token-spans';
 import type { TokenInfo } from '../common/protocol';
 
+/** A byte-fallback piece (`<0xE6>`): one byte of a character the vocabulary lacks. */
+const BYTE_PIECE = /^<0x([0-9A-F]{2})>$/;
+
 /** The parts of a Hugging Face `tokenizer.json` this module reads itself. */
 interface TokenizerJson {
   added_tokens?: { id: number; content: string; special?: boolean }[];
@@ -134,7 +137,7 @@ export function loadTokenizer(jsonText: string, configJsonText?: string): TextTo
    */
   const emptySpanText = (id: number, isSpecial: boolean): string => {
     const piece = tok.id_to_token(id);
-    if (!isSpecial && piece !== undefined && /^<0x[0-9A-F]{2}>$/.test(piece)) return piece;
+    if (!isSpecial && piece !== undefined && BYTE_PIECE.test(piece)) return piece;
     if (!isSpecial && byteLevel && piece !== undefined) {
       const bytes = byteLevelTokenToBytes(piece);
       if (bytes && bytes.length > 0)
@@ -149,7 +152,7 @@ export function loadTokenizer(jsonText: string, configJsonText?: string): TextTo
   const suffix = model.end_of_word_suffix;
   const visiblePiece = (piece: string): string => {
     const bare = prefix && piece.startsWith(prefix) ? piece.slice(prefix.length) : piece;
-    return /^<0x[0-9A-F]{2}>$/.test(bare) ? '' : bare.replace(/▁/g, ' ');
+    return BYTE_PIECE.test(bare) ? '' : bare.replace(/▁/g, ' ');
   };
 
   const replay = replayOf(json.normalizer, json.pre_tokenizer, config);
@@ -166,7 +169,7 @@ export function loadTokenizer(jsonText: string, configJsonText?: string): TextTo
       const bytes = byteLevelTokenToBytes(piece);
       return bytes ? { kind: 'bytes', bytes } : { kind: 'unknown' };
     }
-    const byte = model.byte_fallback ? /^<0x([0-9A-F]{2})>$/.exec(piece) : null;
+    const byte = model.byte_fallback ? BYTE_PIECE.exec(piece) : null;
     if (byte) return { kind: 'bytes', bytes: Uint8Array.of(parseInt(byte[1], 16)) };
     let bare = prefix && piece.length > prefix.length && piece.startsWith(prefix) ? piece.slice(prefix.length) : piece;
     if (suffix && bare.endsWith(suffix)) bare = bare.slice(0, bare.length - suffix.length);

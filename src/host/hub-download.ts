@@ -171,6 +171,15 @@ export async function downloadHubFile(r: HubFileRequest): Promise<HubFile> {
   return { dest: r.dest, size, sha256: expected.sha256, cached: false };
 }
 
+/**
+ * Where a graph's tokenizer.json and config.json lie in the repository, as a path prefix: the top
+ * for a graph at the top or under onnx/, else the graph's own folder.
+ */
+export function repoHome(graph: string): string {
+  const dir = path.posix.dirname(graph);
+  return dir === 'onnx' || dir === '.' ? '' : `${dir}/`;
+}
+
 /** The file's size, or null when the repository does not have it (other failures throw). */
 async function hubFileSize(r: Omit<HubFileRequest, 'dest'>): Promise<number | undefined | null> {
   try {
@@ -314,12 +323,7 @@ export async function downloadHubModel(r: HubModelRequest): Promise<string> {
       dest: path.join(r.folder, file),
       onProgress: (n, t) => r.onProgress?.(file, n, t),
     });
-  const home =
-    path.posix.dirname(r.graph) === 'onnx'
-      ? ''
-      : path.posix.dirname(r.graph) === '.'
-        ? ''
-        : `${path.posix.dirname(r.graph)}/`;
+  const home = repoHome(r.graph);
   if (!(await hubFileExists({ ...base, path: `${home}tokenizer.json` }))) {
     throw new HubError(
       `${r.repo} has no tokenizer.json; Attention Explorer needs it to turn text into tokens`,

@@ -1,7 +1,6 @@
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { shapeFromConfig } from '../common/memory-estimate';
-import { HubError, downloadHubModel, hubGraphs, hubRepoExists, hubText, type HubGraph } from './hub-download';
+import { HubError, downloadHubModel, hubGraphs, hubRepoExists, hubText, repoHome, type HubGraph } from './hub-download';
 import { cachedModelDir } from './model-cache';
 import { hubEndpoint, settings } from './settings';
 import { chooseVariants, describeVariant } from './variant-choice';
@@ -20,10 +19,7 @@ async function pickGraph(
   graphs: HubGraph[],
   log: vscode.LogOutputChannel,
 ): Promise<string | undefined> {
-  // config.json lies at the repository's top when the graphs are under onnx/, as downloads expect.
-  const dir = path.posix.dirname(graphs[0].graph);
-  const home = dir === 'onnx' || dir === '.' ? '' : `${dir}/`;
-  const config = await hubText(endpoint, repo, `${home}config.json`).catch(() => undefined);
+  const config = await hubText(endpoint, repo, `${repoHome(graphs[0].graph)}config.json`).catch(() => undefined);
   const choice = chooseVariants(repo, graphs, shapeFromConfig(config), settings().maxTokens);
   for (const o of choice.options)
     log.info(

@@ -3,10 +3,12 @@ import * as path from 'node:path';
 import {
   describeEstimate,
   estimateMemory,
+  formatBytes,
   shapeFromConfig,
   tokensThatFit,
   windowTokens,
 } from '../common/memory-estimate';
+import { GRAPH_VARIANTS } from './hub-download';
 import type { ModelFiles } from './model-source';
 
 /** The graph and the external data files beside it (`x.onnx_data`, `x.onnx.data`, `x.onnx_data_1`, …). */
@@ -18,8 +20,6 @@ export function localWeightBytes(graph: string): number {
     .filter((f) => f === base || f.startsWith(`${base}_data`) || f === `${base}.data`)
     .reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
 }
-
-const mb = (n: number): string => `${(n / 1024 ** 2).toFixed(0)} MB`;
 
 /**
  * Why the model would not fit in the panel's memory with this maxTokens, or undefined when it fits
@@ -33,7 +33,7 @@ export function memoryRefusal(model: ModelFiles, maxTokens: number): string | un
   const weights = localWeightBytes(model.graph);
   const estimate = estimateMemory(weights, shape, tokens);
   if (estimate.fits) return undefined;
-  const stem = path.basename(model.graph, '.onnx').replace(/_(quantized|fp16|int8|uint8|q4|q4f16|bnb4)$/, '');
+  const stem = path.basename(model.graph, '.onnx').replace(new RegExp(`_(${GRAPH_VARIANTS.join('|')})$`), '');
   const dir = path.dirname(model.graph);
   const siblings = fs
     .readdirSync(dir)
@@ -43,7 +43,7 @@ export function memoryRefusal(model: ModelFiles, maxTokens: number): string | un
     .sort((a, b) => a.bytes - b.bytes);
   const room = tokensThatFit(weights, shape);
   const options = [
-    ...(siblings.length ? [`open ${siblings[0].file} beside it (${mb(siblings[0].bytes)}), which fits`] : []),
+    ...(siblings.length ? [`open ${siblings[0].file} beside it (${formatBytes(siblings[0].bytes)}), which fits`] : []),
     ...(room >= 16 ? [`set attentionExplorer.maxTokens to ${room} or fewer`] : []),
   ];
   const advice = options.length ? ` To use it, ${options.join(', or ')}.` : ' Choose a smaller model or variant.';

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
+import { xorshiftWeights } from './random-weights';
 
 /**
  * A decoder with random weights whose graph is what ONNX Runtime's model builder writes for Qwen,
@@ -75,27 +76,9 @@ export function buildGqaDecoder(
   fs.mkdirSync(dir, { recursive: true });
   const { layers, heads, kvHeads, headDim, hidden, ffn, vocab, positions } = shape;
 
-  let x = 12345;
-  const random = (n: number, scale: number): Float32Array => {
-    const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      out[i] = ((x >>> 0) / 4294967296 - 0.5) * 2 * scale;
-    }
-    return out;
-  };
-  const randomBytes = (n: number): Uint8Array => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      out[i] = x & 0xff;
-    }
-    return out;
-  };
+  const generator = xorshiftWeights(12345);
+  const random = generator.floats;
+  const randomBytes = generator.bytes;
 
   // Float weights of the fp32 variant go to the external data file as they are made.
   const data = variant === 'fp32' ? fs.openSync(path.join(dir, `${dataName}.part`), 'w') : undefined;
