@@ -1,15 +1,33 @@
 /** Fetching on the page (fetches from inside a webview worker are unreliable in some VS Code versions). */
 
+/**
+ * A URL's response, or an error naming what was asked for; with `answerMs`, given up when no
+ * answer has begun within it (the body may then take as long as it takes).
+ */
+async function answer(url: string, what: string, answerMs?: number): Promise<Response> {
+  const abort = new AbortController();
+  const timer = answerMs ? setTimeout(() => abort.abort(), answerMs) : undefined;
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: abort.signal });
+  } catch (e) {
+    const why = abort.signal.aborted ? `no answer within ${answerMs} ms` : (e as Error).message;
+    throw new Error(`could not load the ${what} (${why})`, { cause: e });
+  } finally {
+    clearTimeout(timer);
+  }
+  if (!res.ok) throw new Error(`could not load the ${what} (${res.status} ${res.statusText})`);
+  return res;
+}
+
 /** Streams a response, reporting bytes as they arrive. */
 export async function fetchBytes(
   url: string,
   what: string,
   onBytes: (n: number, total: number) => void,
+  answerMs?: number,
 ): Promise<ArrayBuffer> {
-  const res = await fetch(url).catch((e: Error) => {
-    throw new Error(`could not load the ${what} (${e.message})`);
-  });
-  if (!res.ok) throw new Error(`could not load the ${what} (${res.status} ${res.statusText})`);
+  const res = await answer(url, what, answerMs);
   const total = Number(res.headers.get('content-length')) || 0;
   if (!res.body) return res.arrayBuffer();
   const reader = res.body.getReader();
@@ -38,9 +56,7 @@ export async function fetchBytes(
 }
 
 /** A text file, or null when there is no URL. */
-export async function fetchText(url: string | null, what: string): Promise<string | null> {
+export async function fetchText(url: string | null, what: string, answerMs?: number): Promise<string | null> {
   if (!url) return null;
-  const res = await fetch(url).catch(() => undefined);
-  if (!res?.ok) throw new Error(`could not load the ${what}`);
-  return res.text();
+  return (await answer(url, what, answerMs)).text();
 }

@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { HostToWebview, WebviewToHost } from '../common/protocol';
 import { memoryRefusal } from './model-memory';
 import { bundledModel, resolveLocalModel, type ModelFiles } from './model-source';
+import { LocalFileServer } from './local-file-server';
 import { AttentionPanel, type PanelDeps } from './panel';
 import { settings } from './settings';
 
@@ -21,6 +22,8 @@ export class ModelPanel {
   private panel?: AttentionPanel;
   /** The model the panel's page was last loaded with. */
   private loaded?: ModelFiles;
+  /** Started with the first page; null when it could not start (the page then uses VS Code's ways in). */
+  private fileServer?: Promise<LocalFileServer | null>;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -77,6 +80,11 @@ export class ModelPanel {
   private deps(): PanelDeps {
     return {
       extensionUri: this.context.extensionUri,
+      fileServer: () =>
+        (this.fileServer ??= LocalFileServer.start().catch((e: Error) => {
+          this.log.warn(`no local file server (${e.message}): the panel's files come through VS Code`);
+          return null;
+        })),
       onMessage: (m) => this.owner.onMessage(m),
       log: this.log,
       onDispose: () => {
@@ -121,5 +129,6 @@ export class ModelPanel {
 
   dispose(): void {
     this.panel?.panel.dispose();
+    void this.fileServer?.then((s) => s?.close());
   }
 }

@@ -1,10 +1,11 @@
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import type { BackendSetting, HostToWebview, PageFile, WebviewToHost } from '../common/protocol';
-import type { WebviewConfig } from '../common/webview-config';
+import type { PageSources, WebviewConfig } from '../common/webview-config';
 import type { ModelFiles } from './model-source';
 import { contentHash } from './content-hash';
 import { disposeAll } from './dispose-all';
+import type { FileShare, LocalFileServer } from './local-file-server';
 import { makeNonce, webviewHtml } from './webview-html';
 import { receiveFromWebview, type InboxLog } from './webview-inbox';
 
@@ -19,6 +20,8 @@ const RUNTIME_FILES = {
 /** What a panel needs of the extension: its folder, where its messages go, a log. */
 export interface PanelDeps {
   extensionUri: vscode.Uri;
+  /** The server on 127.0.0.1 that gives the page its large files (null: none could start). */
+  fileServer: () => Promise<LocalFileServer | null>;
   /** Every validated message but the ones the panel answers itself (`readFile`). */
   onMessage: (m: WebviewToHost) => void;
   log: InboxLog;
@@ -37,6 +40,9 @@ export class AttentionPanel implements vscode.Disposable {
   private model: ModelFiles;
 
   private readonly extensionUri: vscode.Uri;
+  private readonly fileServer: () => Promise<LocalFileServer | null>;
+  /** The current page's share of the local server (revoked with the page). */
+  private share?: FileShare;
 
   private constructor(
     readonly panel: vscode.WebviewPanel,
@@ -46,6 +52,7 @@ export class AttentionPanel implements vscode.Disposable {
   ) {
     const { extensionUri, onMessage, log, onDispose } = deps;
     this.extensionUri = extensionUri;
+    this.fileServer = deps.fileServer;
     this.model = model;
     this.load(model, backend);
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'icon.png');
@@ -94,14 +101,18 @@ export class AttentionPanel implements vscode.Disposable {
     this.ready = false;
     this.model = model;
     const load = ++this.loads;
-    void contentHash(model.graph)
-      .catch(() => null)
-      .then((hash) => {
-        if (load === this.loads) this.writePage(model, backend, notice, hash);
-      });
+    void Promise.all([contentHash(model.graph).catch(() => null), this.fileServer()]).then(([hash, server]) => {
+      if (load === this.loads) this.writePage(model, backend, notice, hash, server);
+    });
   }
 
-  private writePage(model: ModelFiles, backend: BackendSetting, notice: string | null, modelHash: string | null): void {
+  private writePage(
+    model: ModelFiles,
+    backend: BackendSetting,
+    notice: string | null,
+    modelHash: string | null,
+    server: LocalFileServer | null,
+  ): void {
     const webview = this.panel.webview;
     const runtimeKey = Object.values(RUNTIME_FILES)
       .map((f) => {
@@ -112,23 +123,35 @@ export class AttentionPanel implements vscode.Disposable {
     const clearCache = AttentionPanel.clearCacheOnNextLoad;
     AttentionPanel.clearCacheOnNextLoad = false;
     webview.options = AttentionPanel.webviewOptions(this.extensionUri, model);
-    const uri = (p: string): string => webview.asWebviewUri(vscode.Uri.file(p)).toString();
+    const dist = vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview');
+    const sources = (uri: (p: string) => string | null): PageSources | null => {
+      const [modelUrl, tokenizerUrl, engine] = [uri(model.graph), uri(model.tokenizer), uri(dist.fsPath)];
+      if (!modelUrl || !tokenizerUrl || !engine) return null;
+      return {
+        modelUrl,
+        tokenizerUrl,
+        configUrl: model.config ? uri(model.config) : null,
+        tokenizerConfigUrl: model.tokenizerConfig ? uri(model.tokenizerConfig) : null,
+        engineBase: `${engine}/`,
+      };
+    };
+    this.share?.revoke();
+    this.share = server?.share([dist.fsPath, ...model.roots]);
+    const share = this.share;
+    const viaVsCode = sources((p) => webview.asWebviewUri(vscode.Uri.file(p)).toString());
+    if (!viaVsCode) throw new Error('unreachable: every path has a webview URI');
     const config: WebviewConfig = {
       modelName: model.name,
-      modelUrl: uri(model.graph),
-      tokenizerUrl: uri(model.tokenizer),
-      configUrl: model.config ? uri(model.config) : null,
-      tokenizerConfigUrl: model.tokenizerConfig ? uri(model.tokenizerConfig) : null,
+      ...viaVsCode,
+      direct: share ? sources((p) => share.urlOf(p)) : null,
       bytesFrom: 'host',
       modelBytes: fs.statSync(model.graph).size,
       modelHash,
       runtimeKey,
       clearCache,
-      engineBase: `${webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview')).toString()}/`,
       backend,
       notice,
     };
-    const dist = vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview');
     webview.html = webviewHtml(
       {
         script: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'main.js')).toString(),
@@ -211,6 +234,7 @@ export class AttentionPanel implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.share?.revoke();
     disposeAll(this.disposables);
   }
 }

@@ -11,7 +11,8 @@ const escapeJson = (v: unknown): string => JSON.stringify(v).replace(/</g, '\\u0
 
 /**
  * The panel's page: a strict CSP (scripts only with the nonce or from the extension's own
- * folders, 'wasm-unsafe-eval' for WebAssembly, no remote loads), the configuration as inert JSON.
+ * folders, 'wasm-unsafe-eval' for WebAssembly, no remote loads; fetches from the webview's
+ * resources and the host's local server only), the configuration as inert JSON.
  * Kept free of `vscode` so the engine tests serve the very same page from 127.0.0.1.
  */
 export function webviewHtml(uris: WebviewPageUris, config: WebviewConfig, nonce: string): string {
@@ -21,7 +22,7 @@ export function webviewHtml(uris: WebviewPageUris, config: WebviewConfig, nonce:
     `style-src ${uris.cspSource} 'unsafe-inline'`,
     `font-src ${uris.cspSource}`,
     `script-src 'nonce-${nonce}' ${uris.cspSource} 'wasm-unsafe-eval'`,
-    `connect-src ${uris.cspSource}`,
+    `connect-src ${[uris.cspSource, ...(config.direct ? [new URL(config.direct.engineBase).origin] : [])].join(' ')}`,
     `worker-src ${uris.cspSource} blob:`,
   ].join('; ');
   return `<!DOCTYPE html>

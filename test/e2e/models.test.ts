@@ -305,7 +305,11 @@ e2e(
       if (i > 600) throw new Error(`the panel did not prepare the graph again: ${JSON.stringify(t)}`);
       await page.waitForTimeout(100);
     }
-    assert.equal((await panelMarks())['prepared graph from the cache'], undefined);
+    const marks = await panelMarks();
+    assert.equal(marks['prepared graph from the cache'], undefined);
+    // The model file came from the extension host's local server, not through VS Code's relay.
+    assert.ok(marks['local server used'], JSON.stringify(marks));
+    assert.ok(!Object.keys(marks).some((k) => k.startsWith('local server failed')), JSON.stringify(marks));
     await waitForRun(/^code-prose-gpt · /);
     assert.match(server.extensionLog(), /the panel's cache of prepared graphs will be emptied/);
   },

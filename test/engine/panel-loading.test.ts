@@ -4,9 +4,13 @@
  * corrupt cache entry, a worker that crashes, requests that arrive while the model loads.
  */
 import assert from 'node:assert/strict';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { WebviewToHost } from '../../src/common/protocol';
+import type { WebviewConfig } from '../../src/common/webview-config';
+import { LocalFileServer, type FileShare } from '../../src/host/local-file-server';
 import { launchChromium } from '../support/chromium';
 import { crashEngineOnNextAnalysis, watchEngineCrash } from '../support/engine-crash';
 import { outputDir, ROOT } from '../support/paths';
@@ -30,17 +34,17 @@ const CODE = 'def add(a, b):\n    return a + b\n\nprint(add(2, 3))\n';
 const analyse = (requestId: number, text = CODE, maxTokens = 1024) =>
   analyseRequest(requestId, text, { maxTokens }, 'a.py');
 
-/** A panel page in `context`, recording the URLs it requests. */
+/** A panel page in `context`, and the URLs it has fetched (all of them: from before it said it was ready too). */
 async function panelIn(
   context: BrowserContext,
   opts: Parameters<typeof openPanelPage>[2] = {},
   initScripts: (string | (() => void))[] = [],
   headers: Record<string, string> = {},
-): Promise<{ page: Page; urls: string[] }> {
-  const urls: string[] = [];
+): Promise<{ page: Page; urls: () => Promise<string[]> }> {
   const page = await openPanelPage(context, server.url, { backend: 'wasm', ...opts }, initScripts, undefined, headers);
-  page.on('request', (r) => urls.push(r.url()));
   page.on('pageerror', (e) => console.error('page error:', e.message));
+  const urls = (): Promise<string[]> =>
+    page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
   return { page, urls };
 }
 
@@ -70,9 +74,9 @@ test('the engine runs in a worker, and a later page takes the prepared graph and
   assert.deepEqual(b.tokens, a.tokens);
   assert.deepEqual(b.summaries, a.summaries, 'the same attention from the cached graph');
   assert.equal(
-    second.urls.filter((u) => u.endsWith('/model.onnx') || u.endsWith('.wasm')).length,
+    (await second.urls()).filter((u) => u.endsWith('/model.onnx') || u.endsWith('.wasm')).length,
     0,
-    `fetched: ${second.urls.join(', ')}; the page said: ${said.join(' | ')}`,
+    `fetched: ${(await second.urls()).join(', ')}; the page said: ${said.join(' | ')}`,
   );
   const marks = (await timeline(second.page)).marks;
   assert.ok(marks['prepared graph from the cache'] && marks['runtime from the cache'], JSON.stringify(marks));
@@ -99,7 +103,7 @@ test('a corrupt prepared graph in the cache is noticed, dropped and rebuilt from
   await sendToWebview(page, analyse(1));
   const r = await waitForMessage(page, 'result', 1);
   assert.equal(r.model.layers, 4);
-  assert.equal(urls.filter((u) => u.endsWith('/model.onnx')).length, 1, 'the model file was fetched instead');
+  assert.equal((await urls()).filter((u) => u.endsWith('/model.onnx')).length, 1, 'the model file was fetched instead');
   const marks = (await timeline(page)).marks;
   assert.ok(marks['prepared graph rejected'] && marks.surgery, JSON.stringify(marks));
   // The entry now holds a whole prepared graph again (far larger than the corrupt 5,000 bytes), in parts.
@@ -228,4 +232,95 @@ test('cross-origin isolated (COOP/COEP, as VS Code makes webviews with --enable-
     s.attends.forEach((w, k) => assert.ok(Math.abs(w.weight - one.summaries[i].attends[k].weight) < 1e-4));
   });
   await context.close();
+});
+
+/** The page's sources from a real local file server (the host's), sharing the engine's and the model's folders. */
+function directSources(share: FileShare): WebviewConfig['direct'] {
+  const model = path.join(ROOT, 'media', 'model');
+  const url = (p: string): string => share.urlOf(p) ?? assert.fail(`${p} is not shared`);
+  return {
+    modelUrl: url(path.join(model, 'model.onnx')),
+    tokenizerUrl: url(path.join(model, 'tokenizer.json')),
+    configUrl: url(path.join(model, 'config.json')),
+    tokenizerConfigUrl: null,
+    engineBase: `${url(path.join(ROOT, 'dist', 'webview'))}/`,
+  };
+}
+
+/**
+ * The tests' pages are served by route, with no address, which Chromium's Local Network Access
+ * counts as public: it refuses their requests to 127.0.0.1 (in VS Code, the page comes from a
+ * loopback address or from VS Code's own scheme, and the e2e tests see the server used).
+ */
+const WITHOUT_LNA = ['--disable-features=LocalNetworkAccessChecks'];
+
+test("the host's local file server (another origin, as in VS Code) gives the page every file, cross-origin isolated too", async () => {
+  const browser = await launchChromium(WITHOUT_LNA);
+  const files = await LocalFileServer.start();
+  const share = files.share([path.join(ROOT, 'dist', 'webview'), path.join(ROOT, 'media', 'model')]);
+  const COI = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+  let reference: WebviewToHost | undefined;
+  for (const headers of [{}, COI]) {
+    const context = await browser.newContext();
+    const { page, urls } = await panelIn(context, { direct: directSources(share) }, [], headers);
+    await sendToWebview(page, analyse(1));
+    const r = await waitForMessage(page, 'result', 1);
+    if (reference) assert.deepEqual(r.tokens, (reference as typeof r).tokens);
+    else reference = r;
+    assert.equal(r.model.layers, 4);
+    const fetched = await urls();
+    const fromServer = fetched.filter((u) => u.startsWith(files.origin)).map((u) => u.slice(u.lastIndexOf('/') + 1));
+    for (const f of [
+      'model.onnx',
+      'tokenizer.json',
+      'config.json',
+      'engine-worker-wasm.js',
+      'ort-wasm-simd-threaded.wasm',
+    ])
+      assert.ok(fromServer.includes(f), `${f} from the local server: ${fromServer.join(', ')}`);
+    const elsewhere = fetched.filter(
+      (u) => /model\.onnx|tokenizer\.json|\.wasm$|engine-worker/.test(u) && !u.startsWith(files.origin),
+    );
+    assert.deepEqual(elsewhere, [], 'nothing of the model or the engine came another way');
+    const marks = (await timeline(page)).marks;
+    assert.ok(marks['local server used'], JSON.stringify(marks));
+    assert.ok(!Object.keys(marks).some((k) => k.startsWith('local server failed')), JSON.stringify(marks));
+    await context.close();
+  }
+  await files.close();
+  await browser.close();
+});
+
+test('a local file server the page cannot reach (refused, revoked, or silent): the page loads the files the other way, once it gives up', async () => {
+  const browser = await launchChromium(WITHOUT_LNA);
+  const files = await LocalFileServer.start();
+  const share = files.share([path.join(ROOT, 'dist', 'webview'), path.join(ROOT, 'media', 'model')]);
+  const revoked = directSources(share);
+  share.revoke();
+  const closed = await LocalFileServer.start();
+  const refused = directSources(closed.share([path.join(ROOT, 'dist', 'webview'), path.join(ROOT, 'media', 'model')]));
+  await closed.close();
+  // Accepts connections and never answers, like a port on another machine that swallows them.
+  const silent = net.createServer(() => undefined);
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const silentOrigin = `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
+  const swallowed = JSON.parse(JSON.stringify(revoked).replaceAll(files.origin, silentOrigin)) as typeof revoked;
+  for (const [why, direct] of [
+    ['404', revoked],
+    ['refused', refused],
+    ['no answer within 3000 ms', swallowed],
+  ] as const) {
+    const context = await browser.newContext();
+    const { page } = await panelIn(context, { direct });
+    await sendToWebview(page, analyse(1));
+    const r = await waitForMessage(page, 'result', 1);
+    assert.equal(r.model.layers, 4, why);
+    const failed = Object.keys((await timeline(page)).marks).filter((k) => k.startsWith('local server failed'));
+    assert.equal(failed.length, 1, `${why}: ${failed.join(' | ')}`);
+    if (why !== 'refused') assert.ok(failed[0].includes(why), failed[0]);
+    await context.close();
+  }
+  silent.close();
+  await files.close();
+  await browser.close();
 });

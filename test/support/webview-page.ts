@@ -30,6 +30,8 @@ export function panelPage(
     backend?: BackendSetting;
     notice?: string;
     modelHash?: string;
+    /** The local server's URLs (the host's in VS Code). */
+    direct?: WebviewConfig['direct'];
   } = {},
 ): string {
   const folder = opts.folderUrl ?? `${base}/media/model`;
@@ -45,6 +47,7 @@ export function panelPage(
     runtimeKey: 'test',
     clearCache: false,
     engineBase: `${base}/dist/webview/`,
+    direct: opts.direct ?? null,
     backend: opts.backend ?? 'auto',
     notice: opts.notice ?? null,
   };

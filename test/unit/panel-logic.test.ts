@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AttentionStore } from '../../src/common/attention-store';
 import type { EngineResult } from '../../src/engine/model-engine';
+import { pageIsLocal } from '../../webview/engine-inputs';
 import { RequestQueue } from '../../webview/request-queue';
 import { INITIAL_STATE, restoreState } from '../../src/common/panel-state';
 import { runNotices, runSummary } from '../../webview/run-notices';
@@ -133,4 +134,21 @@ test('the notices above a result name what the user must know: stale text, the b
     approximate[0].text,
     /places in the text are approximate \(the tokenizer's normalizer X is not supported\)/,
   );
+});
+
+test("the host's local server is tried only from a page on this machine (a remote page would make the browser ask for local network access)", () => {
+  const local = [
+    { protocol: 'vscode-webview:', hostname: '0a1b2c' },
+    { protocol: 'http:', hostname: '127.0.0.1' },
+    { protocol: 'https:', hostname: 'localhost' },
+    { protocol: 'http:', hostname: '[::1]' },
+    { protocol: 'http:', hostname: 'code.localhost' },
+  ];
+  const remote = [
+    { protocol: 'https:', hostname: 'dev.example.com' },
+    { protocol: 'http:', hostname: '192.168.1.20' },
+    { protocol: 'https:', hostname: 'localhost.example.com' },
+  ];
+  for (const w of local) assert.equal(pageIsLocal(w), true, JSON.stringify(w));
+  for (const w of remote) assert.equal(pageIsLocal(w), false, JSON.stringify(w));
 });
