@@ -13,6 +13,8 @@
  * attention-explorer predict … prints what a causal language model predicts at each token:
  * {"tokens":[…],"predictions":[{"logprob","top":[{"id","text","p"}]}]} — the natural log of the
  * probability of the token that follows (null for the last) and the 5 most likely next tokens.
+ * attention and predict take --ablate L:H,… (heads knocked out: their probabilities set to zero)
+ * and --hide-tokens i,… (tokens hidden from every other token's attention): what the model then does.
  * Uses the same engine as the webview (onnxruntime-web's WebAssembly backend runs in Node).
  */
 import * as fs from 'node:fs';
@@ -26,18 +28,21 @@ import { fitText } from './engine/fit';
 import { setUpRuntime } from './engine/runtime-init';
 import { exposeAttention } from './engine/attention-graph';
 import { contextLength } from './engine/model-config';
+import type { Intervention } from './engine/interventions';
 import { AttentionSession } from './engine/session';
 import { loadTokenizer, type TextTokenizer } from './engine/tokenizer';
 
 const USAGE = `usage: attention-explorer attention [--model PATH.onnx] [--tokenizer PATH/tokenizer.json]
                            (--text TEXT | --ids 5,17,42) [--layers all|0,1,...] [--aggregate mean|max|rollout]
+                           [--ablate L:H,...] [--hide-tokens i,...]
        attention-explorer heads [--model PATH.onnx] [--tokenizer PATH/tokenizer.json]
                            (--text TEXT | --ids 5,17,42) [--layers all|0,1,...]
        attention-explorer qk [--model PATH.onnx] [--tokenizer PATH/tokenizer.json]
                            (--text TEXT | --ids 5,17,42) --layer L --head H --query Q
        attention-explorer predict [--model PATH.onnx] [--tokenizer PATH/tokenizer.json]
-                           (--text TEXT | --ids 5,17,42)
-Without --model, the bundled code-prose-gpt model is used.`;
+                           (--text TEXT | --ids 5,17,42) [--ablate L:H,...] [--hide-tokens i,...]
+Without --model, the bundled code-prose-gpt model is used. --ablate knocks heads out (layer:head,
+0-based: their attention set to zero); --hide-tokens hides tokens (0-based) from every other token.`;
 
 const AGGREGATES = ['mean', 'max', 'rollout'] as const;
 type Aggregate = (typeof AGGREGATES)[number];
@@ -52,6 +57,8 @@ interface CliArgs {
   text?: string;
   ids?: number[];
   layers: 'all' | number[];
+  /** attention, predict: heads to knock out and tokens to hide. */
+  intervention?: Intervention;
 }
 
 class UsageError extends Error {}
@@ -72,6 +79,7 @@ export function parseArgs(argv: string[]): CliArgs {
     'ids',
     ...(command === 'qk' ? ['layer', 'head', 'query'] : command === 'predict' ? [] : ['layers']),
     ...(command === 'attention' ? ['aggregate'] : []),
+    ...(command === 'attention' || command === 'predict' ? ['ablate', 'hide-tokens'] : []),
   ];
   const opts = new Map<string, string>();
   for (let i = 0; i < rest.length; i++) {
@@ -116,9 +124,32 @@ export function parseArgs(argv: string[]): CliArgs {
     };
     at = { layer: index('layer'), head: index('head'), query: index('query') };
   }
+  const ablate = opts.get('ablate');
+  const hide = opts.get('hide-tokens');
+  let intervention: Intervention | undefined;
+  if (ablate !== undefined || hide !== undefined) {
+    const heads = (ablate ?? '').split(',').filter((s) => s.trim() !== '');
+    intervention = {
+      heads: heads.map((h) => {
+        const m = /^\s*(\d+):(\d+)\s*$/.exec(h);
+        if (!m) throw new UsageError(`--ablate takes layer:head pairs (0-based), comma-separated, got "${h}"`);
+        return { layer: Number(m[1]), head: Number(m[2]) };
+      }),
+      hiddenTokens: (hide ?? '')
+        .split(',')
+        .filter((s) => s.trim() !== '')
+        .map((s) => {
+          const n = Number(s.trim());
+          if (!Number.isInteger(n) || n < 0)
+            throw new UsageError(`--hide-tokens takes comma-separated token indices (0-based), got "${s}"`);
+          return n;
+        }),
+    };
+  }
   return {
     command,
     at,
+    intervention,
     aggregate: aggregate as Aggregate | undefined,
     model,
     tokenizer: opts.get('tokenizer'),
@@ -160,7 +191,10 @@ async function main(argv: string[]): Promise<number> {
   else if (args.tokenizer || args.text !== undefined)
     throw new Error(`no tokenizer.json at ${tokenizerPath} (give --tokenizer, or use --ids)`);
 
-  const graph = exposeAttention(new Uint8Array(fs.readFileSync(args.model)), { logits: args.command === 'predict' });
+  const graph = exposeAttention(new Uint8Array(fs.readFileSync(args.model)), {
+    logits: args.command === 'predict',
+    interventions: args.intervention !== undefined,
+  });
   const externalData = graph.externalDataFiles.map((f) => {
     const p = path.join(path.dirname(args.model), f);
     if (!fs.existsSync(p)) throw new Error(`the model's external data file ${f} is missing (looked for ${p})`);
@@ -204,7 +238,10 @@ async function main(argv: string[]): Promise<number> {
       );
   }
   const session = await AttentionSession.create(graph, externalData, 'wasm');
-  const out = await session.run(tokens.map((t) => t.id));
+  const out = await session.run(
+    tokens.map((t) => t.id),
+    args.intervention,
+  );
   const t = tokens.length;
   const store = new AttentionStore([{ start: 0, length: t, layers: out.layers }], out.layers.length, out.heads);
   const rows = (m: Float32Array): number[][] =>
@@ -212,7 +249,7 @@ async function main(argv: string[]): Promise<number> {
   let result: object;
   if (args.command === 'predict') {
     const ids = tokens.map((x) => x.id);
-    const { logits, vocabulary } = await session.runLogits(ids);
+    const { logits, vocabulary } = await session.runLogits(ids, args.intervention);
     const text = (id: number): string | null => (tokenizer ? tokenizer.idToText(id) : null);
     result = {
       tokens,

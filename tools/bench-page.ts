@@ -94,9 +94,19 @@ async function predictBench(modelUrl: string, ids: number[], runs: number, warmu
   const attention = await timeRuns(() => plain.run(ids), warmupMs, runs);
   const headAttention = await timeRuns(() => withHead.run(ids), warmupMs, runs);
   const logits = await timeRuns(() => withHead.runLogits(ids), warmupMs, runs);
-  await plain.release();
   await withHead.release();
-  return { attentionMs: attention.medianMs, headAttentionMs: headAttention.medianMs, logitsMs: logits.medianMs };
+  // The graph with the interventions' inputs, running one: a head knocked out, a token hidden.
+  const intervening = await AttentionSession.create(exposeAttention(bytes, { interventions: true }), [], 'wasm');
+  const intervention = { heads: [{ layer: 3, head: 7 }], hiddenTokens: [1] };
+  const intervened = await timeRuns(() => intervening.run(ids, intervention), warmupMs, runs);
+  await intervening.release();
+  await plain.release();
+  return {
+    attentionMs: attention.medianMs,
+    headAttentionMs: headAttention.medianMs,
+    logitsMs: logits.medianMs,
+    intervenedMs: intervened.medianMs,
+  };
 }
 
 (window as unknown as { predictBench: typeof predictBench }).predictBench = predictBench;

@@ -3,6 +3,7 @@ import type { FusedSpec } from './fused-attention';
 import { FUSED_ATTENTION, fusedSource, type Additions } from './fused-sources';
 import { AttentionNotFoundError, ModelFormatError } from './graph-errors';
 import { inlineKnownIfs, pruneToOutputs, subgraphsHold } from './graph-rewrite';
+import { insertInterventions } from './interventions';
 import { scoreSources, type ScoreSource } from './score-source';
 
 /**
@@ -66,6 +67,8 @@ export interface PreparedGraph {
   logits: string | null;
   /** The graph's outputs before the surgery, to say which there were when logits are missing. */
   originalOutputs: string[];
+  /** Whether the graph takes the interventions' inputs (SurgeryOptions.interventions). */
+  interventions: boolean;
 }
 
 /** The input that takes the token ids, under the names exports give it. */
@@ -252,6 +255,8 @@ function externalFiles(graph: onnx.IGraphProto): string[] {
 export interface SurgeryOptions {
   /** Keep the language-model head and its logits as an output (the next-token predictions). */
   logits?: boolean;
+  /** Add the inputs that knock out heads and hide tokens (interventions.ts). */
+  interventions?: boolean;
 }
 
 export function exposeAttention(modelBytes: Uint8Array, options: SurgeryOptions = {}): PreparedGraph {
@@ -291,6 +296,7 @@ export function exposeAttention(modelBytes: Uint8Array, options: SurgeryOptions 
           : ''),
     );
   }
+  if (options.interventions) insertInterventions(graph, attention, defaultOpset(model));
   const fetches: string[] = [];
   for (const a of attention) {
     const names =
@@ -336,5 +342,11 @@ export function exposeAttention(modelBytes: Uint8Array, options: SurgeryOptions 
     largestWeightBytes: largestWeight(graph),
     logits,
     originalOutputs,
+    interventions: options.interventions === true,
   };
+}
+
+function defaultOpset(model: onnx.ModelProto): number {
+  const own = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
+  return Number(own?.version ?? 0);
 }

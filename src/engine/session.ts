@@ -5,6 +5,7 @@ import { fusedAttentionProbs, fusedQueryKey, type FusedMask, type Tensor32 } fro
 import { formatBytes } from '../common/memory-estimate';
 import type { QueryKeyLayer } from '../common/query-key';
 import { halfBitsToFloat32 } from './half';
+import { HEAD_MASK_INPUT, interventionFeeds, KEY_BIAS_INPUT, type Intervention } from './interventions';
 import { backendPlan, probeWebGpu, type WebGpuProbe } from './backend-plan';
 import { webGpuDevice, whenLost, type LosableDevice } from './webgpu';
 
@@ -63,8 +64,15 @@ function webOptions(externalData: ExternalDataFile[], backend: Backend): ort.Inf
   };
 }
 
-/** Inputs are fed by what the model declares; anything else required is an error that names it. */
-function feedsFor(graph: GraphInfo, ids: readonly number[]): Record<string, ort.Tensor> {
+/**
+ * Inputs are fed by what the model declares (and `extra`, the interventions' inputs); anything
+ * else required is an error that names it.
+ */
+function feedsFor(
+  graph: GraphInfo,
+  ids: readonly number[],
+  extra: Record<string, ort.Tensor> = {},
+): Record<string, ort.Tensor> {
   const t = ids.length;
   // An id past the embedding would make the runtime fail with an index error deep in the graph.
   const vocabulary = graph.vocabulary;
@@ -76,7 +84,8 @@ function feedsFor(graph: GraphInfo, ids: readonly number[]): Record<string, ort.
   const feeds: Record<string, ort.Tensor> = {};
   for (const input of graph.inputs) {
     const n = input.name;
-    if (IDS_INPUT.test(n)) feeds[n] = idsTensor(ids, input.elemType, t);
+    if (extra[n]) feeds[n] = extra[n];
+    else if (IDS_INPUT.test(n)) feeds[n] = idsTensor(ids, input.elemType, t);
     else if (/attention_mask$/.test(n)) feeds[n] = idsTensor(new Array<number>(t).fill(1), input.elemType, t);
     else if (/token_type_ids$/.test(n)) feeds[n] = idsTensor(new Array<number>(t).fill(0), input.elemType, t);
     else if (/position_ids$/.test(n))
@@ -158,6 +167,8 @@ export type GraphInfo = Omit<PreparedGraph, 'bytes'>;
  */
 export class AttentionSession {
   readonly graph: GraphInfo;
+  /** Heads per layer, from the last run's attention (0 before any). */
+  private heads = 0;
   private webgpuFallback?: {
     bytes: Uint8Array;
     externalData: ExternalDataFile[];
@@ -249,8 +260,33 @@ export class AttentionSession {
     return new AttentionSession(s, graph, externalData, 'wasm', note, performance.now() - t0);
   }
 
-  async run(ids: readonly number[]): Promise<RunOutput> {
-    const feeds = feedsFor(this.graph, ids);
+  /**
+   * The interventions' inputs for a run of `ids` (none for a graph prepared without them). The plain
+   * pass feeds one factor per layer, which broadcasts over any number of heads; an intervention
+   * needs the number of heads, from a plain run first when none has run yet.
+   */
+  private async interventionInputs(
+    ids: readonly number[],
+    intervention?: Intervention,
+  ): Promise<Record<string, ort.Tensor>> {
+    if (!this.graph.interventions) {
+      if (intervention)
+        throw new Error(
+          'this session was prepared without interventions (exposeAttention(…, { interventions: true }))',
+        );
+      return {};
+    }
+    if (intervention && this.heads === 0) await this.run(ids);
+    const f = interventionFeeds(this.graph.attention.length, intervention ? this.heads : 1, ids.length, intervention);
+    return {
+      [HEAD_MASK_INPUT]: new ort.Tensor('float32', f.headMask, f.headDims),
+      [KEY_BIAS_INPUT]: new ort.Tensor('float32', f.keyBias, f.biasDims),
+    };
+  }
+
+  /** The attention for `ids`, with `intervention` applied when given (a graph prepared for it). */
+  async run(ids: readonly number[], intervention?: Intervention): Promise<RunOutput> {
+    const feeds = feedsFor(this.graph, ids, await this.interventionInputs(ids, intervention));
     const fallback = this.webgpuFallback;
     if (!fallback) return this.runOn(ids, feeds);
     // A device lost since the last run: the run is never started on it, and WebAssembly takes over.
@@ -310,6 +346,7 @@ export class AttentionSession {
         layers.push(r.probs);
       }
     }
+    this.heads = heads;
     return { layers, heads };
   }
 
@@ -317,13 +354,17 @@ export class AttentionSession {
    * The logits for `ids` ([T × vocabulary], and the vocabulary), from a graph prepared with
    * `logits: true`; a model without a logits output is named with the outputs it has.
    */
-  async runLogits(ids: readonly number[]): Promise<{ logits: Float32Array; vocabulary: number }> {
+  async runLogits(
+    ids: readonly number[],
+    intervention?: Intervention,
+  ): Promise<{ logits: Float32Array; vocabulary: number }> {
     const name = this.graph.logits;
     if (!name)
       throw new Error(
         `predictions need the model's logits, and this graph has no logits output (its outputs: ${this.graph.originalOutputs.join(', ') || 'none'}): use a language-model export (…ForCausalLM), not the bare encoder or decoder`,
       );
-    const out = await this.session.run(feedsFor(this.graph, ids), [name]);
+    const extra = await this.interventionInputs(ids, intervention);
+    const out = await this.session.run(feedsFor(this.graph, ids, extra), [name]);
     const t = out[name];
     const dims = t.dims;
     if (dims.length !== 3 || dims[1] !== ids.length)
@@ -340,7 +381,7 @@ export class AttentionSession {
     const a = this.graph.attention[layer];
     if (!a) throw new RangeError(`layer ${layer} of ${this.graph.attention.length}`);
     const src = a.source;
-    const feeds = feedsFor(this.graph, ids);
+    const feeds = feedsFor(this.graph, ids, await this.interventionInputs(ids));
     if (src.kind === 'fused') {
       const out = await this.session.run(feeds, [src.query, src.key, ...(src.mask ? [src.mask] : [])]);
       const { q, k, mask } = fusedInputs(out, src);

@@ -1,0 +1,230 @@
+/**
+ * Interventions by graph surgery: knocking heads out and hiding tokens, checked against
+ * hand-built twins run by onnxruntime-node (an independent runtime) and against what hiding
+ * means (no attention to the token from any other row).
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { onnx } from 'onnx-proto';
+import { exposeAttention } from '../../src/engine/attention-graph';
+import { InterventionError, type Intervention } from '../../src/engine/interventions';
+import { setUpRuntime } from '../../src/engine/runtime-init';
+import { AttentionSession } from '../../src/engine/session';
+import { BUNDLED_MODEL_DIR, FIXTURES, ROOT, readReference } from '../support/paths';
+
+setUpRuntime();
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+const BUNDLED = path.join(BUNDLED_MODEL_DIR, 'model.onnx');
+const IDS = [40, 2, 2, 77, 901, 13, 40, 2, 2, 77, 5, 9];
+
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+};
+
+/**
+ * The twin: the original graph with, after the chosen layers' attention Softmax, a Mul by a
+ * constant [heads, 1, 1] factor (0 for the knocked-out heads), written node by node; its outputs
+ * are the original logits and every attention Softmax's output (after the factor, where one is).
+ */
+function ablatedTwin(bytes: Uint8Array, heads: number, knockedOut: { layer: number; head: number }[]): Uint8Array {
+  const softmaxes = exposeAttention(bytes).attention.map((a) => (a.source.kind === 'softmax' ? a.source.output : ''));
+  const model = onnx.ModelProto.decode(bytes);
+  const graph = model.graph as onnx.GraphProto;
+  const outputs = [graph.output[0].name ?? ''];
+  softmaxes.forEach((probs, layer) => {
+    const out = knockedOut.some((k) => k.layer === layer) ? `twin/${layer}/ablated` : probs;
+    outputs.push(out);
+    if (out === probs) return;
+    const factor = new Float32Array(heads).fill(1);
+    for (const k of knockedOut) if (k.layer === layer) factor[k.head] = 0;
+    graph.initializer.push(
+      onnx.TensorProto.create({
+        name: `twin/${layer}/factor`,
+        dataType: onnx.TensorProto.DataType.FLOAT,
+        dims: [heads, 1, 1],
+        floatData: Array.from(factor),
+      }),
+    );
+    for (const n of graph.node) n.input = (n.input ?? []).map((i) => (i === probs ? out : i));
+    const at = graph.node.findIndex((n) => n.output?.[0] === probs);
+    graph.node.splice(
+      at + 1,
+      0,
+      onnx.NodeProto.create({ opType: 'Mul', input: [probs, `twin/${layer}/factor`], output: [out] }),
+    );
+  });
+  graph.output = outputs.map((name) => onnx.ValueInfoProto.create({ name }));
+  return onnx.ModelProto.encode(model).finish();
+}
+
+async function runTwin(bytes: Uint8Array, ids: number[]): Promise<Float32Array[]> {
+  const ortNode = await import('onnxruntime-node');
+  const s = await ortNode.InferenceSession.create(bytes);
+  const feeds: Record<string, InstanceType<typeof ortNode.Tensor>> = {};
+  for (const n of s.inputNames)
+    feeds[n] = new ortNode.Tensor(
+      'int64',
+      BigInt64Array.from(/attention_mask/.test(n) ? ids.map(() => 1n) : ids.map(BigInt)),
+      [1, ids.length],
+    );
+  const out = await s.run(feeds);
+  const all = s.outputNames.map((n) => out[n].data as Float32Array);
+  await s.release();
+  return all;
+}
+
+for (const [name, file, ids] of [
+  ['the bundled model', BUNDLED, IDS],
+  ['gpt2.onnx', path.join(FIXTURES, 'gpt2.onnx'), [5, 17, 42, 99, 7, 17, 42, 99, 3, 250, 11, 12]],
+] as const) {
+  test(`knocking heads out (${name}) equals a twin whose heads' probabilities are multiplied by zero, run by onnxruntime-node, to 1e-4`, async () => {
+    const bytes = new Uint8Array(fs.readFileSync(file));
+    const session = await AttentionSession.create(
+      exposeAttention(bytes, { logits: true, interventions: true }),
+      [],
+      'wasm',
+    );
+    const plain = await session.run([...ids]);
+    const plainLogits = (await session.runLogits([...ids])).logits;
+    const heads = plain.heads;
+    const last = plain.layers.length - 1;
+    const knockedOut = [
+      { layer: 0, head: 1 },
+      { layer: 0, head: heads - 1 },
+      { layer: last, head: 0 },
+    ];
+    const intervention: Intervention = { heads: knockedOut, hiddenTokens: [] };
+    const ablated = await session.run([...ids], intervention);
+    const { logits } = await session.runLogits([...ids], intervention);
+    await session.release();
+    const [twinLogits, ...twinAttention] = await runTwin(ablatedTwin(bytes, heads, knockedOut), [...ids]);
+    assert.ok(maxDiff(logits, twinLogits) < 1e-4, `logits differ by ${maxDiff(logits, twinLogits)}`);
+    assert.ok(maxDiff(logits, plainLogits) > 1e-3, 'the knock-out changes the predictions');
+    ablated.layers.forEach((layer, l) =>
+      assert.ok(maxDiff(layer, twinAttention[l]) < 1e-4, `layer ${l}: ${maxDiff(layer, twinAttention[l])}`),
+    );
+    // What the panel shows of a knocked-out head: nothing; the others of its layer as they were.
+    const t = ids.length;
+    const headOf = (layer: Float32Array, h: number): Float32Array => layer.subarray(h * t * t, (h + 1) * t * t);
+    assert.ok(headOf(ablated.layers[0], 1).every((v) => v === 0));
+    assert.ok(maxDiff(headOf(ablated.layers[0], 0), headOf(plain.layers[0], 0)) < 1e-6);
+    // A later layer's attention changed, because what it reads changed.
+    assert.ok(maxDiff(ablated.layers[1], plain.layers[1]) > 1e-4);
+  });
+}
+
+for (const [name, file, ids] of [
+  ['the bundled model, causal', BUNDLED, IDS],
+  ['bert.onnx, bidirectional', path.join(FIXTURES, 'bert.onnx'), readReference('bert').input_ids[0]],
+] as const) {
+  test(`hiding a token (${name}) gives it zero attention from every other token in every layer and head; the rows still sum to 1`, async () => {
+    const bytes = new Uint8Array(fs.readFileSync(file));
+    const session = await AttentionSession.create(exposeAttention(bytes, { interventions: true }), [], 'wasm');
+    const plain = await session.run([...ids]);
+    const hidden = [3, 5];
+    const out = await session.run([...ids], { heads: [], hiddenTokens: hidden });
+    await session.release();
+    const t = ids.length;
+    let changed = 0;
+    out.layers.forEach((layer, l) => {
+      for (let h = 0; h < out.heads; h++)
+        for (let i = 0; i < t; i++) {
+          const row = layer.subarray((h * t + i) * t, (h * t + i + 1) * t);
+          for (const j of hidden) if (i !== j) assert.equal(row[j], 0, `layer ${l} head ${h}: row ${i} → ${j}`);
+          assert.ok(Math.abs(row.reduce((s, v) => s + v, 0) - 1) < 1e-5, `layer ${l} head ${h} row ${i}`);
+          changed = Math.max(changed, maxDiff(row, plain.layers[l].subarray((h * t + i) * t, (h * t + i + 1) * t)));
+        }
+    });
+    assert.ok(changed > 1e-3, 'hiding changed the attention');
+    // In a causal model the rows before the first hidden token do not see it anyway: unchanged.
+    if (name.includes('causal'))
+      for (let h = 0; h < out.heads; h++)
+        for (let i = 0; i < hidden[0]; i++)
+          assert.ok(
+            maxDiff(
+              out.layers[0].subarray((h * t + i) * t, (h * t + i + 1) * t),
+              plain.layers[0].subarray((h * t + i) * t, (h * t + i + 1) * t),
+            ) < 1e-6,
+          );
+  });
+}
+
+test('the graph prepared for interventions gives, without one, the same attention and logits as the plain graph', async () => {
+  const bytes = new Uint8Array(fs.readFileSync(BUNDLED));
+  const withInputs = await AttentionSession.create(
+    exposeAttention(bytes, { logits: true, interventions: true }),
+    [],
+    'wasm',
+  );
+  const plain = await AttentionSession.create(exposeAttention(bytes, { logits: true }), [], 'wasm');
+  const a = await withInputs.run(IDS);
+  const b = await plain.run(IDS);
+  a.layers.forEach((l, i) => assert.ok(maxDiff(l, b.layers[i]) < 1e-6));
+  assert.ok(maxDiff((await withInputs.runLogits(IDS)).logits, (await plain.runLogits(IDS)).logits) < 1e-5);
+  await assert.rejects(
+    plain.run(IDS, { heads: [{ layer: 0, head: 0 }], hiddenTokens: [] }),
+    /prepared without interventions/,
+  );
+  await withInputs.release();
+  await plain.release();
+});
+
+test('interventions that cannot be made are refused with the reason, and the session keeps working', async () => {
+  const bytes = new Uint8Array(fs.readFileSync(BUNDLED));
+  const session = await AttentionSession.create(exposeAttention(bytes, { interventions: true }), [], 'wasm');
+  const { heads, layers } = await session.run(IDS);
+  const every = Array.from({ length: layers.length * heads }, (_, i) => ({
+    layer: Math.floor(i / heads),
+    head: i % heads,
+  }));
+  const t = IDS.length;
+  const refused: [Intervention, RegExp][] = [
+    [{ heads: every, hiddenTokens: [] }, /knocking out all 32 heads leaves the model no attention at all/],
+    [{ heads: [], hiddenTokens: IDS.map((_, i) => i) }, new RegExp(`hiding every token .* all ${t}`)],
+    [{ heads: [{ layer: 4, head: 0 }], hiddenTokens: [] }, /there is no head 4:0 \(the model has 4 layers × 8 heads\)/],
+    [{ heads: [{ layer: 0, head: 8 }], hiddenTokens: [] }, /there is no head 0:8/],
+    [{ heads: [], hiddenTokens: [t] }, new RegExp(`there is no token ${t} to hide`)],
+  ];
+  for (const [intervention, why] of refused)
+    await assert.rejects(
+      session.run(IDS, intervention),
+      (e: Error) => e instanceof InterventionError && why.test(e.message),
+    );
+  assert.equal((await session.run(IDS, { heads: every.slice(1), hiddenTokens: [] })).layers.length, 4);
+  await session.release();
+  // Attention computed inside a fused operator cannot be changed by surgery around a Softmax.
+  assert.throws(
+    () =>
+      exposeAttention(new Uint8Array(fs.readFileSync(path.join(FIXTURES, 'fused-mha.onnx'))), { interventions: true }),
+    /fused com\.microsoft\.MultiHeadAttention|fused MultiHeadAttention/,
+  );
+});
+
+test('the CLI: predict and attention with --ablate and --hide-tokens; a bad list is a usage error', () => {
+  const run = (args: string[]): unknown =>
+    JSON.parse(execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8' }));
+  const ids = IDS.join(',');
+  const plain = run(['predict', '--ids', ids]) as { predictions: { logprob: number | null }[] };
+  const ablated = run(['predict', '--ids', ids, '--ablate', '3:7,2:0']) as typeof plain;
+  assert.equal(ablated.predictions.length, IDS.length);
+  const delta = ablated.predictions.map((p, i) => (p.logprob ?? 0) - (plain.predictions[i].logprob ?? 0));
+  assert.ok(Math.max(...delta.map(Math.abs)) > 1e-3, 'knocking out the induction head changes the predictions');
+  const att = run(['attention', '--ids', ids, '--ablate', '3:7', '--hide-tokens', '2']) as {
+    attentions: number[][][][];
+  };
+  assert.ok(att.attentions[3][7].every((row) => row.every((v) => v === 0)));
+  for (const [l, layer] of att.attentions.entries())
+    for (const head of layer) head.forEach((row, i) => i !== 2 && assert.equal(row[2], 0, `layer ${l}, row ${i}`));
+  const bad = spawnSync(process.execPath, [CLI, 'predict', '--ids', ids, '--ablate', '3-7'], { encoding: 'utf8' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--ablate takes layer:head pairs/);
+  const none = spawnSync(process.execPath, [CLI, 'predict', '--ids', ids, '--ablate', '9:0'], { encoding: 'utf8' });
+  assert.equal(none.status, 1);
+  assert.match(none.stderr, /there is no head 9:0/);
+});
