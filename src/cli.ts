@@ -14,13 +14,16 @@
  * {"tokens":[…],"predictions":[{"logprob","top":[{"id","text","p"}]}]} — the natural log of the
  * probability of the token that follows (null for the last) and the 5 most likely next tokens.
  * attention and predict take --ablate L:H,… (heads knocked out: their probabilities set to zero)
- * and --hide-tokens i,… (tokens hidden from every other token's attention): what the model then does.
+ * and --hide-tokens i,… (tokens hidden from every other token's attention): what the model then does;
+ * predict adds "effects": each token's Δ surprisal and KL divergence (bits) against the plain run,
+ * their mean, and the heads whose attention changed most.
  * Uses the same engine as the webview (onnxruntime-web's WebAssembly backend runs in Node).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AttentionStore } from './common/attention-store';
 import { allHeadScores } from './common/head-scores';
+import { headChanges, tokenEffects } from './common/intervention-effects';
 import { predictionsFrom } from './common/predictions';
 import { queryKeyRow } from './common/query-key';
 import { rollout } from './common/rollout';
@@ -159,6 +162,36 @@ export function parseArgs(argv: string[]): CliArgs {
   };
 }
 
+/**
+ * What the intervention changed, against a plain run of the same ids: each token's Δ surprisal and
+ * KL divergence (bits), and the 10 heads (not knocked out) whose attention moved most.
+ */
+async function effectsOf(
+  session: AttentionSession,
+  ids: number[],
+  logits: Float32Array,
+  vocabulary: number,
+  intervened: { layers: Float32Array[]; heads: number },
+  intervention: Intervention,
+): Promise<{ effects: object }> {
+  const plain = await session.runLogits(ids);
+  const plainAttention = await session.run(ids);
+  const perToken = tokenEffects(plain.logits, logits, vocabulary, ids);
+  return {
+    effects: {
+      perToken,
+      meanKl: perToken.reduce((s, e) => s + e.kl, 0) / perToken.length,
+      changedHeads: headChanges(
+        plainAttention.layers,
+        intervened.layers,
+        intervened.heads,
+        ids.length,
+        intervention.heads,
+      ).slice(0, 10),
+    },
+  };
+}
+
 function readIfExists(p: string): string | undefined {
   return fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : undefined;
 }
@@ -257,6 +290,7 @@ async function main(argv: string[]): Promise<number> {
         logprob: p.logprob,
         top: p.top.map((c) => ({ id: c.id, text: text(c.id), p: c.p })),
       })),
+      ...(args.intervention && (await effectsOf(session, ids, logits, vocabulary, out, args.intervention))),
     };
   } else if (args.at) {
     const { layer, head, query } = args.at;

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { onnx } from 'onnx-proto';
+import { headChanges, tokenEffects } from '../../src/common/intervention-effects';
 import { exposeAttention } from '../../src/engine/attention-graph';
 import { InterventionError, type Intervention } from '../../src/engine/interventions';
 import { setUpRuntime } from '../../src/engine/runtime-init';
@@ -227,4 +228,62 @@ test('the CLI: predict and attention with --ablate and --hide-tokens; a bad list
   const none = spawnSync(process.execPath, [CLI, 'predict', '--ids', ids, '--ablate', '9:0'], { encoding: 'utf8' });
   assert.equal(none.status, 1);
   assert.match(none.stderr, /there is no head 9:0/);
+});
+
+test('what an intervention changed: Δ surprisal and KL in bits, worked by hand; heads ranked by how far their rows moved', () => {
+  // Two tokens, vocabulary 2: the plain run gives the next token 3/4, the intervened run 1/4.
+  const plain = Float32Array.from([0, Math.log(3), 0, 0]);
+  const intervened = Float32Array.from([Math.log(3), 0, 0, 0]);
+  const [first, last] = tokenEffects(plain, intervened, 2, [0, 1]);
+  assert.ok(Math.abs((first.deltaSurprisal ?? NaN) - Math.log2(3)) < 1e-6, String(first.deltaSurprisal));
+  assert.ok(Math.abs(first.kl - 0.5 * Math.log2(3)) < 1e-6, String(first.kl));
+  assert.equal(last.deltaSurprisal, null);
+  assert.equal(last.kl, 0);
+  const same = tokenEffects(plain, plain, 2, [0, 1]);
+  assert.deepEqual(
+    same.map((e) => [e.deltaSurprisal, e.kl]),
+    [
+      [0, 0],
+      [null, 0],
+    ],
+  );
+  // One layer, two heads, two tokens: head 1's second row moves from [1, 0] to [0, 1].
+  const a = [Float32Array.from([1, 0, 0.5, 0.5, 1, 0, 1, 0])];
+  const b = [Float32Array.from([1, 0, 0.5, 0.5, 1, 0, 0, 1])];
+  assert.deepEqual(headChanges(a, b, 2, 2), [
+    { layer: 0, head: 1, change: 0.5 },
+    { layer: 0, head: 0, change: 0 },
+  ]);
+  assert.deepEqual(headChanges(a, b, 2, 2, [{ layer: 0, head: 1 }]), [{ layer: 0, head: 0, change: 0 }]);
+});
+
+test('the CLI predict --ablate says what changed: Δ surprisal equals the two runs’ log-probabilities apart, and only later layers’ heads moved', () => {
+  const ids = IDS.join(',');
+  type Out = {
+    predictions: { logprob: number | null }[];
+    effects?: {
+      perToken: { deltaSurprisal: number | null; kl: number }[];
+      meanKl: number;
+      changedHeads: { layer: number; head: number; change: number }[];
+    };
+  };
+  const run = (args: string[]): Out =>
+    JSON.parse(execFileSync(process.execPath, [CLI, 'predict', '--ids', ids, ...args], { encoding: 'utf8' })) as Out;
+  const plain = run([]);
+  assert.equal(plain.effects, undefined, 'no effects without an intervention');
+  const ablated = run(['--ablate', '1:3']);
+  const effects = ablated.effects ?? assert.fail('effects are printed');
+  effects.perToken.forEach((e, i) => {
+    const before = plain.predictions[i].logprob;
+    const after = ablated.predictions[i].logprob;
+    if (before === null || after === null) return assert.equal(e.deltaSurprisal, null);
+    assert.ok(Math.abs((e.deltaSurprisal ?? NaN) - (before - after) / Math.LN2) < 1e-4, `token ${i}`);
+    assert.ok(e.kl >= 0);
+  });
+  assert.ok(effects.meanKl > 0);
+  assert.equal(effects.changedHeads.length, 10);
+  assert.ok(!effects.changedHeads.some((h) => h.layer === 1 && h.head === 3), 'the knocked-out head is not listed');
+  // Knocking out a layer-1 head moves only what reads its output: heads of layers 2 and 3.
+  for (const h of effects.changedHeads) if (h.change > 1e-6) assert.ok(h.layer >= 2, JSON.stringify(h));
+  assert.ok(effects.changedHeads[0].layer >= 2 && effects.changedHeads[0].change > 1e-3);
 });
