@@ -94,6 +94,8 @@ async function predictBench(modelUrl: string, ids: number[], runs: number, warmu
   const attention = await timeRuns(() => plain.run(ids), warmupMs, runs);
   const headAttention = await timeRuns(() => withHead.run(ids), warmupMs, runs);
   const logits = await timeRuns(() => withHead.runLogits(ids), warmupMs, runs);
+  // What the panel pays with predictions on: the attention and the logits from one run.
+  const both = await timeRuns(() => withHead.run(ids, undefined, { logits: true }), warmupMs, runs);
   await withHead.release();
   // The graph with the interventions' inputs, running one: a head knocked out, a token hidden.
   const intervening = await AttentionSession.create(exposeAttention(bytes, { interventions: true }), [], 'wasm');
@@ -105,6 +107,7 @@ async function predictBench(modelUrl: string, ids: number[], runs: number, warmu
     attentionMs: attention.medianMs,
     headAttentionMs: headAttention.medianMs,
     logitsMs: logits.medianMs,
+    bothMs: both.medianMs,
     intervenedMs: intervened.medianMs,
   };
 }

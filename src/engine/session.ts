@@ -18,6 +18,13 @@ export interface ExternalDataFile {
 export interface RunOutput {
   layers: Float32Array[];
   heads: number;
+  /** [T × vocabulary] logits, when asked for (RunOptions.logits). */
+  logits?: { data: Float32Array; vocabulary: number };
+}
+
+export interface RunOptions {
+  /** Fetch the logits in the same run (a graph prepared with them): the head runs anyway once kept. */
+  logits?: boolean;
 }
 
 const INT64 = 7;
@@ -120,6 +127,14 @@ function toFloat32(t: ort.Tensor): Float32Array {
     return Float32Array.from(d as ArrayLike<number>);
   }
   throw new Error(`attention output of unexpected type ${t.type}`);
+}
+
+/** A [1, T, vocabulary] logits tensor as float32, with its vocabulary. */
+function logitsOf(t: ort.Tensor, n: number): { data: Float32Array; vocabulary: number } {
+  const dims = t.dims;
+  if (dims.length !== 3 || dims[1] !== n)
+    throw new Error(`logits of shape [${dims.join(', ')}], expected [1, ${n}, vocabulary]`);
+  return { data: toFloat32(t), vocabulary: dims[2] };
 }
 
 type FusedSource = Extract<AttentionSource, { kind: 'fused' }>;
@@ -285,13 +300,14 @@ export class AttentionSession {
   }
 
   /** The attention for `ids`, with `intervention` applied when given (a graph prepared for it). */
-  async run(ids: readonly number[], intervention?: Intervention): Promise<RunOutput> {
+  async run(ids: readonly number[], intervention?: Intervention, options: RunOptions = {}): Promise<RunOutput> {
     const feeds = feedsFor(this.graph, ids, await this.interventionInputs(ids, intervention));
+    const withLogits = options.logits === true;
     const fallback = this.webgpuFallback;
-    if (!fallback) return this.runOn(ids, feeds);
+    if (!fallback) return this.runOn(ids, feeds, withLogits);
     // A device lost since the last run: the run is never started on it, and WebAssembly takes over.
-    if (fallback.lostError) return this.switchToWasm(fallback, fallback.lostError, ids, feeds);
-    const running = this.runOn(ids, feeds);
+    if (fallback.lostError) return this.switchToWasm(fallback, fallback.lostError, ids, feeds, withLogits);
+    const running = this.runOn(ids, feeds, withLogits);
     running.catch(() => undefined); // when the device is lost first, this run never settles, or fails later
     try {
       return await Promise.race([running, fallback.lost]);
@@ -303,7 +319,7 @@ export class AttentionSession {
         // WebAssembly module accepts no other run until then. Only a fresh page can continue.
         throw new EngineBrokenError(lostDuring.message.replace('was lost', 'was lost during a run'));
       }
-      return this.switchToWasm(fallback, e as Error, ids, feeds);
+      return this.switchToWasm(fallback, e as Error, ids, feeds, withLogits);
     }
   }
 
@@ -312,17 +328,23 @@ export class AttentionSession {
     why: Error,
     ids: readonly number[],
     feeds: Record<string, ort.Tensor>,
+    withLogits: boolean,
   ): Promise<RunOutput> {
     void this.session.release().catch(() => undefined);
     this.session = await ort.InferenceSession.create(fallback.bytes, webOptions(fallback.externalData, 'wasm'));
     this.webgpuFallback = undefined;
     this.currentBackend = 'wasm';
     this.note = `WebGPU failed: ${why.message.replace(/\.\s*$/, '')}. Switched to WebAssembly for this model.`;
-    return this.runOn(ids, feeds);
+    return this.runOn(ids, feeds, withLogits);
   }
 
-  private async runOn(ids: readonly number[], feeds: Record<string, ort.Tensor>): Promise<RunOutput> {
-    const out = await this.session.run(feeds, this.graph.fetches);
+  private async runOn(
+    ids: readonly number[],
+    feeds: Record<string, ort.Tensor>,
+    withLogits: boolean,
+  ): Promise<RunOutput> {
+    const logitsName = withLogits ? this.logitsOutput() : null;
+    const out = await this.session.run(feeds, logitsName ? [...this.graph.fetches, logitsName] : this.graph.fetches);
     const n = ids.length;
     const layers: Float32Array[] = [];
     let heads = 0;
@@ -347,7 +369,17 @@ export class AttentionSession {
       }
     }
     this.heads = heads;
-    return { layers, heads };
+    return { layers, heads, ...(logitsName && { logits: logitsOf(out[logitsName], n) }) };
+  }
+
+  /** The logits output's name; a graph without one is named with the outputs it had. */
+  private logitsOutput(): string {
+    const name = this.graph.logits;
+    if (!name)
+      throw new Error(
+        `predictions need the model's logits, and this graph has no logits output (its outputs: ${this.graph.originalOutputs.join(', ') || 'none'}): use a language-model export (…ForCausalLM), not the bare encoder or decoder`,
+      );
+    return name;
   }
 
   /**
@@ -358,18 +390,11 @@ export class AttentionSession {
     ids: readonly number[],
     intervention?: Intervention,
   ): Promise<{ logits: Float32Array; vocabulary: number }> {
-    const name = this.graph.logits;
-    if (!name)
-      throw new Error(
-        `predictions need the model's logits, and this graph has no logits output (its outputs: ${this.graph.originalOutputs.join(', ') || 'none'}): use a language-model export (…ForCausalLM), not the bare encoder or decoder`,
-      );
+    const name = this.logitsOutput();
     const extra = await this.interventionInputs(ids, intervention);
     const out = await this.session.run(feedsFor(this.graph, ids, extra), [name]);
-    const t = out[name];
-    const dims = t.dims;
-    if (dims.length !== 3 || dims[1] !== ids.length)
-      throw new Error(`logits of shape [${dims.join(', ')}], expected [1, ${ids.length}, vocabulary]`);
-    return { logits: toFloat32(t), vocabulary: dims[2] };
+    const { data, vocabulary } = logitsOf(out[name], ids.length);
+    return { logits: data, vocabulary };
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
  * Interventions by graph surgery: knocking heads out and hiding tokens, checked against
  * hand-built twins run by onnxruntime-node (an independent runtime) and against what hiding
- * means (no attention to the token from any other row).
+ * means (no attention to the token from any other row); what an intervention changed; and the
+ * predictions the panel's windowed runs gather.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -10,6 +11,8 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { onnx } from 'onnx-proto';
 import { headChanges, tokenEffects } from '../../src/common/intervention-effects';
+import { predictionsFrom } from '../../src/common/predictions';
+import { analyseIds } from '../../src/engine/analyse';
 import { exposeAttention } from '../../src/engine/attention-graph';
 import { InterventionError, type Intervention } from '../../src/engine/interventions';
 import { setUpRuntime } from '../../src/engine/runtime-init';
@@ -286,4 +289,57 @@ test('the CLI predict --ablate says what changed: Δ surprisal equals the two ru
   // Knocking out a layer-1 head moves only what reads its output: heads of layers 2 and 3.
   for (const h of effects.changedHeads) if (h.change > 1e-6) assert.ok(h.layer >= 2, JSON.stringify(h));
   assert.ok(effects.changedHeads[0].layer >= 2 && effects.changedHeads[0].change > 1e-3);
+});
+
+test('predictions over windows: each token’s from the first window that also holds the token after it, fetched in the same runs as the attention', async () => {
+  const bytes = new Uint8Array(fs.readFileSync(BUNDLED));
+  const session = await AttentionSession.create(exposeAttention(bytes, { logits: true }), [], 'wasm');
+  // 400 tokens in the bundled model's 256-token context: windows [0, 256) and [192, 400).
+  const ids = Array.from({ length: 400 }, (_, i) => 100 + ((i * 7919) % 7000));
+  const a = await analyseIds(session, ids, 256, 400, undefined, { predictions: true });
+  assert.deepEqual(
+    a.plan.windows.map((w) => [w.start, w.end]),
+    [
+      [0, 256],
+      [192, 400],
+    ],
+  );
+  const predicted = a.predictions ?? assert.fail('predictions were asked for');
+  assert.equal(predicted.length, 400);
+  const direct = async (from: number, to: number) => {
+    const { logits, vocabulary } = await session.runLogits(ids.slice(from, to));
+    return predictionsFrom(logits, vocabulary, ids.slice(from, to));
+  };
+  const first = await direct(0, 256);
+  const second = await direct(192, 400);
+  const same = (p: (typeof predicted)[number], q: (typeof predicted)[number], where: string) => {
+    assert.ok(Math.abs((p.logprob ?? 0) - (q.logprob ?? 0)) < 1e-5, where);
+    assert.equal(p.logprob === null, q.logprob === null, where);
+    assert.deepEqual(
+      p.top.map((c) => c.id),
+      q.top.map((c) => c.id),
+      where,
+    );
+  };
+  for (const i of [0, 100, 254]) same(predicted[i], first[i], `token ${i}, first window`);
+  // The first window's last token is followed there by nothing: its prediction comes from the second.
+  for (const i of [255, 256, 300, 398]) same(predicted[i], second[i - 192], `token ${i}, second window`);
+  assert.equal(predicted[399].logprob, null, 'what follows the last token was not analysed');
+  same(predicted[399], second[207], 'the last token’s top 5');
+  // Fetching the logits in the same run leaves the attention as it was.
+  const plain = await analyseIds(session, ids, 256, 400);
+  assert.equal(plain.predictions, undefined);
+  for (let w = 0; w < 2; w++)
+    a.store.windows[w].layers.forEach((l, i) => assert.ok(maxDiff(l, plain.store.windows[w].layers[i]) < 1e-6));
+  await session.release();
+  const encoder = await AttentionSession.create(
+    exposeAttention(new Uint8Array(fs.readFileSync(path.join(FIXTURES, 'bert.onnx'))), { logits: true }),
+    [],
+    'wasm',
+  );
+  await assert.rejects(
+    analyseIds(encoder, readReference('bert').input_ids[0], 512, 512, undefined, { predictions: true }),
+    /predictions need the model's logits.*its outputs: /,
+  );
+  await encoder.release();
 });
