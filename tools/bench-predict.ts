@@ -35,9 +35,7 @@ export async function benchPredict(): Promise<void> {
         ([url, tokenIds, runs, warm]) =>
           (
             window as unknown as {
-              predictBench: (
-                ...a: unknown[]
-              ) => Promise<{
+              predictBench: (...a: unknown[]) => Promise<{
                 attentionMs: number;
                 headAttentionMs: number;
                 logitsMs: number;
