@@ -126,6 +126,7 @@ for (const [name, file, ids] of [
 for (const [name, file, ids] of [
   ['the bundled model, causal', BUNDLED, IDS],
   ['bert.onnx, bidirectional', path.join(FIXTURES, 'bert.onnx'), readReference('bert').input_ids[0]],
+  ['bert-fp16.onnx, float16 scores', path.join(FIXTURES, 'bert-fp16.onnx'), readReference('bert-fp16').input_ids[0]],
 ] as const) {
   test(`hiding a token (${name}) gives it zero attention from every other token in every layer and head; the rows still sum to 1`, async () => {
     const bytes = new Uint8Array(fs.readFileSync(file));
@@ -141,7 +142,12 @@ for (const [name, file, ids] of [
         for (let i = 0; i < t; i++) {
           const row = layer.subarray((h * t + i) * t, (h * t + i + 1) * t);
           for (const j of hidden) if (i !== j) assert.equal(row[j], 0, `layer ${l} head ${h}: row ${i} → ${j}`);
-          assert.ok(Math.abs(row.reduce((s, v) => s + v, 0) - 1) < 1e-5, `layer ${l} head ${h} row ${i}`);
+          // (float16 probabilities carry 3 significant digits)
+          const sum = row.reduce((s, v) => s + v, 0);
+          assert.ok(
+            Math.abs(sum - 1) < (name.includes('float16') ? 3e-3 : 1e-5),
+            `layer ${l} head ${h} row ${i}: ${sum}`,
+          );
           changed = Math.max(changed, maxDiff(row, plain.layers[l].subarray((h * t + i) * t, (h * t + i + 1) * t)));
         }
     });
