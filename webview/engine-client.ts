@@ -40,6 +40,8 @@ let nextQueryKeyId = 2 ** 30;
 interface Running {
   worker: Worker;
   setting: BackendSetting;
+  /** The graph keeps the language-model head (predictions on). */
+  logits: boolean;
   /** Sends the runtime and the graph (again, from the model file, when a cached graph was refused). */
   sendModel: (fromModelFile: boolean) => Promise<void>;
   /** The worker's script (a blob: URL), released with the worker. */
@@ -74,22 +76,30 @@ export class EngineClient {
   }
 
   /** Starts (or keeps) the worker for a backend setting, and loads the model into it. */
-  prepare(setting: BackendSetting): Promise<{ backend: Backend; note: string | null }> {
-    if (this.running?.setting === setting) return this.running.loaded;
-    this.stop(new Error('the backend setting changed'));
-    const running = this.start(setting);
+  prepare(setting: BackendSetting, logits = false): Promise<{ backend: Backend; note: string | null }> {
+    if (this.running?.setting === setting && this.running.logits === logits) return this.running.loaded;
+    this.stop(
+      new Error(this.running?.setting === setting ? 'the predictions setting changed' : 'the backend setting changed'),
+    );
+    const running = this.start(setting, logits);
     this.running = running;
     return running.loaded;
   }
 
   /** Runs one analysis; the caller keeps at most one in flight and drops what a newer one supersedes. */
-  async analyse(id: number, text: string, setting: BackendSetting, maxTokens: number): Promise<EngineResult> {
-    await this.prepare(setting);
+  async analyse(
+    id: number,
+    text: string,
+    setting: BackendSetting,
+    maxTokens: number,
+    predictions = false,
+  ): Promise<EngineResult> {
+    await this.prepare(setting, predictions);
     const running = this.running;
     if (!running) throw new EngineStoppedError('the engine stopped while loading');
     return new Promise<EngineResult>((resolve, reject) => {
       running.jobs.set(id, { resolve: resolve as Job['resolve'], reject });
-      this.send(running, { type: 'analyse', id, text, maxTokens });
+      this.send(running, { type: 'analyse', id, text, maxTokens, predictions });
     });
   }
 
@@ -119,7 +129,7 @@ export class EngineClient {
     r.worker.postMessage(m, transfer);
   }
 
-  private start(setting: BackendSetting): Running {
+  private start(setting: BackendSetting, logits: boolean): Running {
     const c = this.config;
     const inputs = this.inputs;
     const jobs = new Map<number, Job>();
@@ -136,7 +146,7 @@ export class EngineClient {
       return inputs.runtime(f);
     });
     // Asked for after the runtime, so that the runtime arrives first and starts while the graph comes.
-    const firstGraph = flavour.then(() => inputs.graph(false));
+    const firstGraph = flavour.then(() => inputs.graph(false, logits));
     const text = inputs.text();
     for (const p of [firstWasm, firstGraph, text, script]) p.catch(() => undefined);
 
@@ -148,11 +158,12 @@ export class EngineClient {
     const running: Running = {
       worker: undefined as unknown as Worker,
       setting,
+      logits,
       jobs,
       cachedGraph: false,
       rebuilt: false,
       sendModel: async (fromModelFile) => {
-        const [p, g] = await Promise.all([plan, fromModelFile ? inputs.graph(true) : firstGraph]);
+        const [p, g] = await Promise.all([plan, fromModelFile ? inputs.graph(true, logits) : firstGraph]);
         running.cachedGraph = g.prepared;
         inputs.report(g.prepared ? 'session' : 'surgery');
         const m: PageToWorker = {
@@ -160,7 +171,8 @@ export class EngineClient {
           name: c.modelName,
           graph: g.bytes,
           prepared: g.prepared,
-          sourceHash: c.modelHash,
+          sourceHash: inputs.preparedKey(logits),
+          logits,
           setting: p.backend === 'wasm' ? 'wasm' : setting,
           note: p.note,
         };
@@ -255,6 +267,8 @@ export class EngineClient {
           analysedEnd: m.analysedEnd,
           truncated: m.truncated,
           offsetsNote: m.offsetsNote,
+          predictions: m.predictions,
+          predictionsNote: m.predictionsNote,
           windows: m.windows.length,
           timings: m.timings,
         });
@@ -276,7 +290,7 @@ export class EngineClient {
           }
           // The model failed to load: every request waiting on it fails with the reason, and what
           // the cache gave this load is dropped, so that the next try starts from the files.
-          void this.inputs.forget({ runtimeKey: running.runtimeKey, prepared: true });
+          void this.inputs.forget({ runtimeKey: running.runtimeKey, prepared: running.logits ? 'logits' : 'plain' });
           if (this.running === running) this.stop(err);
           return;
         }
@@ -295,7 +309,7 @@ export class EngineClient {
     this.timeline.mark('prepared graph rejected');
     running.rebuilt = true;
     void this.inputs
-      .forget({ prepared: true })
+      .forget({ prepared: running.logits ? 'logits' : 'plain' })
       .then(() => running.sendModel(true))
       .catch((e: Error) => this.running === running && this.stop(e));
   }

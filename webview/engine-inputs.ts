@@ -100,9 +100,18 @@ export class EngineInputs {
     return bytes;
   }
 
-  /** The graph after surgery when the cache has it for this model's content; the model file otherwise. */
-  async graph(fromModelFile: boolean): Promise<{ bytes: ArrayBuffer; prepared: boolean }> {
+  /**
+   * What the graph after surgery is cached under: the model file's content hash, and a key of its
+   * own for the graph that keeps the language-model head (`logits`); null when not cached.
+   */
+  preparedKey(logits: boolean): string | null {
     const hash = this.config.modelHash;
+    return hash && logits ? `${hash}+logits` : hash;
+  }
+
+  /** The graph after surgery when the cache has it for this model's content; the model file otherwise. */
+  async graph(fromModelFile: boolean, logits = false): Promise<{ bytes: ArrayBuffer; prepared: boolean }> {
+    const hash = this.preparedKey(logits);
     const hit = !fromModelFile && hash ? await (await this.cache)?.get('prepared', hash) : undefined;
     if (hit) {
       this.timeline.mark('prepared graph from the cache');
@@ -162,10 +171,11 @@ export class EngineInputs {
   }
 
   /** Drops what the cache gave a load that failed, so that the next try starts from the files. */
-  async forget(what: { runtimeKey?: string; prepared: boolean }): Promise<void> {
+  async forget(what: { runtimeKey?: string; prepared: 'plain' | 'logits' }): Promise<void> {
     const cache = await this.cache;
     if (what.runtimeKey) await cache?.delete('runtime', what.runtimeKey);
-    if (what.prepared && this.config.modelHash) await cache?.delete('prepared', this.config.modelHash);
+    const key = this.preparedKey(what.prepared === 'logits');
+    if (key) await cache?.delete('prepared', key);
   }
 
   /**

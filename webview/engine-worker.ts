@@ -56,7 +56,7 @@ function serveEngine(): void {
     const started = performance.now();
     await loading;
     if (textError) throw textError;
-    const r = await engine.analyse(m.text, m.maxTokens);
+    const r = await engine.analyse(m.text, m.maxTokens, { predictions: m.predictions });
     const windows: WindowPayload[] = r.store.windows.map((w) => ({
       start: w.start,
       length: w.length,
@@ -80,6 +80,8 @@ function serveEngine(): void {
         analysedEnd: r.analysedEnd,
         truncated: r.truncated,
         offsetsNote: r.offsetsNote,
+        predictions: r.predictions,
+        predictionsNote: r.predictionsNote,
         // How long the request waited in the worker's queue, and its whole time there.
         timings: { ...r.timings, threads, queued: started - received, worker: performance.now() - received },
       },
@@ -142,6 +144,7 @@ function serveEngine(): void {
           note: m.note,
           onPrepared: cache,
           runtime,
+          logits: m.logits,
         });
         loading = load;
         load.then((s) => post({ type: 'loaded', backend: s.backend, note: s.backendNote }), fail(null));

@@ -16,6 +16,7 @@ import { unreachable } from '../src/common/validate';
 import { parseHostMessage } from '../src/common/protocol-validation';
 import { readConfig } from './config';
 import { textIds, wordOf, wordStore, wordTokens } from '../src/common/word-level';
+import { tokenSurprisal, wordSurprisal } from '../src/common/surprisal';
 import { EngineClient, type EngineResult } from './engine-client';
 import { EngineBrokenError } from './engine-worker-start';
 import { failureNotice } from './failure-notice';
@@ -28,7 +29,14 @@ import { PageTimeline } from './timeline';
 import { focusAfter, focusAfterKey, focusAfterLeave, type Focus } from './views/focus';
 
 /** A result as shown: `mergedFrom` is the token count when whole words are shown. */
-type ShownResult = EngineResult & { requestId: number; topK: number; source: string; mergedFrom?: number };
+type ShownResult = EngineResult & {
+  requestId: number;
+  topK: number;
+  source: string;
+  mergedFrom?: number;
+  /** Per shown token (per word, in words), in bits, when predictions are on. */
+  surprisal?: (number | null)[];
+};
 
 const timeline = new PageTimeline();
 timeline.mark('script');
@@ -124,7 +132,11 @@ function displayed(r: ShownResult, words: boolean): ShownResult {
     const t0 = performance.now();
     const words = wordOf(r.tokens);
     const tokens = wordTokens(r.tokens, words);
-    merged = { from: r, words: { ...r, tokens, store: wordStore(r.store, words), mergedFrom: r.tokens.length } };
+    const surprisal = r.predictions ? wordSurprisal(tokenSurprisal(r.predictions), words, tokens.length) : undefined;
+    merged = {
+      from: r,
+      words: { ...r, tokens, store: wordStore(r.store, words), mergedFrom: r.tokens.length, surprisal },
+    };
     timeline.span('word level', performance.now() - t0);
   }
   return merged.words;
@@ -233,12 +245,19 @@ async function analyse(m: AnalyseRequest): Promise<void> {
   timeline.mark('request', true);
   if (!result) layout.notices.replaceChildren();
   try {
-    await engine.prepare(m.settings.backend).catch(() => undefined); // its error is the analysis's
+    // Its error is the analysis's.
+    await engine.prepare(m.settings.backend, m.settings.predictions).catch(() => undefined);
     progress.load(null);
     // A newer request arrived while the model loaded: it runs instead of this one.
     if (queue.overtaken()) return;
     progress.say('Running the model…');
-    const analysed = await engine.analyse(m.requestId, m.text, m.settings.backend, m.settings.maxTokens);
+    const analysed = await engine.analyse(
+      m.requestId,
+      m.text,
+      m.settings.backend,
+      m.settings.maxTokens,
+      m.settings.predictions,
+    );
     await show(m, analysed, received);
   } catch (e) {
     failed(m, e as Error);
@@ -393,7 +412,10 @@ document.addEventListener('keydown', (e) => {
 // A page the host reloaded to recover gets its request from the host, on the backend it names.
 const restarted = config.notice !== null;
 engine
-  .prepare(restarted ? config.backend : (saved.request?.settings.backend ?? config.backend))
+  .prepare(
+    restarted ? config.backend : (saved.request?.settings.backend ?? config.backend),
+    saved.request?.settings.predictions ?? false,
+  )
   .catch(() => undefined)
   .finally(() => progress.load(null));
 if (saved.request && !restarted) queue.submit(saved.request);

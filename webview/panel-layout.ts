@@ -12,6 +12,8 @@ import { MatrixView } from './views/matrix-view';
 import { ModelView } from './views/model-view';
 import { QueryKeyView, type QueryKeyLoader } from './views/query-key-view';
 import { TokenStrip } from './views/token-strip';
+import { SurprisalStrip } from './views/surprisal-strip';
+import { tokenSurprisal } from '../src/common/surprisal';
 
 export type NoticeKind = 'info' | 'warning' | 'error';
 
@@ -67,6 +69,7 @@ export class PanelLayout {
   private readonly controls: Controls;
   private readonly details = new DetailsView();
   private readonly strip: TokenStrip;
+  private readonly surprisal: SurprisalStrip;
   private readonly headView: HeadView;
   private readonly matrixView: MatrixView;
   private readonly modelView: ModelView;
@@ -79,6 +82,7 @@ export class PanelLayout {
     const leave = (): void => on.leave();
     this.controls = new Controls(on.view, on.colourByHead, on.words, on.export);
     this.strip = new TokenStrip(focus, leave);
+    this.surprisal = new SurprisalStrip(focus);
     this.headView = new HeadView(focus, leave);
     this.matrixView = new MatrixView(focus, leave);
     this.modelView = new ModelView(focus, leave, (view) => on.pickHead(view));
@@ -98,7 +102,13 @@ export class PanelLayout {
       tabPanel(this.headTable.element),
     );
     this.tabs.addEventListener('vsc-tabs-select', (e) => on.tab(e.detail.selectedIndex));
-    this.body.append(this.controls.element, this.details.element, this.strip.element, this.tabs);
+    this.body.append(
+      this.controls.element,
+      this.details.element,
+      this.strip.element,
+      this.surprisal.element,
+      this.tabs,
+    );
     app.append(this.header, this.notices, progress, this.body);
   }
 
@@ -111,9 +121,14 @@ export class PanelLayout {
     this.notices.replaceChildren(notice('info', how));
   }
 
-  /** A new result's tokens (the strip keeps its chips until the next result). */
-  setTokens(result: EngineResult): void {
+  /**
+   * A new result's tokens (the strip keeps its chips until the next result), and their surprisal
+   * when predictions are on (`surprisal`: per word, when the result is in words).
+   */
+  setTokens(result: EngineResult & { surprisal?: (number | null)[] }): void {
     this.strip.setTokens(result.tokens);
+    const p = result.predictions;
+    this.surprisal.set(result.tokens, result.surprisal ?? (p && tokenSurprisal(p)), p);
   }
 
   /** The header line and the notices above the result. */

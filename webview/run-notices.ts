@@ -36,6 +36,7 @@ export function runNotices(r: EngineResult, stale: boolean): RunNotice[] {
       text: `The tokens' places in the text are approximate (${r.offsetsNote}): hover and shading may be off by a few characters.`,
     });
   }
+  if (r.predictionsNote) list.push({ kind: 'warning', text: r.predictionsNote });
   if (r.windows > 1) {
     // The specials the windows were given again, as the engine planned them.
     const named = (side: 'lead' | 'trail'): string =>

@@ -3,7 +3,7 @@
  * message is validated on receipt, by a table with one validator per message type: a new type
  * without a validator does not compile. Tensors travel as transferred ArrayBuffers.
  */
-import type { Backend, BackendSetting, ModelInfo, TokenInfo } from '../src/common/protocol';
+import type { Backend, BackendSetting, ModelInfo, PredictionInfo, TokenInfo } from '../src/common/protocol';
 import { isBackend, isBackendSetting } from '../src/common/protocol-validation';
 import type { EngineStage } from '../src/engine/model-engine';
 import type { QueryKeyLayer } from '../src/common/query-key';
@@ -46,10 +46,12 @@ export type PageToWorker =
       setting: BackendSetting;
       /** Why the run is on WebAssembly, when the page decided so before loading a runtime. */
       note: string | null;
+      /** Keep the language-model head (predictions on): a graph prepared so is cached under its own key. */
+      logits: boolean;
     }
   /** The external data files the graph named (answer to `needFiles`). */
   | { type: 'files'; files: { path: string; data: ArrayBuffer }[] }
-  | { type: 'analyse'; id: number; text: string; maxTokens: number }
+  | { type: 'analyse'; id: number; text: string; maxTokens: number; predictions: boolean }
   /** One layer's query and key vectors for one window's token ids (the query·key view). */
   | { type: 'queryKey'; id: number; ids: number[]; layer: number };
 
@@ -76,6 +78,8 @@ export type WorkerToPage =
       analysedEnd: number;
       truncated: boolean;
       offsetsNote: string | null;
+      predictions: PredictionInfo[] | null;
+      predictionsNote: string | null;
       timings: Record<string, number>;
     }
   | { type: 'queryKey'; id: number; layer: QueryKeyLayer }
@@ -84,6 +88,12 @@ export type WorkerToPage =
 
 const STAGES: readonly EngineStage[] = ['runtime', 'tokenizer', 'surgery', 'session', 'warm-up'];
 const isStage = (v: unknown): boolean => STAGES.includes(v as EngineStage);
+
+const isPrediction = (v: unknown): boolean =>
+  isObj(v) &&
+  (v.logprob === null || isNum(v.logprob)) &&
+  Array.isArray(v.top) &&
+  v.top.every((c) => isObj(c) && isInt(c.id) && isStr(c.text) && isNum(c.p));
 
 function isWindow(v: unknown): boolean {
   return (
@@ -105,11 +115,12 @@ const pageValidators: Validators<PageToWorker> = {
     isStrOrNull(v.note) &&
     isBool(v.prepared) &&
     isStrOrNull(v.sourceHash) &&
-    isBackendSetting(v.setting),
+    isBackendSetting(v.setting) &&
+    isBool(v.logits),
   runtime: (v) => v.wasm instanceof ArrayBuffer && isInt(v.threads, 1) && (v.threads as number) <= 64,
   files: (v) =>
     Array.isArray(v.files) && v.files.every((f) => isObj(f) && isStr(f.path) && f.data instanceof ArrayBuffer),
-  analyse: (v) => isInt(v.id) && isStr(v.text) && isInt(v.maxTokens, 1),
+  analyse: (v) => isInt(v.id) && isStr(v.text) && isInt(v.maxTokens, 1) && isBool(v.predictions),
   queryKey: (v) => isInt(v.id) && isIntList(v.ids) && (v.ids as number[]).length > 0 && isInt(v.layer),
 };
 
@@ -153,6 +164,8 @@ const workerValidators: Validators<WorkerToPage> = {
     isInt(v.analysedEnd) &&
     isBool(v.truncated) &&
     isStrOrNull(v.offsetsNote) &&
+    (v.predictions === null || (Array.isArray(v.predictions) && v.predictions.every(isPrediction))) &&
+    isStrOrNull(v.predictionsNote) &&
     isObj(v.timings),
   queryKey: (v) => isInt(v.id) && isQueryKeyLayer(v.layer),
   error: (v) => isIntOrNull(v.id) && isStr(v.message) && isBool(v.broken),

@@ -65,7 +65,7 @@ const isExportFormat = (v: unknown): v is ExportFormat => EXPORT_FORMATS.include
 export const isBackend = (v: unknown): v is Backend => v === 'webgpu' || v === 'wasm';
 export const isBackendSetting = (v: unknown): v is BackendSetting => v === 'auto' || isBackend(v);
 const isSettings = (s: unknown): boolean =>
-  isObj(s) && isBackendSetting(s.backend) && isInt(s.maxTokens, 1) && isInt(s.topK, 1);
+  isObj(s) && isBackendSetting(s.backend) && isInt(s.maxTokens, 1) && isInt(s.topK, 1) && isBool(s.predictions);
 
 const hostValidators: Validators<HostToWebview> = {
   analyse: (v) =>

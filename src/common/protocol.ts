@@ -63,6 +63,16 @@ export interface AnalyseSettings {
   backend: BackendSetting;
   maxTokens: number;
   topK: number;
+  /** Also what a causal language model predicts after each token (its surprisal). */
+  predictions: boolean;
+}
+
+/** What the model predicted after one token. */
+export interface PredictionInfo {
+  /** Natural log of the probability it gave the token that follows; null where that was not analysed. */
+  logprob: number | null;
+  /** The most likely next tokens, most likely first. */
+  top: { id: number; text: string; p: number }[];
 }
 
 // ---- host → webview ----

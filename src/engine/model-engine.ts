@@ -1,6 +1,6 @@
 import { isCausal } from '../common/analysis';
 import type { AttentionStore } from '../common/attention-store';
-import type { BackendSetting, ModelInfo, TokenInfo } from '../common/protocol';
+import type { BackendSetting, ModelInfo, PredictionInfo, TokenInfo } from '../common/protocol';
 import type { QueryKeyLayer } from '../common/query-key';
 import { analyseIds } from './analyse';
 import { exposeAttention, type PreparedGraph } from './attention-graph';
@@ -39,6 +39,10 @@ export interface EngineResult {
   /** Why the tokens' places in the text are approximate, or null when exact. */
   offsetsNote: string | null;
   windows: number;
+  /** What the model predicted after each analysed token, when asked for and it has logits. */
+  predictions: PredictionInfo[] | null;
+  /** Why predictions asked for are missing (a model without logits), else null. */
+  predictionsNote: string | null;
   timings: Record<string, number>;
 }
 
@@ -81,6 +85,8 @@ export class ModelEngine {
       onPrepared?: (graph: PreparedGraph) => void;
       /** The runtime's start, begun earlier (initRuntime): the session waits for it, the surgery does not. */
       runtime?: Promise<unknown>;
+      /** Keep the language-model head, for predictions. */
+      logits?: boolean;
     } = {},
   ): Promise<AttentionSession> {
     const note = options.note ?? null;
@@ -88,7 +94,7 @@ export class ModelEngine {
     let t = performance.now();
     let graph: PreparedGraph;
     if (model.graph instanceof Uint8Array) {
-      graph = exposeAttention(model.graph);
+      graph = exposeAttention(model.graph, { logits: options.logits });
       this.onStage('surgery', since(t));
       options.onPrepared?.(graph);
     } else {
@@ -110,7 +116,7 @@ export class ModelEngine {
     return this.session !== undefined && this.tokenizer !== undefined;
   }
 
-  async analyse(text: string, maxTokens: number): Promise<EngineResult> {
+  async analyse(text: string, maxTokens: number, options: { predictions?: boolean } = {}): Promise<EngineResult> {
     const session = this.session;
     const tokenizer = this.tokenizer;
     if (!session || !tokenizer) throw new Error('the model is not loaded yet');
@@ -119,12 +125,15 @@ export class ModelEngine {
     const fit = fitText(text, tokenizer, maxTokens);
     if (fit.tokens.length === 0) throw new Error('The selection gives no tokens to analyse.');
     timings.tokenize = since(t);
+    // A model without logits still shows its attention; the panel says why predictions are missing.
+    const predictions = options.predictions === true && session.graph.logits !== null;
     const a = await analyseIds(
       session,
       fit.tokens.map((x) => x.id),
       this.context,
       maxTokens,
       edgeSpecials(fit.tokens.map(addedBySequenceTemplate)),
+      { predictions },
     );
     timings.run = a.runMs;
     const graph = session.graph;
@@ -148,6 +157,15 @@ export class ModelEngine {
       offsetsNote: fit.offsetsNote,
       windows: a.plan.windows.length,
       timings,
+      predictions:
+        a.predictions?.map((p) => ({
+          logprob: p.logprob,
+          top: p.top.map((c) => ({ id: c.id, text: tokenizer.idToText(c.id), p: c.p })),
+        })) ?? null,
+      predictionsNote:
+        options.predictions && !predictions
+          ? `No predictions: this model has no logits output (its outputs: ${session.graph.originalOutputs.join(', ') || 'none'}); it needs a language-model export (…ForCausalLM).`
+          : null,
     };
   }
 

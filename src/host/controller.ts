@@ -216,7 +216,7 @@ export class AttentionController implements vscode.Disposable {
       text: found.text,
       source: found.source,
       origin: { uri: found.uri, offset: found.start },
-      settings: { backend: s.backend, maxTokens: s.maxTokens, topK: s.topK },
+      settings: { backend: s.backend, maxTokens: s.maxTokens, topK: s.topK, predictions: s.predictions },
     };
     this.panel.post(this.lastRequest);
     this.panel.post({ type: 'setView', view: this.view });

@@ -10,6 +10,7 @@ export interface Settings {
   maxTokens: number;
   topK: number;
   editorHighlight: boolean;
+  predictions: boolean;
 }
 
 /** The extension's settings, read fresh each time and clamped to what package.json allows. */
@@ -22,6 +23,7 @@ export function settings(): Settings {
     maxTokens: Math.max(1, Math.floor(c.get<number>('maxTokens', 1024))),
     topK: Math.max(1, Math.min(20, Math.floor(c.get<number>('topK', 5)))),
     editorHighlight: c.get<boolean>('editorHighlight', true),
+    predictions: c.get<boolean>('predictions', false),
   };
 }
 

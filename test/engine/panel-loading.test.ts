@@ -4,6 +4,7 @@
  * corrupt cache entry, a worker that crashes, requests that arrive while the model loads.
  */
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -11,6 +12,11 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { WebviewToHost } from '../../src/common/protocol';
 import type { WebviewConfig } from '../../src/common/webview-config';
 import { LocalFileServer, type FileShare } from '../../src/host/local-file-server';
+import { predictionsFrom } from '../../src/common/predictions';
+import { sequenceLoss } from '../../src/common/surprisal';
+import { exposeAttention } from '../../src/engine/attention-graph';
+import { setUpRuntime } from '../../src/engine/runtime-init';
+import { AttentionSession } from '../../src/engine/session';
 import { launchChromium } from '../support/chromium';
 import { crashEngineOnNextAnalysis, watchEngineCrash } from '../support/engine-crash';
 import { outputDir, ROOT } from '../support/paths';
@@ -323,4 +329,44 @@ test('a local file server the page cannot reach (refused, revoked, or silent): t
   silent.close();
   await files.close();
   await browser.close();
+});
+
+test('predictions on: a surprisal strip under the tokens, with the mean loss and perplexity the engine computes in Node', async () => {
+  const context = await browser.newContext();
+  const { page } = await panelIn(context);
+  const text = 'def add(a, b):\n    return a + b\n\ndef add(a, b):\n    return a + b\n';
+  await sendToWebview(page, analyseRequest(1, text, { predictions: true }, 'a.py'));
+  const r = await waitForMessage(page, 'result', 1);
+  const strip = page.locator('.surprisal');
+  await strip.waitFor();
+  const cells = page.locator('.surprisal-cell');
+  assert.equal(await cells.count(), r.tokens.length);
+  // The same model in Node: its logits for the same ids, through the engine's own arithmetic.
+  setUpRuntime();
+  const bytes = new Uint8Array(fs.readFileSync(path.join(ROOT, 'media', 'model', 'model.onnx')));
+  const session = await AttentionSession.create(exposeAttention(bytes, { logits: true }), [], 'wasm');
+  const ids = r.tokens.map((t) => t.id);
+  const { logits, vocabulary } = await session.runLogits(ids);
+  await session.release();
+  const predicted = predictionsFrom(logits, vocabulary, ids);
+  const loss = sequenceLoss(predicted) ?? assert.fail('a loss');
+  const caption = (await page.locator('.surprisal-caption').textContent()) ?? '';
+  assert.ok(caption.includes(`mean loss ${loss.loss.toFixed(2)} nats`), caption);
+  assert.ok(caption.includes(`perplexity ${loss.perplexity.toFixed(1)}`), caption);
+  const bits = await cells.evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.bits ?? ''));
+  assert.equal(bits[0], '', 'the first token has no prediction');
+  for (let j = 1; j < ids.length; j++)
+    assert.ok(Math.abs(Number(bits[j]) + (predicted[j - 1].logprob ?? NaN) / Math.LN2) < 1e-3, `token ${j}`);
+  // The repeated line is far less surprising the second time (the model's induction heads).
+  const half = ids.length / 2;
+  const mean = (a: string[]) => a.reduce((s, b) => s + Number(b), 0) / a.length;
+  assert.ok(mean(bits.slice(half + 1)) < mean(bits.slice(1, half)) / 2, bits.join(' '));
+  await cells.nth(half + 3).hover();
+  assert.match((await cells.nth(half + 3).getAttribute('title')) ?? '', /bits · expected: /);
+  await page.screenshot({ path: path.join(shots, 'surprisal-strip.png') });
+  // Off again: no strip.
+  await sendToWebview(page, analyseRequest(2, text, { predictions: false }, 'a.py'));
+  await waitForMessage(page, 'result', 2);
+  await page.waitForFunction(() => (document.querySelector('.surprisal') as HTMLElement).hidden);
+  await context.close();
 });

@@ -80,7 +80,7 @@ export function analyseRequest(
   settings: Partial<AnalyseSettings> = {},
   source = 'fib.js',
 ): AnalyseRequest {
-  const all = { backend: 'wasm' as const, maxTokens: 1024, topK: 5, ...settings };
+  const all = { backend: 'wasm' as const, maxTokens: 1024, topK: 5, predictions: false, ...settings };
   return { type: 'analyse', requestId, text, source, origin: { uri: `file:///${source}`, offset: 0 }, settings: all };
 }
 

@@ -162,6 +162,7 @@ test('page↔worker messages of the wrong shape are refused, each type by its ow
       sourceHash: null,
       setting: 'auto',
       note: null,
+      logits: false,
     }).ok,
   );
   assert.equal(
@@ -173,10 +174,13 @@ test('page↔worker messages of the wrong shape are refused, each type by its ow
       sourceHash: null,
       setting: 'auto',
       note: null,
+      logits: false,
     }).ok,
     false,
   );
-  assert.equal(parsePageMessage({ type: 'analyse', id: -1, text: 'x', maxTokens: 5 }).ok, false);
+  assert.equal(parsePageMessage({ type: 'analyse', id: -1, text: 'x', maxTokens: 5, predictions: false }).ok, false);
+  assert.ok(parsePageMessage({ type: 'analyse', id: 1, text: 'x', maxTokens: 5, predictions: true }).ok);
+  assert.equal(parsePageMessage({ type: 'analyse', id: 1, text: 'x', maxTokens: 5 }).ok, false);
   assert.match(
     parsePageMessage({ type: 'explode' }).ok ? '' : (parsePageMessage({ type: 'explode' }) as { error: string }).error,
     /unknown message type "explode"/,
@@ -196,9 +200,18 @@ test('page↔worker messages of the wrong shape are refused, each type by its ow
     analysedEnd: 2,
     truncated: false,
     offsetsNote: null,
+    predictions: null,
+    predictionsNote: null,
     timings: {},
   };
   assert.ok(parseWorkerMessage(result).ok);
+  const predictions = [
+    { logprob: -1.5, top: [{ id: 3, text: 'a', p: 0.2 }] },
+    { logprob: null, top: [] },
+  ];
+  assert.ok(parseWorkerMessage({ ...result, predictions }).ok);
+  assert.equal(parseWorkerMessage({ ...result, predictions: [{ logprob: 'low', top: [] }] }).ok, false);
+  assert.equal(parseWorkerMessage({ ...result, predictions: [{ logprob: -1, top: [{ id: 3, p: 0.2 }] }] }).ok, false);
   assert.equal(
     parseWorkerMessage({ ...result, windows: [{ start: 0, length: 2, lead: [], trail: [], layers: [[0.5, 0.5]] }] }).ok,
     false,

@@ -9,6 +9,9 @@ test('well-formed messages pass validation in both directions', () => {
   assert.ok(parseHostMessage({ type: 'setView', view: { layer: 2, head: 3 } }).ok);
   assert.ok(parseHostMessage({ type: 'setView', view: { layer: 2, head: 'rollout' } }).ok);
   assert.ok(parseHostMessage(analyseRequest(1, 'x', { backend: 'auto', maxTokens: 10, topK: 5 }, 'a.ts')).ok);
+  const noPredictions = analyseRequest(1, 'x', {}, 'a.ts') as unknown as { settings: Record<string, unknown> };
+  delete noPredictions.settings.predictions;
+  assert.equal(parseHostMessage(noPredictions).ok, false, 'a request says whether predictions are on');
 });
 
 test('malformed messages are rejected with a reason', () => {
@@ -50,7 +53,7 @@ test('every message type of each direction has its validator, and nothing else i
       text: 'x',
       source: 's',
       origin: { uri: 'u', offset: 0 },
-      settings: { backend: 'wasm', maxTokens: 1, topK: 1 },
+      settings: { backend: 'wasm', maxTokens: 1, topK: 1, predictions: false },
     },
     setView: { type: 'setView', view },
     revealToken: { type: 'revealToken', index: 0 },
