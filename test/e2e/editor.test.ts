@@ -84,7 +84,8 @@ e2e(
   async () => {
     await runCommand(page, 'Attention Explorer: Find Heads…');
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Previous token' }).first().click();
-    const rows = page.locator('.quick-input-list .monaco-list-row');
+    // The heads replace the list of criteria once the panel has scored them (it can take a moment).
+    const rows = page.locator('.quick-input-list .monaco-list-row', { hasText: /Layer \d+ · Head \d+/ });
     await rows.first().waitFor();
     const first = await rows.first().innerText();
     const [, layer, head] = /Layer (\d+) · Head (\d+)/.exec(first) ?? [];

@@ -249,3 +249,19 @@ test("the model's content hash is its SHA-256, and a file replaced with other by
   await assert.rejects(contentHash(path.join(dir, 'missing.onnx')));
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('predictions asked of an encoder (no logits): the panel gets the attention and a note naming its outputs', async () => {
+  const engine = new ModelEngine();
+  engine.loadText({ tokenizer: bertTokenizerJson(['cat', 'sat']), tokenizerConfig: null, config: null });
+  await engine.loadModel({ name: 'bert', graph: fixture('bert.onnx'), external: async () => [] }, 'wasm', {
+    logits: true,
+  });
+  const r = await engine.analyse('the cat sat', 512, { predictions: true });
+  assert.equal(r.tokens.length, 5);
+  assert.equal(r.store.layers, 2);
+  assert.equal(r.predictions, null);
+  assert.match(r.predictionsNote ?? '', /no logits output \(its outputs: .+\).*ForCausalLM/);
+  const off = await engine.analyse('the cat sat', 512);
+  assert.equal(off.predictionsNote, null, 'no note when predictions are off');
+  await engine.release();
+});
