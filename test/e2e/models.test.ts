@@ -18,6 +18,7 @@ import {
   panelTimeline,
   runCommand,
   server,
+  setPredictions,
   shot,
   waitForRun,
 } from '../support/e2e-session';
@@ -312,5 +313,28 @@ e2e(
     assert.ok(!Object.keys(marks).some((k) => k.startsWith('local server failed')), JSON.stringify(marks));
     await waitForRun(/^code-prose-gpt · /);
     assert.match(server.extensionLog(), /the panel's cache of prepared graphs will be emptied/);
+  },
+);
+
+e2e(
+  'with attentionExplorer.predictions on, the panel shows the surprisal strip with the loss and perplexity; off, it is gone',
+  async () => {
+    await setPredictions(true);
+    try {
+      await analyseFibonacciWithBundledModel();
+      const strip = panel.locator('.surprisal');
+      await strip.waitFor({ timeout: 60_000 });
+      assert.match(
+        (await panel.locator('.surprisal-caption').textContent()) ?? '',
+        /mean loss \d+\.\d\d nats per token · perplexity \d+\.\d · over \d+ predicted tokens/,
+      );
+      assert.equal(await panel.locator('.surprisal-cell').count(), await panel.locator('.token-strip .token').count());
+      await panel.locator('.surprisal-cell').nth(5).hover();
+      await shot('19-surprisal-strip');
+    } finally {
+      await setPredictions(false);
+    }
+    await analyseFibonacciWithBundledModel();
+    await panel.locator('.surprisal').waitFor({ state: 'hidden' });
   },
 );

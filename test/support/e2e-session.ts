@@ -242,21 +242,40 @@ export async function setBackend(value: 'auto' | 'webgpu' | 'wasm'): Promise<voi
       );
     await page.waitForTimeout(100);
   }
-  // The Settings editor writes the file a moment later (closing it first can drop the write), then
-  // VS Code tells the extension host: wait for the file, then a moment more.
+  await settingWritten('backend', value, 'auto');
+}
+
+/**
+ * The Settings editor writes the file a moment later (closing it first can drop the write), then
+ * VS Code tells the extension host: waits for the file to say `value`, closes the editor, then a moment more.
+ */
+async function settingWritten(name: string, value: unknown, byDefault: unknown): Promise<void> {
   const file = path.join(path.dirname(server.workspace), 'user-data', 'User', 'settings.json');
   const written = (): boolean => {
     try {
-      const v = (JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>)['attentionExplorer.backend'];
-      return (v ?? 'auto') === value;
+      const v = (JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>)[`attentionExplorer.${name}`];
+      return (v ?? byDefault) === value;
     } catch {
       return false; // being written
     }
   };
   for (let i = 0; !written(); i++) {
-    if (i > 100) throw new Error(`settings.json does not say attentionExplorer.backend = ${value}`);
+    if (i > 100) throw new Error(`settings.json does not say attentionExplorer.${name} = ${String(value)}`);
     await page.waitForTimeout(100);
   }
   await page.keyboard.press('Escape');
   await page.waitForTimeout(1000);
+}
+
+/** Turns attentionExplorer.predictions on or off through the Settings editor, as a user would. */
+export async function setPredictions(on: boolean): Promise<void> {
+  await runCommand(page, 'Preferences: Open User Settings');
+  await page.locator('.settings-editor .settings-header').waitFor();
+  await page.locator('.settings-editor .settings-header .monaco-editor').first().click();
+  await page.keyboard.insertText('attentionExplorer.predictions');
+  const item = page.locator('.settings-editor .setting-item', { hasText: 'Attention Explorer: Predictions' }).first();
+  await item.waitFor();
+  const box = item.locator('.setting-value-checkbox').first();
+  if ((await box.getAttribute('aria-checked')) !== String(on)) await box.click();
+  await settingWritten('predictions', on, false);
 }
