@@ -290,7 +290,7 @@ export class EngineClient {
           }
           // The model failed to load: every request waiting on it fails with the reason, and what
           // the cache gave this load is dropped, so that the next try starts from the files.
-          void this.inputs.forget({ runtimeKey: running.runtimeKey, prepared: running.logits ? 'logits' : 'plain' });
+          void this.inputs.forget({ runtimeKey: running.runtimeKey, logits: running.logits });
           if (this.running === running) this.stop(err);
           return;
         }
@@ -309,7 +309,7 @@ export class EngineClient {
     this.timeline.mark('prepared graph rejected');
     running.rebuilt = true;
     void this.inputs
-      .forget({ prepared: running.logits ? 'logits' : 'plain' })
+      .forget({ logits: running.logits })
       .then(() => running.sendModel(true))
       .catch((e: Error) => this.running === running && this.stop(e));
   }

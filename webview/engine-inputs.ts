@@ -171,10 +171,10 @@ export class EngineInputs {
   }
 
   /** Drops what the cache gave a load that failed, so that the next try starts from the files. */
-  async forget(what: { runtimeKey?: string; prepared: 'plain' | 'logits' }): Promise<void> {
+  async forget(what: { runtimeKey?: string; logits: boolean }): Promise<void> {
     const cache = await this.cache;
     if (what.runtimeKey) await cache?.delete('runtime', what.runtimeKey);
-    const key = this.preparedKey(what.prepared === 'logits');
+    const key = this.preparedKey(what.logits);
     if (key) await cache?.delete('prepared', key);
   }
 

@@ -6,7 +6,7 @@ import { analyseIds } from './analyse';
 import { exposeAttention, type PreparedGraph } from './attention-graph';
 import { fitText } from './fit';
 import { contextLength } from './model-config';
-import { AttentionSession, type ExternalDataFile } from './session';
+import { AttentionSession, noLogitsReason, type ExternalDataFile } from './session';
 import { loadTokenizer, type TextTokenizer } from './tokenizer';
 import { addedBySequenceTemplate, edgeSpecials } from './windows';
 
@@ -162,10 +162,7 @@ export class ModelEngine {
           logprob: p.logprob,
           top: p.top.map((c) => ({ id: c.id, text: tokenizer.idToText(c.id), p: c.p })),
         })) ?? null,
-      predictionsNote:
-        options.predictions && !predictions
-          ? `No predictions: this model has no logits output (its outputs: ${session.graph.originalOutputs.join(', ') || 'none'}); it needs a language-model export (…ForCausalLM).`
-          : null,
+      predictionsNote: options.predictions && !predictions ? `No predictions: ${noLogitsReason(graph)}.` : null,
     };
   }
 

@@ -129,6 +129,11 @@ function toFloat32(t: ort.Tensor): Float32Array {
   throw new Error(`attention output of unexpected type ${t.type}`);
 }
 
+/** Why a graph gives no predictions: it has no logits output (named with the outputs it had). */
+export function noLogitsReason(graph: Pick<GraphInfo, 'originalOutputs'>): string {
+  return `this graph has no logits output (its outputs: ${graph.originalOutputs.join(', ') || 'none'}): use a language-model export (…ForCausalLM), not the bare encoder or decoder`;
+}
+
 /** A [1, T, vocabulary] logits tensor as float32, with its vocabulary. */
 function logitsOf(t: ort.Tensor, n: number): { data: Float32Array; vocabulary: number } {
   const dims = t.dims;
@@ -375,10 +380,7 @@ export class AttentionSession {
   /** The logits output's name; a graph without one is named with the outputs it had. */
   private logitsOutput(): string {
     const name = this.graph.logits;
-    if (!name)
-      throw new Error(
-        `predictions need the model's logits, and this graph has no logits output (its outputs: ${this.graph.originalOutputs.join(', ') || 'none'}): use a language-model export (…ForCausalLM), not the bare encoder or decoder`,
-      );
+    if (!name) throw new Error(`predictions need the model's logits, and ${noLogitsReason(this.graph)}`);
     return name;
   }
 
