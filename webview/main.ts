@@ -16,7 +16,7 @@ import { unreachable } from '../src/common/validate';
 import { parseHostMessage } from '../src/common/protocol-validation';
 import { readConfig } from './config';
 import { textIds, wordOf, wordStore, wordTokens } from '../src/common/word-level';
-import { tokenSurprisal, wordSurprisal } from '../src/common/surprisal';
+import { shownPredictions, tokenSurprisal, wordSurprisal } from '../src/common/surprisal';
 import { EngineClient, type EngineResult } from './engine-client';
 import { EngineBrokenError } from './engine-worker-start';
 import { failureNotice } from './failure-notice';
@@ -36,6 +36,8 @@ type ShownResult = EngineResult & {
   mergedFrom?: number;
   /** Per shown token (per word, in words), in bits, when predictions are on. */
   surprisal?: (number | null)[];
+  /** In words: the word of each token. */
+  wordMap?: Int32Array;
 };
 
 const timeline = new PageTimeline();
@@ -135,7 +137,7 @@ function displayed(r: ShownResult, words: boolean): ShownResult {
     const surprisal = r.predictions ? wordSurprisal(tokenSurprisal(r.predictions), words, tokens.length) : undefined;
     merged = {
       from: r,
-      words: { ...r, tokens, store: wordStore(r.store, words), mergedFrom: r.tokens.length, surprisal },
+      words: { ...r, tokens, store: wordStore(r.store, words), mergedFrom: r.tokens.length, surprisal, wordMap: words },
     };
     timeline.span('word level', performance.now() - t0);
   }
@@ -163,7 +165,8 @@ const summariesOf = (r: ShownResult, view: AttentionView): ReturnType<typeof sum
 /** What the host keeps of a result: the tokens with their offsets, and each one's top-k summary. */
 function postResult(r: ShownResult, view: AttentionView): void {
   const summaries = summariesOf(r, view);
-  const { backend, backendNote, runMs, model, tokens, truncated, windows } = r;
+  const { backend, backendNote, runMs, model, tokens, truncated, windows, wordMap } = r;
+  const words = wordMap && { wordOf: wordMap, count: tokens.length };
   post({
     type: 'result',
     requestId: r.requestId,
@@ -177,6 +180,7 @@ function postResult(r: ShownResult, view: AttentionView): void {
     windows,
     view,
     summaries,
+    predictions: r.predictions ? shownPredictions(r.predictions, words) : null,
   });
 }
 

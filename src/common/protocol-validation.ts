@@ -12,6 +12,7 @@ import type {
   HostToWebview,
   ModelInfo,
   PageFile,
+  ShownPrediction,
   TokenInfo,
   TokenSummary,
   Weighted,
@@ -54,6 +55,11 @@ const isModelInfo = (v: unknown): v is ModelInfo =>
   isBool(v.causal) &&
   Array.isArray(v.layerNames) &&
   v.layerNames.every(isStr);
+const isShownPrediction = (v: unknown): v is ShownPrediction =>
+  isObj(v) &&
+  (v.bits === null || (isNum(v.bits) && v.bits >= 0)) &&
+  Array.isArray(v.next) &&
+  v.next.every((c) => isObj(c) && isStr(c.text) && isNum(c.p) && c.p >= 0 && c.p <= 1);
 function isHeadScoreRow(v: unknown): v is HeadScoreRow {
   if (!isObj(v) || !isInt(v.layer) || !isInt(v.head) || !isObj(v.scores)) return false;
   const scores = v.scores;
@@ -112,7 +118,11 @@ const webviewValidators: Validators<WebviewToHost> = {
     isInt(v.windows) &&
     isView(v.view) &&
     isSummaries(v.summaries) &&
-    v.summaries.length === v.tokens.length,
+    v.summaries.length === v.tokens.length &&
+    (v.predictions === null ||
+      (Array.isArray(v.predictions) &&
+        v.predictions.length === v.tokens.length &&
+        v.predictions.every(isShownPrediction))),
   summary: (v) => isInt(v.requestId) && isView(v.view) && isSummaries(v.summaries),
   focusToken: (v) => isInt(v.requestId) && isIntOrNull(v.index),
   rangeSummary: (v) =>

@@ -75,6 +75,17 @@ export interface PredictionInfo {
   top: { id: number; text: string; p: number }[];
 }
 
+/**
+ * What the host shows of a result's predictions, per shown token (or word): the editor's surprisal
+ * shading and the hover's "expected here" and "predicted next".
+ */
+export interface ShownPrediction {
+  /** How unexpected the token (word) was after what precedes it, in bits; null for the first. */
+  bits: number | null;
+  /** What the model expected after it, most likely first. */
+  next: { text: string; p: number }[];
+}
+
 // ---- host → webview ----
 
 export interface AnalyseRequest {
@@ -179,6 +190,8 @@ export interface ResultMessage {
   windows: number;
   view: AttentionView;
   summaries: TokenSummary[];
+  /** Per token, when predictions are on and the model gave them. */
+  predictions: ShownPrediction[] | null;
 }
 /** The summaries for another layer/head of the same result. */
 export interface SummaryMessage {

@@ -1,4 +1,11 @@
-import type { AttentionView, ModelInfo, TokenInfo, TokenSummary, WebviewToHost } from '../common/protocol';
+import type {
+  AttentionView,
+  ModelInfo,
+  ShownPrediction,
+  TokenInfo,
+  TokenSummary,
+  WebviewToHost,
+} from '../common/protocol';
 
 type ResultMessage = Extract<WebviewToHost, { type: 'result' }>;
 
@@ -22,6 +29,7 @@ export interface AnalysisRecord {
     truncated: boolean;
     view: AttentionView;
     summaries: TokenSummary[];
+    predictions: ShownPrediction[] | null;
   };
   stale: boolean;
 }
@@ -37,6 +45,7 @@ export function recordResult(record: AnalysisRecord, m: ResultMessage): void {
     truncated: m.truncated,
     view: m.view,
     summaries: m.summaries,
+    predictions: m.predictions,
   };
 }
 

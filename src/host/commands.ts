@@ -11,6 +11,7 @@ export const COMMANDS = {
   chooseModel: 'attentionExplorer.chooseModel',
   manageCache: 'attentionExplorer.manageCache',
   clearAttention: 'attentionExplorer.clearAttention',
+  toggleSurprisal: 'attentionExplorer.toggleSurprisal',
   /** Run from the hover's link, not from the palette (hidden there by a `when` of false). */
   revealToken: 'attentionExplorer.revealToken',
 } as const;

@@ -20,6 +20,7 @@ import { AttentionStatusBar } from './status-bar';
 import { pickHead, pickLayer } from './view-picks';
 import { pickHeadByScore } from './find-heads';
 import type { HeadScoreRow } from '../common/head-scores';
+import { toggleSurprisal } from './surprisal-command';
 
 /**
  * Wires the host's parts and keeps which analysis is current: the request, the panel's answer,
@@ -84,6 +85,13 @@ export class AttentionController implements vscode.Disposable {
         if (changes.deleted.length) this.panel.onModelSetting();
       }),
       cmd(COMMANDS.revealToken, (index: unknown) => this.revealToken(index)),
+      cmd(COMMANDS.toggleSurprisal, () =>
+        toggleSurprisal({
+          editor: this.editor,
+          shownResult: () => this.shownResult(),
+          analyseAgain: () => this.analyseAgain(),
+        }),
+      ),
       vscode.workspace.onDidChangeConfiguration((e) => affectsModel(e) && this.panel.onModelSetting()),
       vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
         deserializeWebviewPanel: async (panel: vscode.WebviewPanel, state: unknown) => this.revive(panel, state),
@@ -100,11 +108,25 @@ export class AttentionController implements vscode.Disposable {
       this.panel.post({ ...this.lastRequest, requestId: this.record.requestId });
       return;
     }
-    // A new model: the old result does not hold; a new id, and the status bar says it runs.
+    this.analyseAgain(this.lastRequest.settings);
+  }
+
+  /**
+   * The current text again (a new model, predictions turned on): the old result does not hold;
+   * a new id, and the status bar says it runs.
+   */
+  private analyseAgain(requestSettings = this.requestSettings()): void {
+    if (!this.lastRequest || !this.record) return;
     const requestId = this.nextId++;
     this.record = { ...this.record, requestId, result: undefined, stale: false };
-    this.panel.post({ ...this.lastRequest, requestId });
+    this.lastRequest = { ...this.lastRequest, requestId, settings: requestSettings };
+    this.panel.post(this.lastRequest);
     this.status.running(this.panel.modelName);
+  }
+
+  private requestSettings(): AnalyseRequest['settings'] {
+    const s = settings();
+    return { backend: s.backend, maxTokens: s.maxTokens, topK: s.topK, predictions: s.predictions };
   }
 
   private revive(panel: vscode.WebviewPanel, state: unknown): void {
@@ -204,7 +226,6 @@ export class AttentionController implements vscode.Disposable {
       void vscode.window.showInformationMessage(`Attention Explorer: ${found.message}`);
       return;
     }
-    const s = settings();
     const requestId = this.nextId++;
     this.log.info(`show attention: request ${requestId}, ${found.text.length} characters`);
     this.record = { requestId, uri: found.uri, baseOffset: found.start, textLength: found.text.length, stale: false };
@@ -216,7 +237,7 @@ export class AttentionController implements vscode.Disposable {
       text: found.text,
       source: found.source,
       origin: { uri: found.uri, offset: found.start },
-      settings: { backend: s.backend, maxTokens: s.maxTokens, topK: s.topK, predictions: s.predictions },
+      settings: this.requestSettings(),
     };
     this.panel.post(this.lastRequest);
     this.panel.post({ type: 'setView', view: this.view });

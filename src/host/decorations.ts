@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { AnalysisRecord } from './analysis-record';
 import { tokenDocRange } from './analysis-record';
 import { MARK_MIN, shadeStep } from '../common/shading';
+import { ShadeLevels } from './shade-levels';
 
 const LEVELS = 8;
 
@@ -11,37 +12,13 @@ const LEVELS = 8;
  * outline on the token itself. Colours follow the theme's kind.
  */
 export class AttentionDecorations implements vscode.Disposable {
-  private levels: vscode.TextEditorDecorationType[] = [];
+  private readonly levels = new ShadeLevels({ light: '0, 100, 220', dark: '55, 148, 255' }, LEVELS, () => this.clear());
   private readonly focusType = vscode.window.createTextEditorDecorationType({
     border: '1px solid',
     borderColor: new vscode.ThemeColor('focusBorder'),
     borderRadius: '2px',
   });
   private shown?: vscode.TextEditor;
-  private readonly themeListener: vscode.Disposable;
-
-  constructor() {
-    this.makeLevels();
-    this.themeListener = vscode.window.onDidChangeActiveColorTheme(() => {
-      this.clear();
-      this.disposeLevels();
-      this.makeLevels();
-    });
-  }
-
-  private makeLevels(): void {
-    const kind = vscode.window.activeColorTheme.kind;
-    const light = kind === vscode.ColorThemeKind.Light || kind === vscode.ColorThemeKind.HighContrastLight;
-    const rgb = light ? '0, 100, 220' : '55, 148, 255';
-    this.levels = Array.from({ length: LEVELS }, (_, i) =>
-      vscode.window.createTextEditorDecorationType({
-        backgroundColor: `rgba(${rgb}, ${(0.12 + (0.6 * (i + 1)) / LEVELS).toFixed(2)})`,
-        borderRadius: '2px',
-        overviewRulerColor: i >= LEVELS / 2 ? `rgba(${rgb}, 0.8)` : undefined,
-        overviewRulerLane: vscode.OverviewRulerLane.Center,
-      }),
-    );
-  }
 
   /** Shades what token `index` attends to, in every visible editor of the record's document. */
   show(editor: vscode.TextEditor, record: AnalysisRecord, index: number): void {
@@ -72,7 +49,7 @@ export class AttentionDecorations implements vscode.Disposable {
       buckets[shadeStep(w.weight, LEVELS, true)].push({ range: range(w.index) });
     }
     if (this.shown && this.shown !== editor) this.clear();
-    this.levels.forEach((type, i) => editor.setDecorations(type, buckets[i]));
+    this.levels.set(editor, buckets);
     const { start } = tokenDocRange(record, first);
     const { end } = tokenDocRange(record, last);
     editor.setDecorations(this.focusType, [new vscode.Range(doc.positionAt(start), doc.positionAt(end))]);
@@ -82,20 +59,14 @@ export class AttentionDecorations implements vscode.Disposable {
   clear(): void {
     const e = this.shown;
     if (!e) return;
-    for (const t of this.levels) e.setDecorations(t, []);
+    this.levels.set(e, []);
     e.setDecorations(this.focusType, []);
     this.shown = undefined;
   }
 
-  private disposeLevels(): void {
-    for (const t of this.levels) t.dispose();
-    this.levels = [];
-  }
-
   dispose(): void {
     this.clear();
-    this.disposeLevels();
+    this.levels.dispose();
     this.focusType.dispose();
-    this.themeListener.dispose();
   }
 }

@@ -5,6 +5,7 @@ import { AttentionDecorations } from './decorations';
 import { hoverMarkdown } from './hover-text';
 import { disposeAll } from './dispose-all';
 import { settings } from './settings';
+import { SurprisalShading } from './surprisal-shading';
 
 export interface EditorLinkOwner {
   /** The current analysis, if any. */
@@ -18,48 +19,76 @@ export interface EditorLinkOwner {
 }
 
 /**
- * The analysis over the editor text: the hover (top tokens, reveal link), the shading of what the
- * token under the cursor (or the panel's focused token) attends to, and stale marking on edits.
+ * The analysis over the editor text: the hover (top tokens, predictions, reveal link), the
+ * shading of what the token under the cursor (or the panel's focused token) attends to — or,
+ * while Show Surprisal is on, of every token's surprisal instead — and stale marking on edits.
  */
 export class EditorLink implements vscode.Disposable {
   private readonly decorations = new AttentionDecorations();
+  private readonly surprisal = new SurprisalShading();
   private readonly subscriptions: vscode.Disposable[];
   /** The tokens the selection covers, while it covers several. */
   private range?: { first: number; last: number; requestId: number };
+  /** Show Surprisal is on: its shading replaces the attention's (two backgrounds would mix). */
+  private surprisalOn = false;
 
   constructor(private readonly owner: EditorLinkOwner) {
     this.subscriptions = [
       vscode.languages.registerHoverProvider({ scheme: '*' }, { provideHover: (doc, pos) => this.hover(doc, pos) }),
       vscode.window.onDidChangeTextEditorSelection((e) => this.followCursor(e.textEditor)),
       vscode.workspace.onDidChangeTextDocument((e) => this.onEdit(e)),
+      // An editor opened again on the document comes without decorations.
+      vscode.window.onDidChangeVisibleTextEditors(() => this.surprisalOn && this.refresh()),
       this.decorations,
+      this.surprisal,
     ];
   }
 
   clear(): void {
     this.decorations.clear();
+    this.surprisal.clear();
+  }
+
+  get showsSurprisal(): boolean {
+    return this.surprisalOn;
+  }
+
+  /**
+   * Show Surprisal on or off. On, the current result's tokens are shaded now if it has
+   * predictions (the answer), else when a result with them arrives; off, the attention's shading
+   * follows the cursor again.
+   */
+  setSurprisal(on: boolean): boolean {
+    this.surprisalOn = on;
+    this.clear();
+    this.refresh();
+    const rec = this.owner.record();
+    return on && !!rec?.result?.predictions && !rec.stale;
   }
 
   /** Shades what token `index` attends to (the panel's hovered or pinned token). */
   showToken(index: number): void {
     const rec = this.owner.record();
     const editor = rec && this.editorFor(rec);
-    if (rec?.result && editor && settings().editorHighlight) this.decorations.show(editor, rec, index);
+    if (rec?.result && editor && settings().editorHighlight && !this.surprisalOn)
+      this.decorations.show(editor, rec, index);
   }
 
   /** Shades what several tokens attend to together (the panel summed their rows). */
   showTokens(first: number, last: number, attends: { index: number; weight: number }[]): void {
     const rec = this.owner.record();
     const editor = rec && this.editorFor(rec);
-    if (rec?.result && editor && settings().editorHighlight)
+    if (rec?.result && editor && settings().editorHighlight && !this.surprisalOn)
       this.decorations.showRange(editor, rec, first, last, attends);
   }
 
-  /** Redraws the shading for the cursor, after a new result or a new layer/head. */
+  /** Redraws the shading for the cursor (or the surprisal), after a new result or a new layer/head. */
   refresh(): void {
     const rec = this.owner.record();
     const editor = rec && this.editorFor(rec);
-    if (editor) this.followCursor(editor);
+    if (!editor) return;
+    if (this.surprisalOn && this.owner.panelOpen()) this.surprisal.show(editor, rec);
+    this.followCursor(editor);
   }
 
   private editorFor(rec: AnalysisRecord): vscode.TextEditor | undefined {
@@ -88,7 +117,7 @@ export class EditorLink implements vscode.Disposable {
       this.range = undefined;
       this.owner.focusTokens(rec, null);
     }
-    if (!settings().editorHighlight) return;
+    if (!settings().editorHighlight || this.surprisalOn) return;
     const index = tokenAtOffset(rec, editor.document.offsetAt(editor.selection.active));
     if (index === undefined) this.decorations.clear();
     else this.decorations.show(editor, rec, index);
@@ -103,7 +132,7 @@ export class EditorLink implements vscode.Disposable {
       if (
         applyChange(rec, { offset: c.rangeOffset, length: c.rangeLength, insertedLength: c.text.length }) === 'stale'
       ) {
-        this.decorations.clear();
+        this.clear();
         this.owner.onStale(rec);
         return;
       }

@@ -1,4 +1,4 @@
-import { headLabel, type Weighted } from '../common/protocol';
+import { headLabel, type ShownPrediction, type Weighted } from '../common/protocol';
 import { tokenInMarkdownTable } from '../common/token-display';
 import type { AnalysisRecord } from './analysis-record';
 
@@ -25,6 +25,31 @@ function rows(
     .join('\n');
 }
 
+/** Candidates as `text` 42% · … (a fraction under 1% shown as <1%). */
+function candidates(next: ShownPrediction['next']): string {
+  const pct = (p: number): string => (p < 0.005 ? '<1%' : `${(100 * p).toFixed(0)}%`);
+  return next.map((c) => `${tokenInMarkdownTable(c.text)} ${pct(c.p)}`).join(' · ');
+}
+
+/**
+ * What the model made of the token (predictions on): its surprisal with what the model expected
+ * in its place, and what it predicts after it.
+ */
+function predictionLines(predictions: ShownPrediction[], index: number): string {
+  const { bits, next } = predictions[index];
+  const before = index > 0 ? predictions[index - 1].next : [];
+  const here =
+    bits === null
+      ? '**Surprisal**: none (nothing precedes it)'
+      : `**Surprisal** ${bits.toFixed(1)} bits (p ${Math.pow(2, -bits).toPrecision(2)})` +
+        (before.length ? ` · expected here: ${candidates(before)}` : '');
+  return next.length
+    ? `${here}
+
+**Predicted next**: ${candidates(next)}`
+    : here;
+}
+
 /**
  * The hover's Markdown for one token: the top-k tokens it attends to and the top-k attending to
  * it, for the current layer/head choice, and a link that reveals the token in the panel.
@@ -47,5 +72,6 @@ export function hoverMarkdown(
       ? `**${title}**\n\n| token | line:col | weight |\n|---|---|---|\n${rows(record, items, k, positionOf)}`
       : `**${title}**: none`;
   const link = `[Reveal in panel](command:${revealCommand}?${encodeURIComponent(JSON.stringify([index]))})`;
-  return [head, table('Attends to', s.attends), table('Attended by', s.attendedBy), link].join('\n\n');
+  const predicted = r.predictions ? [predictionLines(r.predictions, index)] : [];
+  return [head, ...predicted, table('Attends to', s.attends), table('Attended by', s.attendedBy), link].join('\n\n');
 }

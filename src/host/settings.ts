@@ -38,6 +38,11 @@ export async function setModelSetting(value: string): Promise<void> {
   await vscode.workspace.getConfiguration(SECTION).update('model', value, vscode.ConfigurationTarget.Global);
 }
 
+/** Turns the predictions on or off (user settings). */
+export async function setPredictionsSetting(on: boolean): Promise<void> {
+  await vscode.workspace.getConfiguration(SECTION).update('predictions', on, vscode.ConfigurationTarget.Global);
+}
+
 export function affectsModel(e: vscode.ConfigurationChangeEvent): boolean {
   return e.affectsConfiguration(`${SECTION}.model`);
 }

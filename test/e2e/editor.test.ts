@@ -10,6 +10,8 @@ import {
   panel,
   runCommand,
   server,
+  setPredictions,
+  SHADE_RGB,
   shadedSpans,
   shot,
   waitForFile,
@@ -297,6 +299,66 @@ e2e('the token under the cursor shades the tokens it attends to; Clear Attention
   await page.waitForTimeout(300);
   assert.deepEqual(await shadedSpans(), []);
 });
+
+e2e(
+  'Show Surprisal shades every analysed token by how unexpected it was, after turning predictions on when asked; the hover adds what the model expected and predicts next',
+  async () => {
+    const surprisalSpans = (): Promise<number[]> => shadedSpans(SHADE_RGB.surprisal);
+    // Predictions are off: the command offers to turn them on and analyse the text again.
+    await runCommand(page, 'Attention Explorer: Show Surprisal (Toggle)');
+    const toast = page.locator('.notifications-toasts', { hasText: 'surprisal needs the model' });
+    await toast.locator('.monaco-button', { hasText: 'Turn On and Analyse Again' }).click();
+    try {
+      await panel.locator('.surprisal').waitFor({ timeout: 60_000 });
+      let shaded: number[] = [];
+      for (let i = 0; i < 100 && shaded.length < 20; i++) {
+        shaded = await surprisalSpans();
+        if (shaded.length < 20) await page.waitForTimeout(100);
+      }
+      const cells = await panel.locator('.surprisal-cell').count();
+      assert.ok(shaded.length >= cells / 2, `${shaded.length} shaded spans for ${cells} tokens`);
+      assert.ok(new Set(shaded).size >= 3, `shades ${[...new Set(shaded)].join(', ')}: surprisal varies`);
+      assert.deepEqual(await shadedSpans(), [], 'the attention’s shading makes way');
+      // The cursor on the first token (no selection over the shading): still no attention's shading.
+      await page.locator('.editor-instance .view-line').first().click();
+      await page.keyboard.press('Control+Home');
+      await page.waitForTimeout(300);
+      assert.deepEqual(await shadedSpans(), []);
+      await shot('04a-surprisal-shading');
+
+      // The hover: the token's surprisal (as the panel's strip gives it), what was expected, what comes next.
+      const hover = page.locator('.monaco-hover:visible', { hasText: 'Predicted next' });
+      const returns = page.locator('.editor-instance .view-line span span', { hasText: /^return$/ });
+      for (let i = 0; i < 3 && !(await hover.isVisible()); i++) {
+        await returns.nth(1).hover();
+        await hover.waitFor({ timeout: 5_000 }).catch(() => undefined);
+      }
+      const text = await hover.innerText();
+      const index = /\(token (\d+)\)/.exec(text)?.[1] ?? assert.fail(text);
+      const bits = /Surprisal (\d+\.\d) bits \(p [\d.e-]+\) · expected here: (.*)/.exec(text) ?? assert.fail(text);
+      const cell = panel.locator(`.surprisal-cell[data-index="${index}"]`);
+      assert.equal(Number(await cell.getAttribute('data-bits')).toFixed(1), bits[1]);
+      assert.equal(bits[2].match(/(\d+%|<1%)/g)?.length, 5, bits[2]);
+      const next = /Predicted next: (.*)/.exec(text)?.[1] ?? assert.fail(text);
+      assert.equal(next.match(/(\d+%|<1%)/g)?.length, 5, next);
+      await shot('04b-surprisal-hover');
+      await page.keyboard.press('Escape');
+
+      // Off: the surprisal's shading goes, and the attention's follows the cursor again.
+      await runCommand(page, 'Attention Explorer: Show Surprisal (Toggle)');
+      for (let i = 0; i < 50 && (await surprisalSpans()).length; i++) await page.waitForTimeout(100);
+      assert.deepEqual(await surprisalSpans(), []);
+      await page
+        .locator('.editor-instance .view-line span span', { hasText: /^\s*fibonacci$/ })
+        .nth(2)
+        .click();
+      for (let i = 0; i < 50 && !(await shadedSpans()).length; i++) await page.waitForTimeout(100);
+      assert.ok((await shadedSpans()).length >= 1);
+    } finally {
+      await setPredictions(false);
+    }
+  },
+);
 
 e2e('editing the analysed text marks the result stale in the panel and the hover', async () => {
   await page.keyboard.press('Control+Home');

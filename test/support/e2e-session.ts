@@ -138,13 +138,18 @@ export async function waitForRun(expect: RegExp = / ms · \d+ tokens/): Promise<
   return header.innerText();
 }
 
-/** The editor's spans of the attention decorations (our shading colour), with their opacities. */
-export async function shadedSpans(): Promise<number[]> {
-  return page.evaluate(() =>
-    Array.from(document.querySelectorAll('.editor-instance .monaco-editor .view-overlays .cdr'))
-      .map((e) => getComputedStyle(e).backgroundColor)
-      .filter((c) => c.startsWith('rgba(55, 148, 255'))
-      .map((c) => Number(c.split(',')[3])),
+/** The attention's shading colour in a dark theme, and the surprisal's. */
+export const SHADE_RGB = { attention: '55, 148, 255', surprisal: '240, 140, 40' } as const;
+
+/** The editor's spans of our shading (the attention's colour unless told), with their opacities. */
+export async function shadedSpans(rgb: string = SHADE_RGB.attention): Promise<number[]> {
+  return page.evaluate(
+    (rgb) =>
+      Array.from(document.querySelectorAll('.editor-instance .monaco-editor .view-overlays .cdr'))
+        .map((e) => getComputedStyle(e).backgroundColor)
+        .filter((c) => c.startsWith(`rgba(${rgb}`))
+        .map((c) => parseFloat(c.split(',')[3])),
+    rgb,
   );
 }
 

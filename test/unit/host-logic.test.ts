@@ -28,6 +28,7 @@ function record(): AnalysisRecord {
       analysedEnd: 5,
       truncated: false,
       view: { layer: 0, head: 'mean' },
+      predictions: null,
       summaries: [
         {
           attends: [{ index: 0, weight: 1 }],
@@ -95,6 +96,40 @@ test('the hover lists top tokens with line:column and weight, and a reveal link;
   assert.match(
     hoverMarkdown(r, 2, 5, () => ({ line: 1, column: 1 }), 'x'),
     /text changed since this analysis/,
+  );
+});
+
+test("with predictions, the hover gives the token's surprisal, what was expected in its place, and what comes next", () => {
+  const r = record();
+  r.result!.predictions = [
+    { bits: null, next: [{ text: ' cd', p: 0.42 }] },
+    { bits: 3, next: [] },
+    {
+      bits: 1.5,
+      next: [
+        { text: '\n', p: 0.6 },
+        { text: '|', p: 0.001 },
+      ],
+    },
+  ];
+  const md = hoverMarkdown(r, 2, 5, () => ({ line: 1, column: 1 }), 'x');
+  assert.match(md, /\*\*Surprisal\*\* 1\.5 bits \(p 0\.35\)\n\n\*\*Predicted next\*\*: `↵` 60% · `¦` <1%/);
+  // The token before it (the empty byte token) predicted nothing to show: no "expected here".
+  assert.doesNotMatch(md, /expected here/);
+  r.result!.predictions[1].next = [{ text: ' cd', p: 0.35 }];
+  assert.match(
+    hoverMarkdown(r, 2, 5, () => ({ line: 1, column: 1 }), 'x'),
+    /expected here: `·cd` 35%/,
+  );
+  assert.match(
+    hoverMarkdown(r, 0, 5, () => ({ line: 1, column: 1 }), 'x'),
+    /\*\*Surprisal\*\*: none \(nothing precedes it\)/,
+  );
+  // Without predictions the hover is as before.
+  r.result!.predictions = null;
+  assert.doesNotMatch(
+    hoverMarkdown(r, 2, 5, () => ({ line: 1, column: 1 }), 'x'),
+    /Surprisal|Predicted/,
   );
 });
 

@@ -80,6 +80,7 @@ test('every message type of each direction has its validator, and nothing else i
       windows: 1,
       view,
       summaries: [],
+      predictions: null,
       model: { name: 'm', layers: 1, heads: 1, context: 8, causal: true, layerNames: ['l'] },
     },
     summary: { type: 'summary', requestId: 1, view, summaries: [] },
@@ -121,6 +122,18 @@ test('every message type of each direction has its validator, and nothing else i
   assert.equal(parseHostMessage({ ...host.focusTokens, range: { first: 5, last: 5 } }).ok, false);
   assert.ok(parseHostMessage({ ...host.focusTokens, range: null }).ok);
   assert.equal(parseWebviewMessage({ ...webview.rangeSummary, last: 1 }).ok, false);
+  // Predictions come one per token, with surprisal ≥ 0 and probabilities in 0..1.
+  const token = { id: 1, text: 'a', start: 0, end: 1, special: false };
+  const summary = { attends: [], attendedBy: [] };
+  const oneToken = { ...webview.result, tokens: [token], summaries: [summary] };
+  const prediction = { bits: 2.5, next: [{ text: 'b', p: 0.5 }] };
+  assert.ok(parseWebviewMessage({ ...oneToken, predictions: [prediction] }).ok);
+  assert.equal(parseWebviewMessage({ ...oneToken, predictions: [] }).ok, false);
+  assert.equal(parseWebviewMessage({ ...oneToken, predictions: [{ ...prediction, bits: -1 }] }).ok, false);
+  assert.equal(
+    parseWebviewMessage({ ...oneToken, predictions: [{ bits: null, next: [{ text: 'b', p: 2 }] }] }).ok,
+    false,
+  );
   // The old spelling, and the message nobody read, are gone.
   assert.equal(parseHostMessage({ ...host.analyse, type: 'analyze' }).ok, false);
   assert.equal(parseWebviewMessage({ type: 'progress', requestId: 1, message: 'x' }).ok, false);

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { AttentionStore } from '../../src/common/attention-store';
 import type { TokenInfo } from '../../src/common/protocol';
 import { textIds, wordOf, wordStore, wordTokens } from '../../src/common/word-level';
+import { shownPredictions } from '../../src/common/surprisal';
 
 /** Tokens of `text` cut at the given lengths (offsets into the text), as a tokenizer gives them. */
 function tokensOf(text: string, pieces: string[], special: number[] = []): TokenInfo[] {
@@ -109,4 +110,32 @@ test('word-level attention over windows: a re-added [CLS] stays its own word, a 
   // In window 2 the word "a b" has only b: its row is b's, its column b's.
   const second = Array.from(w.windows[1].layers[0]).map((x) => +x.toFixed(6));
   assert.deepEqual(second, [1, 0, 0, 0, 0.4, 0.6, 0, 0, 0.1, 0.2, 0.7, 0, 0.25, 0.25, 0.25, 0.25]);
+});
+
+test('the host gets, per token or per word, the surprisal in bits and what the model expected after it', () => {
+  const top = (text: string, p: number): { id: number; text: string; p: number }[] => [{ id: 0, text, p }];
+  // Tokens "a", "bc", "d" where "bc" is two tokens: logprobs of the token that follows each one.
+  const predictions = [
+    { logprob: Math.log(0.5), top: top('b', 0.5) },
+    { logprob: Math.log(0.25), top: top('c', 0.25) },
+    { logprob: Math.log(0.125), top: top('d', 0.125) },
+    { logprob: null, top: top('e', 0.9) },
+  ];
+  const perToken = shownPredictions(predictions);
+  assert.deepEqual(
+    perToken.map((p) => p.bits),
+    [null, 1, 2, 3],
+  );
+  assert.deepEqual(perToken[3].next, [{ text: 'e', p: 0.9 }], 'the ids stay in the page');
+  // Words: "a", "b"+"c", "d": a word's bits are its tokens' summed (the chain rule), and what is
+  // expected after it is what followed its last token.
+  const words = shownPredictions(predictions, { wordOf: Int32Array.from([0, 1, 1, 2]), count: 3 });
+  assert.deepEqual(
+    words.map((w) => [w.bits, w.next[0].text]),
+    [
+      [null, 'b'],
+      [3, 'd'],
+      [3, 'e'],
+    ],
+  );
 });

@@ -1,10 +1,7 @@
 import type { PredictionInfo, TokenInfo } from '../../src/common/protocol';
-import { sequenceLoss } from '../../src/common/surprisal';
+import { sequenceLoss, surprisalShade } from '../../src/common/surprisal';
 import { visibleToken } from '../../src/common/token-display';
 import { readTheme, rgba } from './theme';
-
-/** Surprisal at which a cell is fully coloured (bits): rarer than 1 in 65,536. */
-const FULL_BITS = 16;
 
 /**
  * Under the token strip, when predictions are on: how unexpected each token (or word) was to the
@@ -46,7 +43,7 @@ export class SurprisalStrip {
         cell.className = 'surprisal-cell';
         cell.dataset.index = String(i);
         cell.dataset.bits = s === null ? '' : s.toFixed(3);
-        cell.style.background = s === null ? '' : rgba(theme.accent, 0.08 + 0.92 * Math.min(1, s / FULL_BITS));
+        cell.style.background = s === null ? '' : rgba(theme.surprise, 0.08 + 0.92 * surprisalShade(s));
         const expected =
           byToken && i > 0
             ? ` · expected: ${predictions[i - 1].top.map((c) => `${visibleToken(c.text)} ${(100 * c.p).toFixed(0)}%`).join(', ')}`

@@ -3,6 +3,8 @@ export interface Theme {
   foreground: string;
   muted: string;
   accent: [number, number, number];
+  /** Surprisal's colour, apart from attention's accent (the editor's shading uses the same hue). */
+  surprise: [number, number, number];
   focus: string;
   /** The editor's and the workbench's font families. */
   editorFont: string;
@@ -44,6 +46,7 @@ export function readTheme(): Theme {
     foreground: cssVar('--vscode-editor-foreground', '#cccccc'),
     muted: cssVar('--vscode-descriptionForeground', '#999999'),
     accent: parseColor(cssVar('--vscode-charts-blue', cssVar('--vscode-focusBorder', '#3794ff'))),
+    surprise: parseColor(cssVar('--vscode-charts-orange', '#d18616')),
     focus: cssVar('--vscode-focusBorder', '#007fd4'),
     editorFont: cssVar('--vscode-editor-font-family', 'monospace'),
     uiFont: cssVar('--vscode-font-family', 'sans-serif'),
