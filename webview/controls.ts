@@ -17,6 +17,7 @@ export class Controls {
   private readonly head: VscodeSingleSelect;
   private readonly colour: VscodeCheckbox;
   private readonly words: VscodeCheckbox;
+  private readonly intervene: VscodeCheckbox;
   private shape = { layers: 0, heads: 0 };
 
   constructor(
@@ -24,6 +25,7 @@ export class Controls {
     onColourByHead: (on: boolean) => void,
     onWords: (on: boolean) => void,
     onExport: () => void,
+    onIntervene: (on: boolean) => void,
   ) {
     this.element = document.createElement('div');
     this.element.className = 'controls';
@@ -41,6 +43,11 @@ export class Controls {
     this.words.label = 'Whole words';
     this.words.title =
       'Merge sub-word tokens into words: the attention a word receives is summed over its tokens, what it pays is averaged over them';
+    this.intervene = document.createElement('vscode-checkbox');
+    this.intervene.id = 'intervene';
+    this.intervene.label = 'Intervene';
+    this.intervene.title =
+      'Choose heads to knock out (Model view, Heads tab) and tokens to hide (the text), then run the text again so changed';
     const label = (text: string, el: HTMLElement): HTMLLabelElement => {
       const l = document.createElement('label');
       l.className = 'control';
@@ -53,12 +60,20 @@ export class Controls {
     exportButton.textContent = 'Export…';
     exportButton.title = 'Export this view as PNG, this head as CSV, or every head as JSON';
     exportButton.addEventListener('click', onExport);
-    this.element.append(label('Layer', this.layer), label('Head', this.head), this.colour, this.words, exportButton);
+    this.element.append(
+      label('Layer', this.layer),
+      label('Head', this.head),
+      this.colour,
+      this.words,
+      this.intervene,
+      exportButton,
+    );
     const fire = (): void => onView(this.value());
     this.layer.addEventListener('change', fire);
     this.head.addEventListener('change', fire);
     this.colour.addEventListener('change', () => onColourByHead(this.colour.checked));
     this.words.addEventListener('change', () => onWords(this.words.checked));
+    this.intervene.addEventListener('change', () => onIntervene(this.intervene.checked));
   }
 
   value(): AttentionView {
@@ -68,7 +83,14 @@ export class Controls {
   }
 
   /** Rebuilds the options when the model's shape changes, then shows `view`. */
-  set(layers: number, heads: number, view: AttentionView, colourByHead: boolean, words: boolean): void {
+  set(
+    layers: number,
+    heads: number,
+    view: AttentionView,
+    colourByHead: boolean,
+    words: boolean,
+    intervening: boolean,
+  ): void {
     if (this.shape.layers !== layers || this.shape.heads !== heads) {
       this.shape = { layers, heads };
       const option = (value: string, text: string): HTMLElement => {
@@ -85,5 +107,6 @@ export class Controls {
     this.head.value = String(view.head);
     this.colour.checked = colourByHead;
     this.words.checked = words;
+    this.intervene.checked = intervening;
   }
 }

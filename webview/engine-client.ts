@@ -6,7 +6,14 @@
  * request.
  */
 import { AttentionStore } from '../src/common/attention-store';
-import type { Backend, BackendSetting, FileErrorMessage, FileMessage, PageFile } from '../src/common/protocol';
+import type {
+  Backend,
+  BackendSetting,
+  FileErrorMessage,
+  FileMessage,
+  InterventionChoice,
+  PageFile,
+} from '../src/common/protocol';
 import { unreachable } from '../src/common/validate';
 import { backendPlan, probeWebGpu } from '../src/engine/backend-plan';
 import type { EngineResult, EngineStage } from '../src/engine/model-engine';
@@ -93,13 +100,14 @@ export class EngineClient {
     setting: BackendSetting,
     maxTokens: number,
     predictions = false,
+    intervention: InterventionChoice | null = null,
   ): Promise<EngineResult> {
     await this.prepare(setting, predictions);
     const running = this.running;
     if (!running) throw new EngineStoppedError('the engine stopped while loading');
     return new Promise<EngineResult>((resolve, reject) => {
       running.jobs.set(id, { resolve: resolve as Job['resolve'], reject });
-      this.send(running, { type: 'analyse', id, text, maxTokens, predictions });
+      this.send(running, { type: 'analyse', id, text, maxTokens, predictions, intervention });
     });
   }
 
@@ -269,6 +277,7 @@ export class EngineClient {
           offsetsNote: m.offsetsNote,
           predictions: m.predictions,
           predictionsNote: m.predictionsNote,
+          intervention: m.intervention,
           windows: m.windows.length,
           timings: m.timings,
         });

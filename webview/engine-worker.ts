@@ -56,7 +56,10 @@ function serveEngine(): void {
     const started = performance.now();
     await loading;
     if (textError) throw textError;
-    const r = await engine.analyse(m.text, m.maxTokens, { predictions: m.predictions });
+    const r = await engine.analyse(m.text, m.maxTokens, {
+      predictions: m.predictions,
+      intervention: m.intervention ?? undefined,
+    });
     const windows: WindowPayload[] = r.store.windows.map((w) => ({
       start: w.start,
       length: w.length,
@@ -82,6 +85,7 @@ function serveEngine(): void {
         offsetsNote: r.offsetsNote,
         predictions: r.predictions,
         predictionsNote: r.predictionsNote,
+        intervention: r.intervention,
         // How long the request waited in the worker's queue, and its whole time there.
         timings: { ...r.timings, threads, queued: started - received, worker: performance.now() - received },
       },
@@ -145,6 +149,7 @@ function serveEngine(): void {
           onPrepared: cache,
           runtime,
           logits: m.logits,
+          interventions: true,
         });
         loading = load;
         load.then((s) => post({ type: 'loaded', backend: s.backend, note: s.backendNote }), fail(null));

@@ -10,6 +10,7 @@ import {
   type AnalyseRequest,
   type AttentionView,
   type HostToWebview,
+  type InterventionChoice,
   type WebviewToHost,
 } from '../src/common/protocol';
 import { unreachable } from '../src/common/validate';
@@ -27,6 +28,8 @@ import { describeLoad, ProgressLine } from './progress-line';
 import { RequestQueue } from './request-queue';
 import { PageTimeline } from './timeline';
 import { focusAfter, focusAfterKey, focusAfterLeave, type Focus } from './views/focus';
+import { InterventionState } from './intervention-state';
+import { tokensOfUnits } from '../src/common/intervention-display';
 
 /** A result as shown: `mergedFrom` is the token count when whole words are shown. */
 type ShownResult = EngineResult & {
@@ -60,6 +63,7 @@ let tokenResult: ShownResult | undefined;
 let result: ShownResult | undefined;
 let focus: Focus | null = null;
 let stale = false;
+const intervention = new InterventionState();
 /** Why the host reloaded this page (shown with the first result, then dropped). */
 let pageNotice = config.notice;
 
@@ -77,7 +81,41 @@ const layout = new PanelLayout(document.getElementById('app')!, progress.element
   leave: () => setFocus(focusAfterLeave(focus)),
   queryKey: (ids, layer) => engine.queryKey(ids, layer),
   redraw: () => render(),
+  intervene: (on) => {
+    intervention.editing = on;
+    render();
+  },
+  toggleHead: (head) => {
+    intervention.toggleHead(head);
+    render();
+  },
+  toggleUnit: (unit) => {
+    intervention.toggleUnit(unit, result?.wordMap);
+    render();
+  },
+  intervention: {
+    run: () => runWith(intervention.empty ? null : intervention.choice()),
+    remove: (what) => {
+      if ('head' in what) intervention.toggleHead(what.head);
+      else for (const u of what.units) intervention.toggleUnit(u, result?.wordMap);
+      render();
+    },
+    reset: () => {
+      intervention.clear();
+      if (tokenResult?.intervention) runWith(null);
+      else render();
+    },
+    pickHead: (view) => {
+      changeState({ tab: TAB.head });
+      setView(view);
+    },
+  },
 });
+
+/** The shown text again, with an intervention (null: plainly), under the same request id. */
+function runWith(choice: InterventionChoice | null): void {
+  if (saved.request) queue.submit({ ...saved.request, intervention: choice });
+}
 layout.showEmpty(config.modelName);
 
 function changeState(change: Partial<PanelState>): void {
@@ -123,7 +161,16 @@ function headScoresNow(r: ShownResult): HeadScoreRow[] | string {
 }
 
 function render(): void {
-  if (result) layout.render({ result, heads: () => headScoresNow(result!), state: saved, focus, stale });
+  if (!result) return;
+  const shownIntervention = intervention.shown(result);
+  layout.render({
+    result,
+    heads: () => headScoresNow(result!),
+    state: saved,
+    focus,
+    stale,
+    intervention: shownIntervention,
+  });
 }
 
 /** The result as shown: itself, or (`words`) its word-level version, made once per result. */
@@ -261,6 +308,7 @@ async function analyse(m: AnalyseRequest): Promise<void> {
       m.settings.backend,
       m.settings.maxTokens,
       m.settings.predictions,
+      m.intervention ?? null,
     );
     await show(m, analysed, received);
   } catch (e) {
@@ -285,6 +333,7 @@ async function show(m: AnalyseRequest, analysed: EngineResult, received: number)
   pageNotice = null;
   tokenResult = r;
   result = displayed(r, saved.words);
+  intervention.adopt(r);
   stale = false;
   const pinned = saved.pinned;
   focus = pinned !== null && pinned < result.tokens.length ? { index: pinned, side: 'query', pinned: true } : null;
@@ -354,6 +403,12 @@ function onHostMessage(m: HostToWebview): void {
       return;
     case 'setView':
       setView(m.view);
+      return;
+    case 'intervene':
+      // From the palette: what it names replaces the panel's choice, and runs.
+      if (result?.requestId !== m.requestId) return;
+      intervention.set(m.heads, tokensOfUnits(m.hidden, result.wordMap));
+      runWith(intervention.empty ? null : intervention.choice());
       return;
     case 'revealToken':
       if (!result || m.index >= result.tokens.length) return;

@@ -14,6 +14,7 @@ import { QueryKeyView, type QueryKeyLoader } from './views/query-key-view';
 import { TokenStrip } from './views/token-strip';
 import { SurprisalStrip } from './views/surprisal-strip';
 import { tokenSurprisal } from '../src/common/surprisal';
+import { InterventionBar, type InterventionEvents, type InterventionShown } from './views/intervention-bar';
 
 export type NoticeKind = 'info' | 'warning' | 'error';
 
@@ -33,6 +34,12 @@ export interface LayoutEvents {
   queryKey: QueryKeyLoader;
   /** Something a view waited for arrived: draw again. */
   redraw(): void;
+  /** The Intervene switch. */
+  intervene(on: boolean): void;
+  /** While intervening: a head clicked (model view, head finder) or a token clicked in the text. */
+  toggleHead(head: { layer: number; head: number }): void;
+  toggleUnit(index: number): void;
+  intervention: InterventionEvents;
 }
 
 /** What the panel draws: the result, and the choices that survive a reload. */
@@ -43,6 +50,7 @@ export interface Shown {
   state: PanelState;
   focus: Focus | null;
   stale: boolean;
+  intervention: InterventionShown;
 }
 
 function div(className: string): HTMLDivElement {
@@ -76,18 +84,30 @@ export class PanelLayout {
   private readonly queryKeyView: QueryKeyView;
   private readonly headTable: HeadTable;
   private readonly tabs = document.createElement('vscode-tabs');
+  private readonly intervention: InterventionBar;
+  /** Clicks choose what to intervene on (the Intervene switch is on). */
+  private choosing = false;
 
   constructor(app: HTMLElement, progress: HTMLElement, on: LayoutEvents) {
     const focus = (index: number, side: Focus['side'], click: boolean): void => on.focus(index, side, click);
     const leave = (): void => on.leave();
-    this.controls = new Controls(on.view, on.colourByHead, on.words, on.export);
-    this.strip = new TokenStrip(focus, leave);
+    this.controls = new Controls(on.view, on.colourByHead, on.words, on.export, on.intervene);
+    // While intervening, a click in the text hides a token, a click on a head knocks it out.
+    this.strip = new TokenStrip(
+      (index, side, click) => (click && this.choosing ? on.toggleUnit(index) : focus(index, side, click)),
+      leave,
+    );
+    const pick = (view: AttentionView): void =>
+      this.choosing && typeof view.head === 'number'
+        ? on.toggleHead({ layer: view.layer, head: view.head })
+        : on.pickHead(view);
+    this.intervention = new InterventionBar(on.intervention);
     this.surprisal = new SurprisalStrip(focus);
     this.headView = new HeadView(focus, leave);
     this.matrixView = new MatrixView(focus, leave);
-    this.modelView = new ModelView(focus, leave, (view) => on.pickHead(view));
+    this.modelView = new ModelView(focus, leave, pick);
     this.queryKeyView = new QueryKeyView(on.queryKey, () => on.redraw());
-    this.headTable = new HeadTable((view) => on.pickHead(view));
+    this.headTable = new HeadTable(pick);
     this.tabs.id = 'view-tabs';
     this.tabs.append(
       tabHeader('Head view'),
@@ -104,6 +124,7 @@ export class PanelLayout {
     this.tabs.addEventListener('vsc-tabs-select', (e) => on.tab(e.detail.selectedIndex));
     this.body.append(
       this.controls.element,
+      this.intervention.element,
       this.details.element,
       this.strip.element,
       this.surprisal.element,
@@ -139,27 +160,33 @@ export class PanelLayout {
   }
 
   render(s: Shown): void {
-    const { result, state, focus } = s;
+    const { result, state, focus, intervention } = s;
     this.body.hidden = false;
     this.renderHeader(s);
-    this.controls.set(result.model.layers, result.model.heads, state.view, state.colourByHead, state.words);
+    this.choosing = intervention.editing;
+    const { layers, heads } = result.model;
+    this.controls.set(layers, heads, state.view, state.colourByHead, state.words, intervention.editing);
+    this.intervention.render(intervention);
+    // What the intervention takes out: the choice while choosing, else the run's own.
+    const marked = intervention.editing ? intervention.choice : (intervention.applied ?? { heads: [], units: [] });
     const tabs = this.tabs as unknown as { selectedIndex: number };
     if (tabs.selectedIndex !== state.tab) tabs.selectedIndex = state.tab;
     this.details.render(result, state.view, focus);
     this.strip.render(result.store, state.view, focus);
+    this.strip.markHidden(marked.units);
     // Only the open tab's view is drawn.
     const shown = { tokens: result.tokens, store: result.store, view: state.view, focus };
     if (state.tab === TAB.head) this.headView.render({ ...shown, colourByHead: state.colourByHead });
     else if (state.tab === TAB.matrix) this.matrixView.render(shown);
     else if (state.tab === TAB.model) {
-      this.modelView.render(shown);
+      this.modelView.render({ ...shown, knockedOut: marked.heads });
       // For the benchmark and the tests: how long the pictures and the paint took.
       document.body.dataset.modelView = JSON.stringify(this.modelView.timings);
     } else if (state.tab === TAB.queryKey) this.queryKeyView.render({ ...shown, words: state.words });
     else {
       const heads = s.heads();
       if (typeof heads === 'string') this.headTable.pending(heads);
-      else this.headTable.render(heads, state.view);
+      else this.headTable.render(heads, state.view, marked.heads);
     }
   }
 

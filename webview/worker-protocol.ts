@@ -3,9 +3,16 @@
  * message is validated on receipt, by a table with one validator per message type: a new type
  * without a validator does not compile. Tensors travel as transferred ArrayBuffers.
  */
-import type { Backend, BackendSetting, ModelInfo, PredictionInfo, TokenInfo } from '../src/common/protocol';
-import { isBackend, isBackendSetting } from '../src/common/protocol-validation';
-import type { EngineStage } from '../src/engine/model-engine';
+import type {
+  Backend,
+  BackendSetting,
+  InterventionChoice,
+  ModelInfo,
+  PredictionInfo,
+  TokenInfo,
+} from '../src/common/protocol';
+import { isBackend, isBackendSetting, isInterventionChoice } from '../src/common/protocol-validation';
+import type { EngineResult, EngineStage } from '../src/engine/model-engine';
 import type { QueryKeyLayer } from '../src/common/query-key';
 import {
   isBool,
@@ -30,6 +37,9 @@ export interface WindowPayload {
   layers: Float32Array[];
 }
 
+/** The intervention a run was made with, and what it changed (the engine's own shape). */
+export type InterventionResult = NonNullable<EngineResult['intervention']>;
+
 export type PageToWorker =
   | { type: 'text'; tokenizer: string; tokenizerConfig: string | null; config: string | null }
   /** The runtime's WebAssembly binary, fetched by the page (fetches inside a webview worker are unreliable). */
@@ -51,7 +61,15 @@ export type PageToWorker =
     }
   /** The external data files the graph named (answer to `needFiles`). */
   | { type: 'files'; files: { path: string; data: ArrayBuffer }[] }
-  | { type: 'analyse'; id: number; text: string; maxTokens: number; predictions: boolean }
+  | {
+      type: 'analyse';
+      id: number;
+      text: string;
+      maxTokens: number;
+      predictions: boolean;
+      /** Heads knocked out, tokens hidden (indices into the text's tokens); also run plainly, for what changed. */
+      intervention: InterventionChoice | null;
+    }
   /** One layer's query and key vectors for one window's token ids (the query·key view). */
   | { type: 'queryKey'; id: number; ids: number[]; layer: number };
 
@@ -80,6 +98,7 @@ export type WorkerToPage =
       offsetsNote: string | null;
       predictions: PredictionInfo[] | null;
       predictionsNote: string | null;
+      intervention: InterventionResult | null;
       timings: Record<string, number>;
     }
   | { type: 'queryKey'; id: number; layer: QueryKeyLayer }
@@ -88,6 +107,19 @@ export type WorkerToPage =
 
 const STAGES: readonly EngineStage[] = ['runtime', 'tokenizer', 'surgery', 'session', 'warm-up'];
 const isStage = (v: unknown): boolean => STAGES.includes(v as EngineStage);
+
+function isInterventionResult(v: unknown): v is InterventionResult {
+  if (!isInterventionChoice(v)) return false;
+  const { effects } = v as { effects?: unknown };
+  const isEffect = (e: unknown): boolean =>
+    isObj(e) && (e.deltaSurprisal === null || isNum(e.deltaSurprisal)) && isNum(e.kl);
+  return (
+    isObj(effects) &&
+    (effects.perToken === null || (Array.isArray(effects.perToken) && effects.perToken.every(isEffect))) &&
+    Array.isArray(effects.heads) &&
+    effects.heads.every((h) => isObj(h) && isInt(h.layer) && isInt(h.head) && isNum(h.change))
+  );
+}
 
 const isPrediction = (v: unknown): boolean =>
   isObj(v) &&
@@ -120,7 +152,12 @@ const pageValidators: Validators<PageToWorker> = {
   runtime: (v) => v.wasm instanceof ArrayBuffer && isInt(v.threads, 1) && (v.threads as number) <= 64,
   files: (v) =>
     Array.isArray(v.files) && v.files.every((f) => isObj(f) && isStr(f.path) && f.data instanceof ArrayBuffer),
-  analyse: (v) => isInt(v.id) && isStr(v.text) && isInt(v.maxTokens, 1) && isBool(v.predictions),
+  analyse: (v) =>
+    isInt(v.id) &&
+    isStr(v.text) &&
+    isInt(v.maxTokens, 1) &&
+    isBool(v.predictions) &&
+    (v.intervention === null || isInterventionChoice(v.intervention)),
   queryKey: (v) => isInt(v.id) && isIntList(v.ids) && (v.ids as number[]).length > 0 && isInt(v.layer),
 };
 
@@ -166,6 +203,7 @@ const workerValidators: Validators<WorkerToPage> = {
     isStrOrNull(v.offsetsNote) &&
     (v.predictions === null || (Array.isArray(v.predictions) && v.predictions.every(isPrediction))) &&
     isStrOrNull(v.predictionsNote) &&
+    (v.intervention === null || isInterventionResult(v.intervention)) &&
     isObj(v.timings),
   queryKey: (v) => isInt(v.id) && isQueryKeyLayer(v.layer),
   error: (v) => isIntOrNull(v.id) && isStr(v.message) && isBool(v.broken),

@@ -11,6 +11,7 @@ import type {
   HeadChoice,
   HostToWebview,
   ModelInfo,
+  InterventionChoice,
   PageFile,
   ShownPrediction,
   TokenInfo,
@@ -21,6 +22,7 @@ import type {
 import {
   isBool,
   isInt,
+  isIntList,
   isIntOrNull,
   isNum,
   isObj,
@@ -55,6 +57,11 @@ const isModelInfo = (v: unknown): v is ModelInfo =>
   isBool(v.causal) &&
   Array.isArray(v.layerNames) &&
   v.layerNames.every(isStr);
+export const isInterventionChoice = (v: unknown): v is InterventionChoice =>
+  isObj(v) &&
+  Array.isArray(v.heads) &&
+  v.heads.every((h) => isObj(h) && isInt(h.layer) && isInt(h.head)) &&
+  isIntList(v.hiddenTokens);
 const isShownPrediction = (v: unknown): v is ShownPrediction =>
   isObj(v) &&
   (v.bits === null || (isNum(v.bits) && v.bits >= 0)) &&
@@ -81,8 +88,11 @@ const hostValidators: Validators<HostToWebview> = {
     isObj(v.origin) &&
     isStr(v.origin.uri) &&
     isInt(v.origin.offset) &&
-    isSettings(v.settings),
+    isSettings(v.settings) &&
+    (v.intervention === undefined || v.intervention === null || isInterventionChoice(v.intervention)),
   setView: (v) => isView(v.view),
+  intervene: (v) =>
+    isInt(v.requestId) && isIntList(v.hidden) && isInterventionChoice({ heads: v.heads, hiddenTokens: v.hidden }),
   revealToken: (v) => isInt(v.index),
   focusTokens: (v) =>
     isInt(v.requestId) &&

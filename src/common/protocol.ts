@@ -76,6 +76,16 @@ export interface PredictionInfo {
 }
 
 /**
+ * An intervention: heads to knock out (their attention set to zero), tokens to hide from every
+ * other token's attention.
+ */
+export interface InterventionChoice {
+  heads: { layer: number; head: number }[];
+  /** Indices into the analysed tokens. */
+  hiddenTokens: number[];
+}
+
+/**
  * What the host shows of a result's predictions, per shown token (or word): the editor's surprisal
  * shading and the hover's "expected here" and "predicted next".
  */
@@ -100,6 +110,8 @@ export interface AnalyseRequest {
    */
   origin: { uri: string; offset: number };
   settings: AnalyseSettings;
+  /** Run with heads knocked out or tokens hidden (indices into the text's tokens); absent or null: plainly. */
+  intervention?: InterventionChoice | null;
 }
 export interface SetViewMessage {
   type: 'setView';
@@ -148,8 +160,20 @@ export interface FileErrorMessage {
   message: string;
 }
 
+/**
+ * Knock Out Heads… / Hide Selection from Attention: the page runs its result's text again with
+ * these heads knocked out and these tokens hidden (indices into the tokens the host was sent).
+ */
+export interface InterveneMessage {
+  type: 'intervene';
+  requestId: number;
+  heads: InterventionChoice['heads'];
+  hidden: number[];
+}
+
 export type HostToWebview =
   | AnalyseRequest
+  | InterveneMessage
   | SetViewMessage
   | RevealTokenMessage
   | FocusTokensMessage

@@ -3,7 +3,7 @@ import type { FusedSpec } from './fused-attention';
 import { FUSED_ATTENTION, fusedSource, type Additions } from './fused-sources';
 import { AttentionNotFoundError, ModelFormatError } from './graph-errors';
 import { inlineKnownIfs, pruneToOutputs, subgraphsHold } from './graph-rewrite';
-import { insertInterventions } from './interventions';
+import { InterventionError, insertInterventions } from './interventions';
 import { scoreSources, type ScoreSource } from './score-source';
 
 /**
@@ -69,6 +69,8 @@ export interface PreparedGraph {
   originalOutputs: string[];
   /** Whether the graph takes the interventions' inputs (SurgeryOptions.interventions). */
   interventions: boolean;
+  /** Why interventions asked for 'if-possible' were left out, else null. */
+  interventionsRefused: string | null;
 }
 
 /** The input that takes the token ids, under the names exports give it. */
@@ -255,8 +257,11 @@ function externalFiles(graph: onnx.IGraphProto): string[] {
 export interface SurgeryOptions {
   /** Keep the language-model head and its logits as an output (the next-token predictions). */
   logits?: boolean;
-  /** Add the inputs that knock out heads and hide tokens (interventions.ts). */
-  interventions?: boolean;
+  /**
+   * Add the inputs that knock out heads and hide tokens (interventions.ts); 'if-possible': a graph
+   * that cannot take them (fused attention, an old opset) is prepared without, and says why.
+   */
+  interventions?: boolean | 'if-possible';
 }
 
 export function exposeAttention(modelBytes: Uint8Array, options: SurgeryOptions = {}): PreparedGraph {
@@ -296,7 +301,13 @@ export function exposeAttention(modelBytes: Uint8Array, options: SurgeryOptions 
           : ''),
     );
   }
-  if (options.interventions) insertInterventions(graph, attention, defaultOpset(model));
+  let interventionsRefused: string | null = null;
+  try {
+    if (options.interventions) insertInterventions(graph, attention, defaultOpset(model));
+  } catch (e) {
+    if (options.interventions !== 'if-possible' || !(e instanceof InterventionError)) throw e;
+    interventionsRefused = e.message;
+  }
   const fetches: string[] = [];
   for (const a of attention) {
     const names =
@@ -342,7 +353,8 @@ export function exposeAttention(modelBytes: Uint8Array, options: SurgeryOptions 
     largestWeightBytes: largestWeight(graph),
     logits,
     originalOutputs,
-    interventions: options.interventions === true,
+    interventions: !!options.interventions && interventionsRefused === null,
+    interventionsRefused,
   };
 }
 

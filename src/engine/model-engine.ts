@@ -2,7 +2,8 @@ import { isCausal } from '../common/analysis';
 import type { AttentionStore } from '../common/attention-store';
 import type { BackendSetting, ModelInfo, PredictionInfo, TokenInfo } from '../common/protocol';
 import type { QueryKeyLayer } from '../common/query-key';
-import { analyseIds } from './analyse';
+import { analyseIds, type InterventionEffects } from './analyse';
+import type { Intervention } from './interventions';
 import { exposeAttention, type PreparedGraph } from './attention-graph';
 import { fitText } from './fit';
 import { contextLength } from './model-config';
@@ -43,6 +44,8 @@ export interface EngineResult {
   predictions: PredictionInfo[] | null;
   /** Why predictions asked for are missing (a model without logits), else null. */
   predictionsNote: string | null;
+  /** The intervention this run was made with (token indices into `tokens`), and what it changed; else null. */
+  intervention: (Intervention & { effects: InterventionEffects }) | null;
   timings: Record<string, number>;
 }
 
@@ -87,6 +90,8 @@ export class ModelEngine {
       runtime?: Promise<unknown>;
       /** Keep the language-model head, for predictions. */
       logits?: boolean;
+      /** Prepare for interventions where the graph allows them (SurgeryOptions.interventions). */
+      interventions?: boolean;
     } = {},
   ): Promise<AttentionSession> {
     const note = options.note ?? null;
@@ -94,7 +99,10 @@ export class ModelEngine {
     let t = performance.now();
     let graph: PreparedGraph;
     if (model.graph instanceof Uint8Array) {
-      graph = exposeAttention(model.graph, { logits: options.logits });
+      graph = exposeAttention(model.graph, {
+        logits: options.logits,
+        interventions: options.interventions ? 'if-possible' : false,
+      });
       this.onStage('surgery', since(t));
       options.onPrepared?.(graph);
     } else {
@@ -116,7 +124,11 @@ export class ModelEngine {
     return this.session !== undefined && this.tokenizer !== undefined;
   }
 
-  async analyse(text: string, maxTokens: number, options: { predictions?: boolean } = {}): Promise<EngineResult> {
+  async analyse(
+    text: string,
+    maxTokens: number,
+    options: { predictions?: boolean; intervention?: Intervention } = {},
+  ): Promise<EngineResult> {
     const session = this.session;
     const tokenizer = this.tokenizer;
     if (!session || !tokenizer) throw new Error('the model is not loaded yet');
@@ -133,7 +145,7 @@ export class ModelEngine {
       this.context,
       maxTokens,
       edgeSpecials(fit.tokens.map(addedBySequenceTemplate)),
-      { predictions },
+      { predictions, intervention: options.intervention },
     );
     timings.run = a.runMs;
     const graph = session.graph;
@@ -163,6 +175,7 @@ export class ModelEngine {
           top: p.top.map((c) => ({ id: c.id, text: tokenizer.idToText(c.id), p: c.p })),
         })) ?? null,
       predictionsNote: options.predictions && !predictions ? `No predictions: ${noLogitsReason(graph)}.` : null,
+      intervention: options.intervention && a.effects ? { ...options.intervention, effects: a.effects } : null,
     };
   }
 

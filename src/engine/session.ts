@@ -5,7 +5,13 @@ import { fusedAttentionProbs, fusedQueryKey, type FusedMask, type Tensor32 } fro
 import { formatBytes } from '../common/memory-estimate';
 import type { QueryKeyLayer } from '../common/query-key';
 import { halfBitsToFloat32 } from './half';
-import { HEAD_MASK_INPUT, interventionFeeds, KEY_BIAS_INPUT, type Intervention } from './interventions';
+import {
+  HEAD_MASK_INPUT,
+  InterventionError,
+  interventionFeeds,
+  KEY_BIAS_INPUT,
+  type Intervention,
+} from './interventions';
 import { backendPlan, probeWebGpu, type WebGpuProbe } from './backend-plan';
 import { webGpuDevice, whenLost, type LosableDevice } from './webgpu';
 
@@ -291,8 +297,9 @@ export class AttentionSession {
   ): Promise<Record<string, ort.Tensor>> {
     if (!this.graph.interventions) {
       if (intervention)
-        throw new Error(
-          'this session was prepared without interventions (exposeAttention(…, { interventions: true }))',
+        throw new InterventionError(
+          this.graph.interventionsRefused ??
+            'this session was prepared without interventions (exposeAttention(…, { interventions: true }))',
         );
       return {};
     }

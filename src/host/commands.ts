@@ -12,6 +12,8 @@ export const COMMANDS = {
   manageCache: 'attentionExplorer.manageCache',
   clearAttention: 'attentionExplorer.clearAttention',
   toggleSurprisal: 'attentionExplorer.toggleSurprisal',
+  knockOutHeads: 'attentionExplorer.knockOutHeads',
+  hideSelection: 'attentionExplorer.hideSelection',
   /** Run from the hover's link, not from the palette (hidden there by a `when` of false). */
   revealToken: 'attentionExplorer.revealToken',
 } as const;

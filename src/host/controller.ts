@@ -21,6 +21,7 @@ import { pickHead, pickLayer } from './view-picks';
 import { pickHeadByScore } from './find-heads';
 import type { HeadScoreRow } from '../common/head-scores';
 import { toggleSurprisal } from './surprisal-command';
+import { pickHeadsToKnockOut, selectionToHide } from './intervene-commands';
 
 /**
  * Wires the host's parts and keeps which analysis is current: the request, the panel's answer,
@@ -85,6 +86,8 @@ export class AttentionController implements vscode.Disposable {
         if (changes.deleted.length) this.panel.onModelSetting();
       }),
       cmd(COMMANDS.revealToken, (index: unknown) => this.revealToken(index)),
+      cmd(COMMANDS.knockOutHeads, () => this.knockOutHeads()),
+      cmd(COMMANDS.hideSelection, () => this.hideSelection()),
       cmd(COMMANDS.toggleSurprisal, () =>
         toggleSurprisal({
           editor: this.editor,
@@ -301,6 +304,23 @@ export class AttentionController implements vscode.Disposable {
       return;
     }
     await writeExport(target.uri, made.data, this.log);
+  }
+
+  /** Knock Out Heads…: the ticked heads knocked out, and the panel's text run again. */
+  private async knockOutHeads(): Promise<void> {
+    const rec = this.shownResult();
+    if (!rec) return;
+    const heads = await pickHeadsToKnockOut(rec.result.model, this.view.layer);
+    if (heads) this.panel.post({ type: 'intervene', requestId: rec.requestId, heads, hidden: [] });
+  }
+
+  /** Hide Selection from Attention: the selected tokens hidden from every other token, and the text run again. */
+  private hideSelection(): void {
+    const rec = this.shownResult();
+    if (!rec) return;
+    const found = selectionToHide(rec, vscode.window.activeTextEditor);
+    if ('message' in found) void vscode.window.showInformationMessage(`Attention Explorer: ${found.message}`);
+    else this.panel.post({ type: 'intervene', requestId: rec.requestId, heads: [], hidden: found.units });
   }
 
   clear(): void {

@@ -338,3 +338,89 @@ e2e(
     await panel.locator('.surprisal').waitFor({ state: 'hidden' });
   },
 );
+
+e2e(
+  'an intervention from the panel: knock out a head in the head finder and hide a token in the text; the run shows the loss before and after, Δ surprisal and the heads that changed, then the plain run again',
+  async () => {
+    await setPredictions(true);
+    const lossIn = async (): Promise<number> =>
+      Number(
+        /mean loss (\d+\.\d\d)/.exec((await panel.locator('.surprisal > .surprisal-caption').textContent()) ?? '')?.[1],
+      );
+    try {
+      await analyseFibonacciWithBundledModel();
+      await panel.locator('.surprisal').waitFor({ timeout: 60_000 });
+      const plainLoss = await lossIn();
+      await panel.locator('#intervene').click();
+      await panel.locator('.intervention-hint').waitFor();
+      // Layer 3, head 7 (the model's induction head) from the head finder; the token "n" of "fibonacci(n)".
+      await panel.locator('vscode-tab-header', { hasText: 'Heads' }).click();
+      await panel.locator('.head-table tr[data-layer="3"][data-head="7"]').click();
+      await panel.locator('.head-table tr.knocked-out[data-layer="3"][data-head="7"]').waitFor();
+      const chip = panel.locator('.token-strip .token', { hasText: /^n$/ }).first();
+      await chip.click();
+      assert.match((await chip.getAttribute('class')) ?? '', /hidden-token/);
+      assert.deepEqual(await panel.locator('.intervention-chip').allInnerTexts(), ['L3·H7 ×', '“n” ×']);
+      await panel.locator('#intervention-run').click();
+      const title = panel.locator('.intervention-title');
+      await title.waitFor({ timeout: 60_000 });
+      assert.equal(await title.innerText(), 'With an intervention: knocked out L3·H7 · hid “n”');
+      const summary = await panel.locator('.intervention-summary').innerText();
+      const [, before, after, kl] =
+        /Mean loss (\d+\.\d\d) → (\d+\.\d\d) nats per token \([+-]\d+\.\d\d\) · mean KL (\d+\.\d{3}) bits per token/.exec(
+          summary,
+        ) ?? assert.fail(summary);
+      // The loss before, worked back from each token's Δ surprisal, is the plain run's own.
+      assert.ok(Math.abs(Number(before) - plainLoss) <= 0.011, `${before} vs the plain run's ${plainLoss}`);
+      assert.ok(Math.abs(Number(after) - (await lossIn())) <= 0.011, `${after} vs the strip's`);
+      assert.ok(Number(kl) > 0, summary);
+      assert.equal(
+        await panel.locator('.intervention-deltas .surprisal-cell').count(),
+        await panel.locator('.token-strip .token').count(),
+      );
+      const changed = await panel.locator('.intervention-head').allInnerTexts();
+      assert.ok(changed.length >= 1 && !changed.some((h) => h.startsWith('L3·H7 ')), changed.join(' | '));
+      await panel.locator('vscode-tab-header', { hasText: 'Model view' }).click();
+      await panel.locator('.model-view canvas').scrollIntoViewIfNeeded();
+      await shot('20-intervention');
+      // A changed head opens in the head view.
+      const [, layer, head] = /^L(\d+)·H(\d+)/.exec(changed[0]) ?? [];
+      await panel.locator('.intervention-head').first().click();
+      for (
+        let i = 0;
+        i < 50 && (await panel.locator('#head-select').evaluate((e) => (e as HTMLSelectElement).value)) !== head;
+        i++
+      )
+        await page.waitForTimeout(100);
+      assert.equal(await panel.locator('#layer-select').evaluate((e) => (e as HTMLSelectElement).value), layer);
+      assert.equal(await panel.locator('#head-select').evaluate((e) => (e as HTMLSelectElement).value), head);
+      // Back to the plain run: its loss again, nothing hidden.
+      await panel.locator('#intervention-reset').first().click();
+      await title.waitFor({ state: 'detached', timeout: 60_000 });
+      assert.equal(await lossIn(), plainLoss);
+      assert.equal(await panel.locator('.token-strip .token.hidden-token').count(), 0);
+      await panel.locator('#intervene').click();
+      await panel.locator('.intervention').waitFor({ state: 'hidden' });
+
+      // The same from the palette: Knock Out Heads… (ticked in a QuickPick), Hide Selection from Attention.
+      await runCommand(page, 'Attention Explorer: Knock Out Heads…');
+      await page.locator('.quick-input-widget input').fill('Layer 2 · Head 6');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Layer 2 · Head 6' }).first().click();
+      await page.keyboard.press('Enter');
+      await title.filter({ hasText: 'knocked out L2·H6' }).waitFor({ timeout: 60_000 });
+      assert.equal(await panel.locator('.intervention-head', { hasText: /^L2·H6 / }).count(), 0);
+      await page
+        .locator('.editor-instance .view-line span span', { hasText: /^\s*fibonacci$/ })
+        .nth(1)
+        .dblclick();
+      await runCommand(page, 'Attention Explorer: Hide Selection from Attention');
+      await title.filter({ hasText: /^With an intervention: hid “·fibonacci”$/ }).waitFor({ timeout: 60_000 });
+      assert.ok((await panel.locator('.token-strip .token.hidden-token').count()) >= 1);
+      await shot('20b-intervention-from-palette');
+      await panel.locator('#intervention-reset').first().click();
+      await title.waitFor({ state: 'detached', timeout: 60_000 });
+    } finally {
+      await setPredictions(false);
+    }
+  },
+);

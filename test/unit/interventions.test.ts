@@ -349,3 +349,54 @@ test('predictions over windows: each token’s from the first window that also h
   );
   await encoder.release();
 });
+
+test('an intervention over windows: a hidden token gets nothing from any other row in any window, a knocked-out head nothing at all; what changed is gathered per token and per head', async () => {
+  const bytes = new Uint8Array(fs.readFileSync(BUNDLED));
+  const graph = exposeAttention(bytes, { logits: true, interventions: 'if-possible' });
+  assert.equal(graph.interventionsRefused, null);
+  const session = await AttentionSession.create(graph, [], 'wasm');
+  // 400 tokens: windows [0, 256) and [192, 400). Token 10 lies in the first only, 300 in the
+  // second only, 200 in both.
+  const ids = Array.from({ length: 400 }, (_, i) => 100 + ((i * 7919) % 7000));
+  const intervention = { heads: [{ layer: 1, head: 3 }], hiddenTokens: [10, 200, 300] };
+  const a = await analyseIds(session, ids, 256, 400, undefined, { predictions: true, intervention });
+  const plain = await analyseIds(session, ids, 256, 400, undefined, { predictions: true });
+  assert.equal(plain.effects, undefined);
+  const effects = a.effects ?? assert.fail('effects of the intervention');
+  for (let layer = 0; layer < 4; layer++)
+    for (const h of [0, 5])
+      for (const q of [11, 150, 201, 255, 256, 301, 399])
+        for (const k of [10, 200, 300])
+          if (k < q) assert.equal(a.store.weight(layer, h, q, k), 0, `layer ${layer} head ${h}: ${q} → ${k}`);
+  for (const q of [5, 150, 350])
+    assert.equal(
+      a.store.denseRow(1, 3, q).reduce((s, x) => s + x, 0),
+      0,
+    );
+  // Rows before the first hidden token, in a layer before the knocked-out head, are untouched (causal).
+  for (const q of [0, 5, 9])
+    assert.ok(maxDiff(a.store.denseRow(0, 2, q), plain.store.denseRow(0, 2, q)) < 1e-6, `row ${q}`);
+  const perToken = effects.perToken ?? assert.fail('per token, with predictions');
+  assert.equal(perToken.length, 400);
+  // Δ surprisal is the two runs' log-probabilities apart, in bits, token by token across both windows.
+  for (const i of [3, 100, 254, 255, 300, 398]) {
+    const before = plain.predictions![i].logprob!;
+    const after = a.predictions![i].logprob!;
+    assert.ok(Math.abs(perToken[i].deltaSurprisal! - (before - after) / Math.LN2) < 1e-4, `token ${i}`);
+  }
+  assert.equal(perToken[399].deltaSurprisal, null);
+  assert.ok(perToken.every((e) => e.kl >= 0));
+  // The knocked-out head is not among the changed heads (its change is the intervention); the others
+  // are all there, ranked.
+  assert.equal(effects.heads.length, 31);
+  assert.ok(!effects.heads.some((h) => h.layer === 1 && h.head === 3));
+  assert.ok(effects.heads.every((h, i) => i === 0 || effects.heads[i - 1].change >= h.change));
+  assert.ok(effects.heads[0].change > 0.01, JSON.stringify(effects.heads[0]));
+  await session.release();
+  // A graph that cannot take interventions is prepared without them, and says why.
+  const fused = exposeAttention(new Uint8Array(fs.readFileSync(path.join(FIXTURES, 'fused-mha.onnx'))), {
+    interventions: 'if-possible',
+  });
+  assert.equal(fused.interventions, false);
+  assert.match(fused.interventionsRefused ?? '', /fused/);
+});

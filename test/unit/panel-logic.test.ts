@@ -8,6 +8,8 @@ import { RequestQueue } from '../../webview/request-queue';
 import { INITIAL_STATE, restoreState } from '../../src/common/panel-state';
 import { runNotices, runSummary } from '../../webview/run-notices';
 import { analyseRequest } from '../support/webview-page';
+import { InterventionState } from '../../webview/intervention-state';
+import { lossChange, runsOf, tokensOfUnits, unitEffects, unitsOfTokens } from '../../src/common/intervention-display';
 
 test('the request queue runs one request at a time; the newest waits, and replaces (supersedes) an older waiting one', async () => {
   const ran: number[] = [];
@@ -109,6 +111,7 @@ test('the notices above a result name what the user must know: stale text, the b
     timings: {},
     predictions: null,
     predictionsNote: null,
+    intervention: null,
     model: { name: 'tiny', layers: 1, heads: 1, context: 4, causal: false, layerNames: ['l0'] },
   };
   assert.equal(runSummary(r), 'tiny · WebAssembly · 12 ms · 5 tokens · 1 layer × 1 head · full (encoder) attention');
@@ -153,4 +156,67 @@ test("the host's local server is tried only from a page on this machine (a remot
   ];
   for (const w of local) assert.equal(pageIsLocal(w), true, JSON.stringify(w));
   for (const w of remote) assert.equal(pageIsLocal(w), false, JSON.stringify(w));
+});
+
+test('an intervention chosen in words is kept in tokens: a word hides all its tokens, clicked again shows them; heads toggle', () => {
+  // Tokens a | b c | d: word 1 is tokens 1 and 2.
+  const wordOf = Int32Array.from([0, 1, 1, 2]);
+  assert.deepEqual(tokensOfUnits([1], wordOf), [1, 2]);
+  assert.deepEqual(unitsOfTokens([2, 3], wordOf), [1, 2]);
+  assert.deepEqual(tokensOfUnits([3, 1]), [1, 3]);
+  assert.deepEqual(runsOf([7, 2, 3, 4, 9, 3]), [[2, 3, 4], [7], [9]]);
+  const s = new InterventionState();
+  assert.ok(s.empty);
+  s.toggleUnit(1, wordOf);
+  s.toggleHead({ layer: 2, head: 1 });
+  s.toggleHead({ layer: 0, head: 3 });
+  assert.deepEqual(s.choice(), {
+    heads: [
+      { layer: 0, head: 3 },
+      { layer: 2, head: 1 },
+    ],
+    hiddenTokens: [1, 2],
+  });
+  // Shown as tokens again: the word's two tokens are both hidden; one shown again, the word is still partly hidden.
+  const tokens = ['a', 'b', 'c', 'd'].map((text, i) => ({ id: i, text, start: i, end: i + 1, special: false }));
+  assert.deepEqual(s.shown({ tokens, intervention: null, predictions: null }).choice.units, [1, 2]);
+  s.toggleUnit(2);
+  s.toggleHead({ layer: 2, head: 1 });
+  assert.deepEqual(s.choice(), { heads: [{ layer: 0, head: 3 }], hiddenTokens: [1] });
+  assert.deepEqual(
+    s.shown({ tokens: tokens.slice(0, 3), wordMap: wordOf, intervention: null, predictions: null }).choice.units,
+    [1],
+  );
+  // A new result brings its own intervention (none, for a plain run).
+  s.adopt({ intervention: null });
+  assert.ok(s.empty);
+});
+
+test('what an intervention changed, per token or word, and the loss before and after', () => {
+  // Effects are recorded at the token that predicts: token j's own change is effect j−1's.
+  const perToken = [
+    { deltaSurprisal: 1, kl: 0.5 },
+    { deltaSurprisal: -0.5, kl: 0.25 },
+    { deltaSurprisal: 2, kl: 1 },
+    { deltaSurprisal: null, kl: 0.1 },
+  ];
+  assert.deepEqual(
+    unitEffects(perToken).map((e) => e.delta),
+    [null, 1, -0.5, 2],
+  );
+  const words = unitEffects(perToken, Int32Array.from([0, 1, 1, 2]), 3);
+  assert.deepEqual(
+    words.map((w) => [w.delta, w.kl]),
+    [
+      [null, 0],
+      [0.5, 0.75],
+      [2, 1],
+    ],
+  );
+  // After: logprobs ln ½ three times (loss ln 2); the mean Δ is ⅚ bit, so before was ln 2 − ⅚·ln 2 nats.
+  const after = [0, 1, 2, 3].map((i) => ({ logprob: i < 3 ? Math.log(0.5) : null, top: [] }));
+  const change = lossChange(after, perToken) ?? assert.fail('a loss');
+  assert.ok(Math.abs(change.after - Math.LN2) < 1e-12);
+  assert.ok(Math.abs(change.before - (Math.LN2 - (2.5 / 3) * Math.LN2)) < 1e-12);
+  assert.ok(Math.abs(change.meanKl - 1.85 / 4) < 1e-12);
 });

@@ -54,8 +54,10 @@ test('every message type of each direction has its validator, and nothing else i
       source: 's',
       origin: { uri: 'u', offset: 0 },
       settings: { backend: 'wasm', maxTokens: 1, topK: 1, predictions: false },
+      intervention: { heads: [{ layer: 0, head: 1 }], hiddenTokens: [0] },
     },
     setView: { type: 'setView', view },
+    intervene: { type: 'intervene', requestId: 2, heads: [{ layer: 1, head: 0 }], hidden: [3, 4] },
     revealToken: { type: 'revealToken', index: 0 },
     focusTokens: { type: 'focusTokens', requestId: 2, range: { first: 3, last: 5 } },
     setStale: { type: 'setStale', stale: true },
@@ -134,6 +136,10 @@ test('every message type of each direction has its validator, and nothing else i
     parseWebviewMessage({ ...oneToken, predictions: [{ bits: null, next: [{ text: 'b', p: 2 }] }] }).ok,
     false,
   );
+  // A request without an intervention (as saved by an earlier version) runs plainly; a head is two integers.
+  assert.ok(parseHostMessage({ ...host.analyse, intervention: undefined }).ok);
+  assert.ok(parseHostMessage({ ...host.analyse, intervention: null }).ok);
+  assert.equal(parseHostMessage({ ...host.intervene, heads: [{ layer: 1 }] }).ok, false);
   // The old spelling, and the message nobody read, are gone.
   assert.equal(parseHostMessage({ ...host.analyse, type: 'analyze' }).ok, false);
   assert.equal(parseWebviewMessage({ type: 'progress', requestId: 1, message: 'x' }).ok, false);

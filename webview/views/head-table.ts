@@ -46,7 +46,7 @@ export class HeadTable {
     this.element.replaceChildren(p);
   }
 
-  render(rows: HeadScoreRow[], view: AttentionView): void {
+  render(rows: HeadScoreRow[], view: AttentionView, knockedOut: { layer: number; head: number }[] = []): void {
     this.rows = rows;
     this.view = view;
     const table = document.createElement('table');
@@ -75,6 +75,7 @@ export class HeadTable {
       tr.dataset.head = String(r.head);
       tr.title = `Show layer ${r.layer}, head ${r.head}`;
       if (view.layer === r.layer && view.head === r.head) tr.classList.add('current');
+      if (knockedOut.some((k) => k.layer === r.layer && k.head === r.head)) tr.classList.add('knocked-out');
       const pick = (): void => this.onPick({ layer: r.layer, head: r.head });
       tr.addEventListener('click', pick);
       tr.addEventListener('keydown', (e) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), pick()));

@@ -13,6 +13,8 @@ export interface ModelViewState {
   store: AttentionStore;
   view: AttentionView;
   focus: Focus | null;
+  /** Heads an intervention knocks out (chosen, or in the run shown): crossed out. */
+  knockedOut?: { layer: number; head: number }[];
 }
 
 /** The pictures of one result at one size, kept while only the focus or the chosen head changes. */
@@ -174,6 +176,19 @@ export class ModelView {
           else ctx.strokeRect(x + offset, y, Math.max(1, band), g.thumb);
         }
       ctx.globalAlpha = 1;
+    }
+
+    ctx.strokeStyle = theme.error;
+    ctx.lineWidth = 2;
+    for (const k of state.knockedOut ?? []) {
+      if (k.layer >= store.layers || k.head >= store.heads) continue;
+      const [x, y] = at(k.layer, k.head);
+      ctx.beginPath();
+      ctx.moveTo(x, y);
+      ctx.lineTo(x + g.thumb, y + g.thumb);
+      ctx.moveTo(x + g.thumb, y);
+      ctx.lineTo(x, y + g.thumb);
+      ctx.stroke();
     }
 
     // What the head view shows: its head, or its whole layer for an aggregate over heads.

@@ -6,6 +6,8 @@ export interface Theme {
   /** Surprisal's colour, apart from attention's accent (the editor's shading uses the same hue). */
   surprise: [number, number, number];
   focus: string;
+  /** Marks what an intervention took out (a knocked-out head). */
+  error: string;
   /** The editor's and the workbench's font families. */
   editorFont: string;
   uiFont: string;
@@ -48,6 +50,7 @@ export function readTheme(): Theme {
     accent: parseColor(cssVar('--vscode-charts-blue', cssVar('--vscode-focusBorder', '#3794ff'))),
     surprise: parseColor(cssVar('--vscode-charts-orange', '#d18616')),
     focus: cssVar('--vscode-focusBorder', '#007fd4'),
+    error: cssVar('--vscode-errorForeground', '#f48771'),
     editorFont: cssVar('--vscode-editor-font-family', 'monospace'),
     uiFont: cssVar('--vscode-font-family', 'sans-serif'),
   };

@@ -41,6 +41,12 @@ export class TokenStrip {
     });
   }
 
+  /** Marks the tokens an intervention hides (chosen, or in the run shown). */
+  markHidden(units: readonly number[]): void {
+    const hidden = new Set(units);
+    this.chips.forEach((chip, i) => chip.classList.toggle('hidden-token', hidden.has(i)));
+  }
+
   render(store: AttentionStore, view: AttentionView, focus: Focus | null): void {
     const theme = readTheme();
     const none = new Float32Array(this.chips.length);

@@ -1,0 +1,78 @@
+/**
+ * What the panel shows of an intervention, in the units it shows (tokens, or whole words): which
+ * tokens a choice of words hides, what the run changed per unit, and the loss before and after.
+ * Pure, for the panel and the tests.
+ */
+import type { TokenEffect } from './intervention-effects';
+import type { PredictionInfo } from './protocol';
+import { sequenceLoss } from './surprisal';
+
+/** The tokens that shown units stand for: themselves, or every token of the chosen words (`wordOf`). */
+export function tokensOfUnits(units: readonly number[], wordOf?: Int32Array): number[] {
+  if (!wordOf) return [...units].sort((a, b) => a - b);
+  const chosen = new Set(units);
+  const out: number[] = [];
+  wordOf.forEach((w, t) => chosen.has(w) && out.push(t));
+  return out;
+}
+
+/** The shown units that hold any of `tokens`. */
+export function unitsOfTokens(tokens: readonly number[], wordOf?: Int32Array): number[] {
+  if (!wordOf) return [...tokens].sort((a, b) => a - b);
+  return [...new Set(tokens.map((t) => wordOf[t]))].sort((a, b) => a - b);
+}
+
+/** Units in runs of neighbours (what a reader calls one hidden stretch of text), in order. */
+export function runsOf(units: readonly number[]): number[][] {
+  const runs: number[][] = [];
+  for (const u of [...new Set(units)].sort((a, b) => a - b)) {
+    const last = runs[runs.length - 1];
+    if (last && last[last.length - 1] === u - 1) last.push(u);
+    else runs.push([u]);
+  }
+  return runs;
+}
+
+/**
+ * Per shown unit: how much more surprising it became (bits; null where nothing predicted it), and
+ * the KL divergence of its prediction.
+ */
+export interface UnitEffect {
+  delta: number | null;
+  kl: number;
+}
+
+/**
+ * Each unit's change: a token's is the change in its own surprisal (the effect recorded at the
+ * token before it, which predicted it); a word's, its tokens' summed (surprisal adds up along a word).
+ */
+export function unitEffects(perToken: readonly TokenEffect[], wordOf?: Int32Array, units?: number): UnitEffect[] {
+  const own = perToken.map((_, j): UnitEffect => {
+    const e = j > 0 ? perToken[j - 1] : undefined;
+    return { delta: e?.deltaSurprisal ?? null, kl: e?.kl ?? 0 };
+  });
+  if (!wordOf || units === undefined) return own;
+  const out: UnitEffect[] = Array.from({ length: units }, () => ({ delta: null, kl: 0 }));
+  own.forEach((e, t) => {
+    const w = out[wordOf[t]];
+    if (e.delta !== null) w.delta = (w.delta ?? 0) + e.delta;
+    w.kl += e.kl;
+  });
+  return out;
+}
+
+/**
+ * The mean loss (nats per predicted token) before and after, from the intervened run's predictions
+ * and the Δ surprisal of each predicted token; and the mean KL divergence (bits).
+ */
+export function lossChange(
+  after: readonly PredictionInfo[],
+  perToken: readonly TokenEffect[],
+): { before: number; after: number; meanKl: number } | null {
+  const loss = sequenceLoss(after);
+  const deltas = perToken.map((e) => e.deltaSurprisal).filter((d): d is number => d !== null);
+  if (!loss || deltas.length === 0) return null;
+  const meanDeltaNats = (deltas.reduce((s, d) => s + d, 0) / deltas.length) * Math.LN2;
+  const meanKl = perToken.reduce((s, e) => s + e.kl, 0) / perToken.length;
+  return { before: loss.loss - meanDeltaNats, after: loss.loss, meanKl };
+}
