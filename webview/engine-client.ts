@@ -278,6 +278,7 @@ export class EngineClient {
           predictions: m.predictions,
           predictionsNote: m.predictionsNote,
           intervention: m.intervention,
+          tokenizerId: m.tokenizerId,
           windows: m.windows.length,
           timings: m.timings,
         });

@@ -86,6 +86,7 @@ function serveEngine(): void {
         predictions: r.predictions,
         predictionsNote: r.predictionsNote,
         intervention: r.intervention,
+        tokenizerId: r.tokenizerId,
         // How long the request waited in the worker's queue, and its whole time there.
         timings: { ...r.timings, threads, queued: started - received, worker: performance.now() - received },
       },

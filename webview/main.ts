@@ -29,7 +29,10 @@ import { RequestQueue } from './request-queue';
 import { PageTimeline } from './timeline';
 import { focusAfter, focusAfterKey, focusAfterLeave, type Focus } from './views/focus';
 import { InterventionState } from './intervention-state';
-import { tokensOfUnits } from '../src/common/intervention-display';
+import { alignTokens, compareRefusal } from '../src/common/compare';
+import type { CompareShown, CompareSide } from './views/compare-view';
+import { describeIntervention, tokensOfUnits, unitsOfTokens } from '../src/common/intervention-display';
+import { visibleToken } from '../src/common/token-display';
 
 /** A result as shown: `mergedFrom` is the token count when whole words are shown. */
 type ShownResult = EngineResult & {
@@ -64,6 +67,33 @@ let result: ShownResult | undefined;
 let focus: Focus | null = null;
 let stale = false;
 const intervention = new InterventionState();
+/** The result shown before the current one (tokens, not words), for the Compare tab. */
+let previous: ShownResult | undefined;
+let paired: { before: ShownResult; now: ShownResult; pairs: [number, number][] } | undefined;
+
+/** The Compare tab's two results: the one before and the current one, aligned token by token. */
+function compareShown(now: ShownResult): CompareShown {
+  const before = previous;
+  const side = (r: ShownResult): CompareSide => ({
+    tokens: r.tokens,
+    store: r.store,
+    source: r.source,
+    model: r.model.name,
+  });
+  if (!before) return { before: null, now: side(now), pairs: [], refusal: null, view: saved.view };
+  const describe = (r: ShownResult) => ({ ...r.model, tokenizer: r.tokenizerId, model: r.model.name });
+  const refusal = compareRefusal(describe(before), describe(now));
+  if (!refusal && (paired?.before !== before || paired.now !== now))
+    paired = {
+      before,
+      now,
+      pairs: alignTokens(
+        before.tokens.map((t) => t.id),
+        now.tokens.map((t) => t.id),
+      ),
+    };
+  return { before: side(before), now: side(now), pairs: refusal ? [] : paired!.pairs, refusal, view: saved.view };
+}
 /** Why the host reloaded this page (shown with the first result, then dropped). */
 let pageNotice = config.notice;
 
@@ -163,8 +193,10 @@ function headScoresNow(r: ShownResult): HeadScoreRow[] | string {
 function render(): void {
   if (!result) return;
   const shownIntervention = intervention.shown(result);
+  const now = tokenResult!;
   layout.render({
     result,
+    compare: () => compareShown(now),
     heads: () => headScoresNow(result!),
     state: saved,
     focus,
@@ -228,6 +260,11 @@ function postResult(r: ShownResult, view: AttentionView): void {
     view,
     summaries,
     predictions: r.predictions ? shownPredictions(r.predictions, words) : null,
+    intervention: r.intervention
+      ? describeIntervention(r.intervention.heads, unitsOfTokens(r.intervention.hiddenTokens, wordMap), (u) =>
+          visibleToken(tokens[u].text),
+        )
+      : null,
   });
 }
 
@@ -331,6 +368,7 @@ async function show(m: AnalyseRequest, analysed: EngineResult, received: number)
   const backendNote = [pageNotice, analysed.backendNote].filter(Boolean).join(' ') || null;
   const r: ShownResult = { ...analysed, backendNote, requestId: m.requestId, topK: m.settings.topK, source: m.source };
   pageNotice = null;
+  if (tokenResult) previous = tokenResult;
   tokenResult = r;
   result = displayed(r, saved.words);
   intervention.adopt(r);
@@ -403,6 +441,9 @@ function onHostMessage(m: HostToWebview): void {
       return;
     case 'setView':
       setView(m.view);
+      return;
+    case 'compare':
+      changeState({ tab: TAB.compare });
       return;
     case 'intervene':
       // From the palette: what it names replaces the panel's choice, and runs.

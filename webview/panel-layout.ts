@@ -12,6 +12,7 @@ import { MatrixView } from './views/matrix-view';
 import { ModelView } from './views/model-view';
 import { QueryKeyView, type QueryKeyLoader } from './views/query-key-view';
 import { TokenStrip } from './views/token-strip';
+import { CompareView, type CompareShown } from './views/compare-view';
 import { SurprisalStrip } from './views/surprisal-strip';
 import { tokenSurprisal } from '../src/common/surprisal';
 import { InterventionBar, type InterventionEvents, type InterventionShown } from './views/intervention-bar';
@@ -51,6 +52,8 @@ export interface Shown {
   focus: Focus | null;
   stale: boolean;
   intervention: InterventionShown;
+  /** The Compare tab's two results, made when the tab is open. */
+  compare: () => CompareShown;
 }
 
 function div(className: string): HTMLDivElement {
@@ -85,6 +88,7 @@ export class PanelLayout {
   private readonly headTable: HeadTable;
   private readonly tabs = document.createElement('vscode-tabs');
   private readonly intervention: InterventionBar;
+  private readonly compareView: CompareView;
   /** Clicks choose what to intervene on (the Intervene switch is on). */
   private choosing = false;
 
@@ -108,6 +112,7 @@ export class PanelLayout {
     this.modelView = new ModelView(focus, leave, pick);
     this.queryKeyView = new QueryKeyView(on.queryKey, () => on.redraw());
     this.headTable = new HeadTable(pick);
+    this.compareView = new CompareView((view) => on.view(view));
     this.tabs.id = 'view-tabs';
     this.tabs.append(
       tabHeader('Head view'),
@@ -120,6 +125,8 @@ export class PanelLayout {
       tabPanel(this.queryKeyView.element),
       tabHeader('Heads'),
       tabPanel(this.headTable.element),
+      tabHeader('Compare'),
+      tabPanel(this.compareView.element),
     );
     this.tabs.addEventListener('vsc-tabs-select', (e) => on.tab(e.detail.selectedIndex));
     this.body.append(
@@ -183,6 +190,7 @@ export class PanelLayout {
       // For the benchmark and the tests: how long the pictures and the paint took.
       document.body.dataset.modelView = JSON.stringify(this.modelView.timings);
     } else if (state.tab === TAB.queryKey) this.queryKeyView.render({ ...shown, words: state.words });
+    else if (state.tab === TAB.compare) this.compareView.render(s.compare());
     else {
       const heads = s.heads();
       if (typeof heads === 'string') this.headTable.pending(heads);

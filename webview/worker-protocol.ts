@@ -98,6 +98,7 @@ export type WorkerToPage =
       offsetsNote: string | null;
       predictions: PredictionInfo[] | null;
       predictionsNote: string | null;
+      tokenizerId: string;
       intervention: InterventionResult | null;
       timings: Record<string, number>;
     }
@@ -203,6 +204,7 @@ const workerValidators: Validators<WorkerToPage> = {
     isStrOrNull(v.offsetsNote) &&
     (v.predictions === null || (Array.isArray(v.predictions) && v.predictions.every(isPrediction))) &&
     isStrOrNull(v.predictionsNote) &&
+    isStr(v.tokenizerId) &&
     (v.intervention === null || isInterventionResult(v.intervention)) &&
     isObj(v.timings),
   queryKey: (v) => isInt(v.id) && isQueryKeyLayer(v.layer),

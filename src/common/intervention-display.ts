@@ -22,6 +22,26 @@ export function unitsOfTokens(tokens: readonly number[], wordOf?: Int32Array): n
   return [...new Set(tokens.map((t) => wordOf[t]))].sort((a, b) => a - b);
 }
 
+export const headName = (h: { layer: number; head: number }): string => `L${h.layer}·H${h.head}`;
+
+/**
+ * An intervention in words, as the panel's bar and the editor's hover say it: "knocked out L3·H7 ·
+ * hid “·fibonacci”" (hidden units in runs of neighbours, each quoted as the text it spells).
+ */
+export function describeIntervention(
+  heads: readonly { layer: number; head: number }[],
+  units: readonly number[],
+  unitText: (unit: number) => string,
+): string {
+  const runs = runsOf(units).map((run) => `“${run.map(unitText).join('')}”`);
+  return [
+    heads.length ? `knocked out ${heads.map(headName).join(', ')}` : '',
+    runs.length ? `hid ${runs.join(', ')}` : '',
+  ]
+    .filter(Boolean)
+    .join(' · ');
+}
+
 /** Units in runs of neighbours (what a reader calls one hidden stretch of text), in order. */
 export function runsOf(units: readonly number[]): number[][] {
   const runs: number[][] = [];

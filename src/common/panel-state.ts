@@ -18,7 +18,7 @@ export interface PanelState {
 }
 
 /** The panel's tabs, in their order. */
-export const TAB = { head: 0, matrix: 1, model: 2, queryKey: 3, heads: 4 } as const;
+export const TAB = { head: 0, matrix: 1, model: 2, queryKey: 3, heads: 4, compare: 5 } as const;
 
 export const INITIAL_STATE: PanelState = {
   view: { layer: 0, head: 'mean' },
@@ -38,7 +38,7 @@ export function restoreState(raw: unknown): PanelState {
   return {
     request: request.ok && request.message.type === 'analyse' ? request.message : undefined,
     view: isView(raw.view) ? { layer: raw.view.layer, head: raw.view.head } : INITIAL_STATE.view,
-    tab: isInt(raw.tab) && raw.tab >= 0 && raw.tab <= TAB.heads ? raw.tab : TAB.head,
+    tab: isInt(raw.tab) && raw.tab >= 0 && raw.tab <= TAB.compare ? raw.tab : TAB.head,
     colourByHead: raw.colourByHead === true,
     words: raw.words === true,
     pinned: isInt(raw.pinned) ? raw.pinned : null,

@@ -91,6 +91,7 @@ const hostValidators: Validators<HostToWebview> = {
     isSettings(v.settings) &&
     (v.intervention === undefined || v.intervention === null || isInterventionChoice(v.intervention)),
   setView: (v) => isView(v.view),
+  compare: () => true,
   intervene: (v) =>
     isInt(v.requestId) && isIntList(v.hidden) && isInterventionChoice({ heads: v.heads, hiddenTokens: v.hidden }),
   revealToken: (v) => isInt(v.index),
@@ -132,7 +133,8 @@ const webviewValidators: Validators<WebviewToHost> = {
     (v.predictions === null ||
       (Array.isArray(v.predictions) &&
         v.predictions.length === v.tokens.length &&
-        v.predictions.every(isShownPrediction))),
+        v.predictions.every(isShownPrediction))) &&
+    isStrOrNull(v.intervention),
   summary: (v) => isInt(v.requestId) && isView(v.view) && isSummaries(v.summaries),
   focusToken: (v) => isInt(v.requestId) && isIntOrNull(v.index),
   rangeSummary: (v) =>

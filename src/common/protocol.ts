@@ -171,8 +171,14 @@ export interface InterveneMessage {
   hidden: number[];
 }
 
+/** Compare with Previous Result: the panel opens its Compare tab. */
+export interface CompareMessage {
+  type: 'compare';
+}
+
 export type HostToWebview =
   | AnalyseRequest
+  | CompareMessage
   | InterveneMessage
   | SetViewMessage
   | RevealTokenMessage
@@ -216,6 +222,8 @@ export interface ResultMessage {
   summaries: TokenSummary[];
   /** Per token, when predictions are on and the model gave them. */
   predictions: ShownPrediction[] | null;
+  /** The intervention the run was made with, in words ("knocked out L3·H7 · hid “n”"); null for a plain run. */
+  intervention: string | null;
 }
 /** The summaries for another layer/head of the same result. */
 export interface SummaryMessage {

@@ -44,6 +44,8 @@ export interface EngineResult {
   predictions: PredictionInfo[] | null;
   /** Why predictions asked for are missing (a model without logits), else null. */
   predictionsNote: string | null;
+  /** Which tokenizer made the tokens (a hash of its files): results of different ones do not compare. */
+  tokenizerId: string;
   /** The intervention this run was made with (token indices into `tokens`), and what it changed; else null. */
   intervention: (Intervention & { effects: InterventionEffects }) | null;
   timings: Record<string, number>;
@@ -53,6 +55,13 @@ export type EngineStage = 'runtime' | 'tokenizer' | 'surgery' | 'session' | 'war
 export type StageListener = (stage: EngineStage, ms: number) => void;
 
 const since = (t: number): number => performance.now() - t;
+
+/** A 32-bit FNV-1a hash of a text, in hex: enough to tell two tokenizers apart. */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
 
 /**
  * One model, ready to analyse text: the tokenizer, the graph after surgery, one inference
@@ -64,6 +73,7 @@ export class ModelEngine {
   private context = 0;
   private session?: AttentionSession;
   private name = '';
+  private tokenizerId = '';
 
   constructor(private readonly onStage: StageListener = () => undefined) {}
 
@@ -72,6 +82,7 @@ export class ModelEngine {
     const t = performance.now();
     this.tokenizer = loadTokenizer(text.tokenizer, text.tokenizerConfig ?? undefined);
     this.context = contextLength(text.config ?? undefined, text.tokenizerConfig ?? undefined);
+    this.tokenizerId = fnv1a(`${text.tokenizer}\u0000${text.tokenizerConfig ?? ''}`);
     this.onStage('tokenizer', since(t));
   }
 
@@ -174,6 +185,7 @@ export class ModelEngine {
           logprob: p.logprob,
           top: p.top.map((c) => ({ id: c.id, text: tokenizer.idToText(c.id), p: c.p })),
         })) ?? null,
+      tokenizerId: this.tokenizerId,
       predictionsNote: options.predictions && !predictions ? `No predictions: ${noLogitsReason(graph)}.` : null,
       intervention: options.intervention && a.effects ? { ...options.intervention, effects: a.effects } : null,
     };

@@ -30,6 +30,7 @@ export interface AnalysisRecord {
     view: AttentionView;
     summaries: TokenSummary[];
     predictions: ShownPrediction[] | null;
+    intervention: string | null;
   };
   stale: boolean;
 }
@@ -46,6 +47,7 @@ export function recordResult(record: AnalysisRecord, m: ResultMessage): void {
     view: m.view,
     summaries: m.summaries,
     predictions: m.predictions,
+    intervention: m.intervention,
   };
 }
 

@@ -14,6 +14,7 @@ export const COMMANDS = {
   toggleSurprisal: 'attentionExplorer.toggleSurprisal',
   knockOutHeads: 'attentionExplorer.knockOutHeads',
   hideSelection: 'attentionExplorer.hideSelection',
+  compareWithPrevious: 'attentionExplorer.compareWithPrevious',
   /** Run from the hover's link, not from the palette (hidden there by a `when` of false). */
   revealToken: 'attentionExplorer.revealToken',
 } as const;

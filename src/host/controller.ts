@@ -88,6 +88,7 @@ export class AttentionController implements vscode.Disposable {
       cmd(COMMANDS.revealToken, (index: unknown) => this.revealToken(index)),
       cmd(COMMANDS.knockOutHeads, () => this.knockOutHeads()),
       cmd(COMMANDS.hideSelection, () => this.hideSelection()),
+      cmd(COMMANDS.compareWithPrevious, () => this.shownResult() && this.panel.post({ type: 'compare' })),
       cmd(COMMANDS.toggleSurprisal, () =>
         toggleSurprisal({
           editor: this.editor,

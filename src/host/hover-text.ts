@@ -64,7 +64,10 @@ export function hoverMarkdown(
   const r = record.result!;
   const s = r.summaries[index];
   const t = r.tokens[index];
-  const head = `**Attention Explorer** — ${tokenInMarkdownTable(t.text)} (token ${index}) · layer ${r.view.layer}, ${headLabel(r.view.head)}`;
+  // Token text inside it must not read as Markdown.
+  const plain = (text: string): string => text.replace(/[\\`*_[\]<>#|]/g, (c) => `\\${c}`);
+  const intervened = r.intervention ? ` · *with an intervention: ${plain(r.intervention)}*` : '';
+  const head = `**Attention Explorer** — ${tokenInMarkdownTable(t.text)} (token ${index}) · layer ${r.view.layer}, ${headLabel(r.view.head)}${intervened}`;
   if (record.stale)
     return `${head}\n\n$(warning) The text changed since this analysis: run **Show Attention for Selection** again.`;
   const table = (title: string, items: Weighted[]): string =>

@@ -340,6 +340,49 @@ e2e(
 );
 
 e2e(
+  'Compare with Previous Result: the text before and after an edit, every head’s difference over the shared tokens, and the chosen head before, now and their difference',
+  async () => {
+    await analyseFibonacciWithBundledModel();
+    const before = await panel.locator('.token-strip .token').count();
+    // An edit inside the text: a word added to the second call of line 4.
+    await page
+      .locator('.editor-instance .view-line span span', { hasText: /^\s*fibonacci$/ })
+      .nth(2)
+      .click();
+    await page.keyboard.press('Home');
+    await page.keyboard.type('x = ');
+    try {
+      await page.keyboard.press('Control+A');
+      await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+      await waitForRun(new RegExp(`· (?!${before} tokens)\\d+ tokens`));
+      await runCommand(page, 'Attention Explorer: Compare with Previous Result');
+      const caption = panel.locator('.compare-caption');
+      await caption.waitFor({ timeout: 30_000 });
+      const [, now, was, shared] =
+        /\((\d+) tokens\) · before: .* \((\d+) tokens\) · (\d+) tokens in common/.exec(await caption.innerText()) ??
+        assert.fail(await caption.innerText());
+      assert.equal(Number(was), before);
+      assert.ok(Number(now) > before && Number(shared) === before, `${now} now, ${was} before, ${shared} shared`);
+      const cells = panel.locator('.compare-cell');
+      assert.equal(await cells.count(), 32);
+      const values = (await cells.allInnerTexts()).map(Number);
+      assert.ok(values.some((v) => v > 0) && values.every((v) => v >= 0 && v <= 1), values.join(' '));
+      // A cell shows that head: before, now and their difference over the shared tokens.
+      await panel.locator('.compare-cell[data-layer="3"][data-head="7"]').click();
+      await panel.locator('.compare-pictures figcaption', { hasText: 'Now (layer 3, head 7)' }).waitFor();
+      assert.equal(await panel.locator('.compare-pictures canvas').count(), 3);
+      assert.equal(await panel.locator('#head-select').evaluate((e) => (e as HTMLSelectElement).value), '7');
+      await panel.locator('.compare-pictures').scrollIntoViewIfNeeded();
+      await shot('21-compare');
+    } finally {
+      await page.locator('.editor-instance').first().click();
+      await page.keyboard.press('Control+Z');
+    }
+    await panel.locator('vscode-tab-header', { hasText: 'Head view' }).click();
+  },
+);
+
+e2e(
   'an intervention from the panel: knock out a head in the head finder and hide a token in the text; the run shows the loss before and after, Δ surprisal and the heads that changed, then the plain run again',
   async () => {
     await setPredictions(true);

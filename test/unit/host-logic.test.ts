@@ -29,6 +29,7 @@ function record(): AnalysisRecord {
       truncated: false,
       view: { layer: 0, head: 'mean' },
       predictions: null,
+      intervention: null,
       summaries: [
         {
           attends: [{ index: 0, weight: 1 }],
@@ -92,6 +93,13 @@ test('the hover lists top tokens with line:column and weight, and a reveal link;
   );
   assert.match(md, /\[Reveal in panel\]\(command:attentionExplorer\.revealToken\?%5B2%5D\)/);
   assert.equal((hoverMarkdown(r, 0, 1, () => ({ line: 1, column: 1 }), 'x').match(/\| `/g) ?? []).length, 2); // k=1 each way
+  // A result run with an intervention says so, its token text kept from reading as Markdown.
+  r.result!.intervention = 'knocked out L3·H7 · hid “*x*”';
+  assert.match(
+    hoverMarkdown(r, 2, 5, () => ({ line: 1, column: 1 }), 'x').split('\n')[0],
+    / · \*with an intervention: knocked out L3·H7 · hid “\\\*x\\\*”\*$/,
+  );
+  r.result!.intervention = null;
   r.stale = true;
   assert.match(
     hoverMarkdown(r, 2, 5, () => ({ line: 1, column: 1 }), 'x'),

@@ -179,7 +179,11 @@ test('page↔worker messages of the wrong shape are refused, each type by its ow
     false,
   );
   assert.equal(parsePageMessage({ type: 'analyse', id: -1, text: 'x', maxTokens: 5, predictions: false }).ok, false);
-  assert.ok(parsePageMessage({ type: 'analyse', id: 1, text: 'x', maxTokens: 5, predictions: true }).ok);
+  const analyse = { type: 'analyse', id: 1, text: 'x', maxTokens: 5, predictions: true, intervention: null };
+  assert.ok(parsePageMessage(analyse).ok);
+  const intervention = { heads: [{ layer: 0, head: 2 }], hiddenTokens: [4] };
+  assert.ok(parsePageMessage({ ...analyse, intervention }).ok);
+  assert.equal(parsePageMessage({ ...analyse, intervention: { heads: [{ layer: 0 }], hiddenTokens: [] } }).ok, false);
   assert.equal(parsePageMessage({ type: 'analyse', id: 1, text: 'x', maxTokens: 5 }).ok, false);
   assert.match(
     parsePageMessage({ type: 'explode' }).ok ? '' : (parsePageMessage({ type: 'explode' }) as { error: string }).error,
@@ -202,9 +206,19 @@ test('page↔worker messages of the wrong shape are refused, each type by its ow
     offsetsNote: null,
     predictions: null,
     predictionsNote: null,
+    tokenizerId: '1a2b3c4d',
+    intervention: null,
     timings: {},
   };
   assert.ok(parseWorkerMessage(result).ok);
+  // A run with an intervention carries what it changed: per token (with predictions) and per head.
+  const effects = { perToken: [{ deltaSurprisal: 0.5, kl: 0.1 }], heads: [{ layer: 0, head: 1, change: 0.2 }] };
+  assert.ok(parseWorkerMessage({ ...result, intervention: { ...intervention, effects } }).ok);
+  assert.ok(
+    parseWorkerMessage({ ...result, intervention: { ...intervention, effects: { ...effects, perToken: null } } }).ok,
+  );
+  assert.equal(parseWorkerMessage({ ...result, intervention }).ok, false, 'an intervention without its effects');
+  assert.equal(parseWorkerMessage({ ...result, tokenizerId: undefined }).ok, false);
   const predictions = [
     { logprob: -1.5, top: [{ id: 3, text: 'a', p: 0.2 }] },
     { logprob: null, top: [] },

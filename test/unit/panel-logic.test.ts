@@ -112,6 +112,7 @@ test('the notices above a result name what the user must know: stale text, the b
     predictions: null,
     predictionsNote: null,
     intervention: null,
+    tokenizerId: '0',
     model: { name: 'tiny', layers: 1, heads: 1, context: 4, causal: false, layerNames: ['l0'] },
   };
   assert.equal(runSummary(r), 'tiny · WebAssembly · 12 ms · 5 tokens · 1 layer × 1 head · full (encoder) attention');

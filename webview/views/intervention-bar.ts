@@ -1,5 +1,5 @@
 import type { HeadChange } from '../../src/common/intervention-effects';
-import { lossChange, runsOf, unitEffects } from '../../src/common/intervention-display';
+import { describeIntervention, headName, lossChange, runsOf, unitEffects } from '../../src/common/intervention-display';
 import type { AttentionView, InterventionChoice, PredictionInfo, TokenInfo } from '../../src/common/protocol';
 import type { TokenEffect } from '../../src/common/intervention-effects';
 import { visibleToken } from '../../src/common/token-display';
@@ -38,8 +38,6 @@ export interface InterventionShown {
     wordOf?: Int32Array;
   } | null;
 }
-
-const headName = (h: { layer: number; head: number }): string => `L${h.layer}·H${h.head}`;
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, text?: string): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
@@ -127,16 +125,7 @@ export class InterventionBar {
   }
 
   private effects(s: InterventionShown, a: NonNullable<InterventionShown['applied']>): HTMLElement[] {
-    const what = [
-      a.heads.length ? `knocked out ${a.heads.map(headName).join(', ')}` : '',
-      a.units.length
-        ? `hid ${runsOf(a.units)
-            .map((r) => this.runName(s, r))
-            .join(', ')}`
-        : '',
-    ]
-      .filter(Boolean)
-      .join(' · ');
+    const what = describeIntervention(a.heads, a.units, (u) => this.tokenName(s, u));
     const out: HTMLElement[] = [el('div', 'intervention-title', `With an intervention: ${what}`)];
     const change = a.perToken && a.predictions ? lossChange(a.predictions, a.perToken) : null;
     out.push(
