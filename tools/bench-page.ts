@@ -115,6 +115,25 @@ async function predictBench(modelUrl: string, ids: number[], runs: number, warmu
   };
 }
 
+/**
+ * What an intervention costs on a model without a language-model head (the BERT-base-sized
+ * encoder): a plain run of the panel's graph as it was, the plain pass of the graph that takes
+ * interventions, and a run with one (a head out, a token hidden).
+ */
+async function interventionBench(modelUrl: string, ids: number[], runs: number, warmupMs: number) {
+  const bytes = new Uint8Array(await (await fetch(modelUrl)).arrayBuffer());
+  const plain = await AttentionSession.create(exposeAttention(bytes), [], 'wasm');
+  const attention = await timeRuns(() => plain.run(ids), warmupMs, runs);
+  await plain.release();
+  const intervening = await AttentionSession.create(exposeAttention(bytes, { interventions: true }), [], 'wasm');
+  const ready = await timeRuns(() => intervening.run(ids), warmupMs, runs);
+  const intervention = { heads: [{ layer: 5, head: 3 }], hiddenTokens: [1] };
+  const intervened = await timeRuns(() => intervening.run(ids, intervention), warmupMs, runs);
+  await intervening.release();
+  return { attentionMs: attention.medianMs, readyMs: ready.medianMs, intervenedMs: intervened.medianMs };
+}
+
+(window as unknown as { interventionBench: typeof interventionBench }).interventionBench = interventionBench;
 (window as unknown as { predictBench: typeof predictBench }).predictBench = predictBench;
 (window as unknown as { bench: typeof bench; llmBench: typeof llmBench }).bench = bench;
 (window as unknown as { llmBench: typeof llmBench }).llmBench = llmBench;

@@ -6,13 +6,18 @@ import * as path from 'node:path';
 import { launchChromium } from '../test/support/chromium';
 import { ROOT } from '../test/support/paths';
 import { serve } from '../test/support/static-server';
+import { bertBaseFile } from './bench-bert-folder';
 
 const RUNS = 10;
 const WARMUP_MS = 2000;
 
 export async function benchPredict(): Promise<void> {
   const server = await serve(
-    { '/dist/': path.join(ROOT, 'dist'), '/media/': path.join(ROOT, 'media') },
+    {
+      '/dist/': path.join(ROOT, 'dist'),
+      '/media/': path.join(ROOT, 'media'),
+      '/bench-files/': path.join(ROOT, '.bench'),
+    },
     {
       '/bench.html': '<html><body><script type="module" src="/dist/test-browser/bench-page.js"></script></body></html>',
     },
@@ -51,6 +56,30 @@ export async function benchPredict(): Promise<void> {
         `| ${n} | ${r.attentionMs.toFixed(1)} ms | ${r.headAttentionMs.toFixed(1)} ms | ${r.logitsMs.toFixed(1)} ms | ${(r.logitsMs / r.attentionMs).toFixed(2)}× | ${r.bothMs.toFixed(1)} ms | ${(r.bothMs / r.attentionMs).toFixed(2)}× | ${r.intervenedMs.toFixed(1)} ms | ${(r.intervenedMs / r.attentionMs).toFixed(2)}× | ${r.readyMs.toFixed(1)} ms | ${(r.readyMs / r.attentionMs).toFixed(2)}× |`,
       );
     }
+    // The BERT-base-sized encoder at 512 tokens: no logits, so the intervention's cost on the attention alone.
+    bertBaseFile();
+    const ids = [101, ...Array.from({ length: 510 }, (_, i) => 1000 + ((i * 7919) % 28000)), 102];
+    const b = await page.evaluate(
+      ([url, tokenIds, runs, warm]) =>
+        (
+          window as unknown as {
+            interventionBench: (
+              ...a: unknown[]
+            ) => Promise<{ attentionMs: number; readyMs: number; intervenedMs: number }>;
+          }
+        ).interventionBench(url, tokenIds, runs, warm),
+      [`${server.url}/bench-files/bert-base-random.onnx`, ids, 3, 0] as const,
+    );
+    console.log('');
+    console.log('### Interventions on the BERT-base-sized encoder (512 tokens, WebAssembly, medians of 3 runs)');
+    console.log('');
+    console.log(
+      '| plain run | plain pass of the graph taking interventions | / plain | with an intervention (a head out, a token hidden) | / plain |',
+    );
+    console.log('| ---: | ---: | ---: | ---: | ---: |');
+    console.log(
+      `| ${b.attentionMs.toFixed(0)} ms | ${b.readyMs.toFixed(0)} ms | ${(b.readyMs / b.attentionMs).toFixed(2)}× | ${b.intervenedMs.toFixed(0)} ms | ${(b.intervenedMs / b.attentionMs).toFixed(2)}× |`,
+    );
   } finally {
     await browser.close();
     await server.close();

@@ -8,9 +8,9 @@
  */
 const CACHE_NAME = 'attention-explorer-v1';
 const BASE = 'https://attention-explorer.cache/';
-export type CacheKind = 'prepared' | 'runtime';
+export type CacheKind = 'prepared' | 'runtime' | 'result';
 /** How many entries of each kind are kept (the newest). */
-const KEEP: Record<CacheKind, number> = { prepared: 3, runtime: 2 };
+const KEEP: Record<CacheKind, number> = { prepared: 3, runtime: 2, result: 1 };
 
 /**
  * Entries are stored in parts of this size, under a manifest: Chromium's Cache.put fails on one

@@ -29,6 +29,9 @@ import { RequestQueue } from './request-queue';
 import { PageTimeline } from './timeline';
 import { focusAfter, focusAfterKey, focusAfterLeave, type Focus } from './views/focus';
 import { InterventionState } from './intervention-state';
+import { ByteCache } from './byte-cache';
+import { decodeResult } from './result-file';
+import { AttentionStore } from '../src/common/attention-store';
 import { alignTokens, compareRefusal } from '../src/common/compare';
 import type { CompareShown, CompareSide } from './views/compare-view';
 import { describeIntervention, tokensOfUnits, unitsOfTokens } from '../src/common/intervention-display';
@@ -67,21 +70,31 @@ let result: ShownResult | undefined;
 let focus: Focus | null = null;
 let stale = false;
 const intervention = new InterventionState();
+/** A result the Compare tab can set beside the current one. */
+type Comparable = Pick<ShownResult, 'tokens' | 'store' | 'source' | 'model' | 'tokenizerId'>;
 /** The result shown before the current one (tokens, not words), for the Compare tab. */
-let previous: ShownResult | undefined;
-let paired: { before: ShownResult; now: ShownResult; pairs: [number, number][] } | undefined;
+let previous: Comparable | undefined;
+let paired: { before: Comparable; now: ShownResult; pairs: [number, number][] } | undefined;
+/** The last result of the page before this one (another model's, after Choose Model), from the cache. */
+let kept: Comparable | undefined;
+void ByteCache.open()
+  .then((c) => c?.get('result', 'last'))
+  .then((file) => {
+    const r = file && decodeResult(file);
+    if (r) kept = { ...r, store: new AttentionStore(r.windows, r.model.layers, r.heads) };
+  });
 
 /** The Compare tab's two results: the one before and the current one, aligned token by token. */
 function compareShown(now: ShownResult): CompareShown {
   const before = previous;
-  const side = (r: ShownResult): CompareSide => ({
+  const side = (r: Comparable): CompareSide => ({
     tokens: r.tokens,
     store: r.store,
     source: r.source,
     model: r.model.name,
   });
   if (!before) return { before: null, now: side(now), pairs: [], refusal: null, view: saved.view };
-  const describe = (r: ShownResult) => ({ ...r.model, tokenizer: r.tokenizerId, model: r.model.name });
+  const describe = (r: Comparable) => ({ ...r.model, tokenizer: r.tokenizerId, model: r.model.name });
   const refusal = compareRefusal(describe(before), describe(now));
   if (!refusal && (paired?.before !== before || paired.now !== now))
     paired = {
@@ -346,6 +359,7 @@ async function analyse(m: AnalyseRequest): Promise<void> {
       m.settings.maxTokens,
       m.settings.predictions,
       m.intervention ?? null,
+      m.source,
     );
     await show(m, analysed, received);
   } catch (e) {
@@ -368,7 +382,7 @@ async function show(m: AnalyseRequest, analysed: EngineResult, received: number)
   const backendNote = [pageNotice, analysed.backendNote].filter(Boolean).join(' ') || null;
   const r: ShownResult = { ...analysed, backendNote, requestId: m.requestId, topK: m.settings.topK, source: m.source };
   pageNotice = null;
-  if (tokenResult) previous = tokenResult;
+  previous = tokenResult ?? previous ?? kept;
   tokenResult = r;
   result = displayed(r, saved.words);
   intervention.adopt(r);

@@ -26,6 +26,7 @@ import { FIXTURES, ROOT } from '../support/paths';
 import { oneHeadModel } from '../support/one-head-model';
 import { bertTokenizerJson } from '../support/tokenizers';
 import { buildGqaDecoder, TINY_QWEN } from '../support/gqa-decoder';
+import { quantizeWeights } from '../support/quantize-weights';
 import { loadTokenizer } from '../../src/engine/tokenizer';
 import { visibleToken } from '../../src/common/token-display';
 
@@ -344,13 +345,11 @@ e2e(
   async () => {
     await analyseFibonacciWithBundledModel();
     const before = await panel.locator('.token-strip .token').count();
-    // An edit inside the text: a word added to the second call of line 4.
-    await page
-      .locator('.editor-instance .view-line span span', { hasText: /^\s*fibonacci$/ })
-      .nth(2)
-      .click();
-    await page.keyboard.press('Home');
-    await page.keyboard.type('x = ');
+    // An edit inside the text (made on disk, which VS Code takes into the open editor): "x = " on line 4.
+    const file = path.join(server.workspace, 'fibonacci.py');
+    const original = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, original.replace('    return fibonacci(', '    x = return fibonacci('));
+    await page.locator('.editor-instance .view-line', { hasText: 'x = return' }).waitFor();
     try {
       await page.keyboard.press('Control+A');
       await runCommand(page, 'Attention Explorer: Show Attention for Selection');
@@ -375,10 +374,59 @@ e2e(
       await panel.locator('.compare-pictures').scrollIntoViewIfNeeded();
       await shot('21-compare');
     } finally {
-      await page.locator('.editor-instance').first().click();
-      await page.keyboard.press('Control+Z');
+      // The file as it was, for the tests after this one.
+      fs.writeFileSync(file, original);
+      await page.locator('.editor-instance .view-line', { hasText: 'x = return' }).waitFor({ state: 'detached' });
     }
-    await panel.locator('vscode-tab-header', { hasText: 'Head view' }).click();
+
+    // The same text under another model with the same tokenizer (the bundled model with 4-bit
+    // weights): Choose Model reloads the panel, and the result before is the other model's.
+    await analyseFibonacciWithBundledModel();
+    const q4 = path.join(path.dirname(server.workspace), 'code-prose-gpt-q4');
+    fs.mkdirSync(q4, { recursive: true });
+    const bundled = path.join(ROOT, 'media', 'model');
+    const { quantized } = quantizeWeights(
+      new Uint8Array(fs.readFileSync(path.join(bundled, 'model.onnx'))),
+      'matmulnbits',
+    );
+    fs.writeFileSync(path.join(q4, 'model.onnx'), quantized);
+    for (const f of ['tokenizer.json', 'config.json']) fs.copyFileSync(path.join(bundled, f), path.join(q4, f));
+    try {
+      await chooseFolder(q4);
+      await waitForRun(/^code-prose-gpt-q4 · /);
+      await runCommand(page, 'Attention Explorer: Compare with Previous Result');
+      const caption = await panel.locator('.compare-caption').innerText();
+      assert.match(
+        caption,
+        new RegExp(
+          `Now: fibonacci\\.py.*, code-prose-gpt-q4 \\(${before} tokens\\) · before: fibonacci\\.py.*, code-prose-gpt \\(${before} tokens\\) · ${before} tokens in common`,
+        ),
+      );
+      const values = (await panel.locator('.compare-cell').allInnerTexts()).map(Number);
+      assert.ok(
+        values.some((v) => v > 0),
+        `4-bit weights move some head: ${values.join(' ')}`,
+      );
+      await panel.locator('.compare-grid').scrollIntoViewIfNeeded();
+      await shot('21b-compare-models');
+      // Another tokenizer: refused, and why.
+      const oneHead = path.join(path.dirname(server.workspace), 'one-head-compare');
+      fs.mkdirSync(oneHead, { recursive: true });
+      fs.writeFileSync(path.join(oneHead, 'model.onnx'), oneHeadModel(64));
+      fs.writeFileSync(path.join(oneHead, 'tokenizer.json'), bertTokenizerJson(['def', 'return', 'fibonacci']));
+      await chooseFolder(oneHead);
+      await waitForRun(/^one-head-compare · /);
+      await runCommand(page, 'Attention Explorer: Compare with Previous Result');
+      await panel
+        .locator('.compare-refusal', {
+          hasText:
+            'Cannot compare: the two results come from different tokenizers (code-prose-gpt-q4 and one-head-compare)',
+        })
+        .waitFor();
+    } finally {
+      await panel.locator('vscode-tab-header', { hasText: 'Head view' }).click();
+      await chooseBundledModel();
+    }
   },
 );
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AttentionStore } from '../../src/common/attention-store';
 import { alignTokens, compareRefusal, headDifference, headDifferences, pairedMatrices } from '../../src/common/compare';
+import { decodeResult, encodeResult } from '../../webview/result-file';
 
 /** A one-layer store of `rows` (one head, or two heads: rows then f(rows)). */
 function store(rows: number[][], second?: number[][]): AttentionStore {
@@ -102,4 +103,33 @@ test('results of different tokenizers, or of models of different shapes, are ref
     /different tokenizers \(code-prose-gpt and bert\)/,
   );
   assert.match(compareRefusal(a, { ...a, heads: 12 }) ?? '', /different shapes \(4 layers × 8 heads, and 4 × 12\)/);
+});
+
+test('a result kept for the next page reads back as it was; a file cut short or of another kind reads as none', () => {
+  const t = 3;
+  const layer = (seed: number): Float32Array => Float32Array.from({ length: 2 * t * t }, (_, i) => (i * seed) % 7);
+  const kept = {
+    tokens: [{ id: 5, text: 'a', start: 0, end: 1, special: false }],
+    model: { name: 'm', layers: 2, heads: 2, context: 8, causal: true, layerNames: ['x', 'y'] },
+    source: 'a.py, selection',
+    tokenizerId: 'abcd1234',
+    heads: 2,
+    windows: [
+      { start: 0, length: 2, lead: [], trail: [2], layers: [layer(1), layer(2)] },
+      { start: 1, length: 2, lead: [0], trail: [], layers: [layer(3), layer(4)] },
+    ],
+  };
+  const file = encodeResult({ ...kept, store: 'more than a kept result has' } as typeof kept);
+  const back = decodeResult(file) ?? assert.fail('read back');
+  assert.deepEqual({ ...back, windows: [] }, { ...kept, windows: [] });
+  back.windows.forEach((w, i) => {
+    assert.deepEqual(
+      [w.start, w.length, w.lead, w.trail],
+      [kept.windows[i].start, kept.windows[i].length, kept.windows[i].lead, kept.windows[i].trail],
+    );
+    w.layers.forEach((l, j) => assert.deepEqual(Array.from(l), Array.from(kept.windows[i].layers[j])));
+  });
+  assert.equal(decodeResult(file.slice(0, file.byteLength - 4)), null);
+  assert.equal(decodeResult(new ArrayBuffer(40)), null);
+  assert.equal(decodeResult(new TextEncoder().encode('AERS and then nonsense').buffer), null);
 });

@@ -61,8 +61,11 @@ export class CompareView {
       return;
     }
     const shared = s.pairs.length;
+    // The models are named when they differ (the same text under two models).
+    const named = (side: CompareSide): string =>
+      before.model !== now.model ? `${side.source}, ${side.model}` : side.source;
     const head = caption(
-      `Now: ${now.source} (${now.tokens.length} tokens) · before: ${before.source} (${before.tokens.length} tokens) · ${shared} tokens in common. ` +
+      `Now: ${named(now)} (${now.tokens.length} tokens) · before: ${named(before)} (${before.tokens.length} tokens) · ${shared} tokens in common. ` +
         'Each head’s difference is how far its rows moved over the shared tokens (total variation, 0–1).',
       'compare-caption',
     );
