@@ -29,11 +29,7 @@ import { RequestQueue } from './request-queue';
 import { PageTimeline } from './timeline';
 import { focusAfter, focusAfterKey, focusAfterLeave, type Focus } from './views/focus';
 import { InterventionState } from './intervention-state';
-import { ByteCache } from './byte-cache';
-import { decodeResult } from './result-file';
-import { AttentionStore } from '../src/common/attention-store';
-import { alignTokens, compareRefusal } from '../src/common/compare';
-import type { CompareShown, CompareSide } from './views/compare-view';
+import { CompareResults } from './compare-results';
 import { describeIntervention, tokensOfUnits, unitsOfTokens } from '../src/common/intervention-display';
 import { visibleToken } from '../src/common/token-display';
 
@@ -70,43 +66,7 @@ let result: ShownResult | undefined;
 let focus: Focus | null = null;
 let stale = false;
 const intervention = new InterventionState();
-/** A result the Compare tab can set beside the current one. */
-type Comparable = Pick<ShownResult, 'tokens' | 'store' | 'source' | 'model' | 'tokenizerId'>;
-/** The result shown before the current one (tokens, not words), for the Compare tab. */
-let previous: Comparable | undefined;
-let paired: { before: Comparable; now: ShownResult; pairs: [number, number][] } | undefined;
-/** The last result of the page before this one (another model's, after Choose Model), from the cache. */
-let kept: Comparable | undefined;
-void ByteCache.open()
-  .then((c) => c?.get('result', 'last'))
-  .then((file) => {
-    const r = file && decodeResult(file);
-    if (r) kept = { ...r, store: new AttentionStore(r.windows, r.model.layers, r.heads) };
-  });
-
-/** The Compare tab's two results: the one before and the current one, aligned token by token. */
-function compareShown(now: ShownResult): CompareShown {
-  const before = previous;
-  const side = (r: Comparable): CompareSide => ({
-    tokens: r.tokens,
-    store: r.store,
-    source: r.source,
-    model: r.model.name,
-  });
-  if (!before) return { before: null, now: side(now), pairs: [], refusal: null, view: saved.view };
-  const describe = (r: Comparable) => ({ ...r.model, tokenizer: r.tokenizerId, model: r.model.name });
-  const refusal = compareRefusal(describe(before), describe(now));
-  if (!refusal && (paired?.before !== before || paired.now !== now))
-    paired = {
-      before,
-      now,
-      pairs: alignTokens(
-        before.tokens.map((t) => t.id),
-        now.tokens.map((t) => t.id),
-      ),
-    };
-  return { before: side(before), now: side(now), pairs: refusal ? [] : paired!.pairs, refusal, view: saved.view };
-}
+const comparing = new CompareResults();
 /** Why the host reloaded this page (shown with the first result, then dropped). */
 let pageNotice = config.notice;
 
@@ -206,10 +166,9 @@ function headScoresNow(r: ShownResult): HeadScoreRow[] | string {
 function render(): void {
   if (!result) return;
   const shownIntervention = intervention.shown(result);
-  const now = tokenResult!;
   layout.render({
     result,
-    compare: () => compareShown(now),
+    compare: () => comparing.shown(saved.view)!,
     heads: () => headScoresNow(result!),
     state: saved,
     focus,
@@ -382,7 +341,7 @@ async function show(m: AnalyseRequest, analysed: EngineResult, received: number)
   const backendNote = [pageNotice, analysed.backendNote].filter(Boolean).join(' ') || null;
   const r: ShownResult = { ...analysed, backendNote, requestId: m.requestId, topK: m.settings.topK, source: m.source };
   pageNotice = null;
-  previous = tokenResult ?? previous ?? kept;
+  comparing.advance(r);
   tokenResult = r;
   result = displayed(r, saved.words);
   intervention.adopt(r);

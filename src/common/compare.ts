@@ -66,9 +66,7 @@ export function headDifference(
   let rows = 0;
   const a = new Float64Array(pairs.length);
   const b = new Float64Array(pairs.length);
-  for (const [qa, qb] of pairs) {
-    const rowA = before.denseRow(layer, head, qa);
-    const rowB = now.denseRow(layer, head, qb);
+  eachPairedRow(before, now, pairs, layer, head, (_, rowA, rowB) => {
     let sa = 0;
     let sb = 0;
     pairs.forEach(([ka, kb], k) => {
@@ -78,13 +76,25 @@ export function headDifference(
       sb += b[k];
     });
     // A row with nothing on the shared keys (a causal row that sees only inserted tokens) says nothing.
-    if (sa <= 0 || sb <= 0) continue;
+    if (sa <= 0 || sb <= 0) return;
     let tv = 0;
     for (let k = 0; k < pairs.length; k++) tv += Math.abs(a[k] / sa - b[k] / sb);
     total += tv / 2;
     rows++;
-  }
+  });
   return rows ? total / rows : 0;
+}
+
+/** Each shared query's two rows (before, now), in the order of `pairs`. */
+function eachPairedRow(
+  before: AttentionStore,
+  now: AttentionStore,
+  pairs: readonly [number, number][],
+  layer: number,
+  head: HeadChoice,
+  visit: (i: number, before: Float32Array, now: Float32Array) => void,
+): void {
+  pairs.forEach(([qa, qb], i) => visit(i, before.denseRow(layer, head, qa), now.denseRow(layer, head, qb)));
 }
 
 /** Every head's difference, [layer × heads + head]; the two results must have the same layers and heads. */
@@ -121,9 +131,7 @@ export function pairedMatrices(
 ): { before: Float32Array; now: Float32Array; difference: Float32Array } {
   const p = pairs.length;
   const out = { before: new Float32Array(p * p), now: new Float32Array(p * p), difference: new Float32Array(p * p) };
-  pairs.forEach(([qa, qb], i) => {
-    const rowA = before.denseRow(layer, head, qa);
-    const rowB = now.denseRow(layer, head, qb);
+  eachPairedRow(before, now, pairs, layer, head, (i, rowA, rowB) => {
     pairs.forEach(([ka, kb], k) => {
       out.before[i * p + k] = rowA[ka];
       out.now[i * p + k] = rowB[kb];

@@ -168,6 +168,9 @@ export class ModelEngine {
       causal: isCausal(a.store),
       layerNames: graph.attention.map((x) => x.layerName),
     };
+    // Logits of a model that attends both ways (a masked language model's head) say what it makes
+    // of each token it sees, not what comes next: they are not shown as next-token predictions.
+    const bothWays = predictions && !model.causal;
     return {
       tokens: fit.tokens,
       store: a.store,
@@ -180,13 +183,18 @@ export class ModelEngine {
       offsetsNote: fit.offsetsNote,
       windows: a.plan.windows.length,
       timings,
-      predictions:
-        a.predictions?.map((p) => ({
-          logprob: p.logprob,
-          top: p.top.map((c) => ({ id: c.id, text: tokenizer.idToText(c.id), p: c.p })),
-        })) ?? null,
+      predictions: bothWays
+        ? null
+        : (a.predictions?.map((p) => ({
+            logprob: p.logprob,
+            top: p.top.map((c) => ({ id: c.id, text: tokenizer.idToText(c.id), p: c.p })),
+          })) ?? null),
       tokenizerId: this.tokenizerId,
-      predictionsNote: options.predictions && !predictions ? `No predictions: ${noLogitsReason(graph)}.` : null,
+      predictionsNote: bothWays
+        ? `No predictions: ${this.name} attends both ways (an encoder), so its logits are not next-token predictions; surprisal from a masked language model's head is not supported yet.`
+        : options.predictions && !predictions
+          ? `No predictions: ${noLogitsReason(graph)}.`
+          : null,
       intervention: options.intervention && a.effects ? { ...options.intervention, effects: a.effects } : null,
     };
   }

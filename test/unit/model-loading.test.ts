@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { onnx } from 'onnx-proto';
 import { isPageFile, parseHostMessage, parseWebviewMessage } from '../../src/common/protocol-validation';
 import { exposeAttention } from '../../src/engine/attention-graph';
 import { backendPlan } from '../../src/engine/backend-plan';
@@ -179,11 +180,20 @@ test('page↔worker messages of the wrong shape are refused, each type by its ow
     false,
   );
   assert.equal(parsePageMessage({ type: 'analyse', id: -1, text: 'x', maxTokens: 5, predictions: false }).ok, false);
-  const analyse = { type: 'analyse', id: 1, text: 'x', maxTokens: 5, predictions: true, intervention: null };
+  const analyse = {
+    type: 'analyse',
+    id: 1,
+    text: 'x',
+    maxTokens: 5,
+    predictions: true,
+    source: 'a.py',
+    intervention: null,
+  };
   assert.ok(parsePageMessage(analyse).ok);
   const intervention = { heads: [{ layer: 0, head: 2 }], hiddenTokens: [4] };
   assert.ok(parsePageMessage({ ...analyse, intervention }).ok);
   assert.equal(parsePageMessage({ ...analyse, intervention: { heads: [{ layer: 0 }], hiddenTokens: [] } }).ok, false);
+  assert.equal(parsePageMessage({ ...analyse, source: undefined }).ok, false);
   assert.equal(parsePageMessage({ type: 'analyse', id: 1, text: 'x', maxTokens: 5 }).ok, false);
   assert.match(
     parsePageMessage({ type: 'explode' }).ok ? '' : (parsePageMessage({ type: 'explode' }) as { error: string }).error,
@@ -278,4 +288,38 @@ test('predictions asked of an encoder (no logits): the panel gets the attention 
   const off = await engine.analyse('the cat sat', 512);
   assert.equal(off.predictionsNote, null, 'no note when predictions are off');
   await engine.release();
+  // The same encoder with a masked-LM head (logits over the vocabulary at each position): its logits
+  // are not next-token predictions, and the panel says so instead of showing them as such.
+  const model = onnx.ModelProto.decode(fixture('bert.onnx'));
+  const graph = model.graph!;
+  const hidden = graph.output![0].name!;
+  graph.initializer!.push(
+    onnx.TensorProto.create({
+      name: 'mlm_w',
+      dims: [64, 1000],
+      dataType: 1,
+      floatData: Array.from({ length: 64000 }, (_, i) => Math.sin(i)),
+    }),
+  );
+  graph.node!.push(
+    onnx.NodeProto.create({ opType: 'MatMul', input: [hidden, 'mlm_w'], output: ['logits'], name: 'mlm_head' }),
+  );
+  graph.output!.push(onnx.ValueInfoProto.create({ name: 'logits' }));
+  const mlm = new ModelEngine();
+  mlm.loadText({ tokenizer: bertTokenizerJson(['cat', 'sat']), tokenizerConfig: null, config: null });
+  await mlm.loadModel(
+    { name: 'bert-mlm', graph: onnx.ModelProto.encode(model).finish(), external: async () => [] },
+    'wasm',
+    {
+      logits: true,
+    },
+  );
+  const m = await mlm.analyse('the cat sat', 512, { predictions: true });
+  assert.equal(m.store.layers, 2);
+  assert.equal(m.predictions, null);
+  assert.match(
+    m.predictionsNote ?? '',
+    /bert-mlm attends both ways \(an encoder\), so its logits are not next-token predictions/,
+  );
+  await mlm.release();
 });
