@@ -22,10 +22,6 @@ export class InterventionState {
   private heads: Head[] = [];
   private hidden: number[] = [];
 
-  get empty(): boolean {
-    return this.heads.length === 0 && this.hidden.length === 0;
-  }
-
   /** A new result: the choice is the run's own intervention (none for a plain run). */
   adopt(r: Pick<EngineResult, 'intervention'>): void {
     this.heads = r.intervention ? [...r.intervention.heads] : [];
@@ -58,8 +54,9 @@ export class InterventionState {
     this.hidden = [];
   }
 
-  /** What the engine is asked to do. */
-  choice(): InterventionChoice {
+  /** What the engine is asked to do; null when nothing is chosen (a plain run). */
+  choice(): InterventionChoice | null {
+    if (this.heads.length === 0 && this.hidden.length === 0) return null;
     return { heads: [...this.heads], hiddenTokens: [...this.hidden] };
   }
 

@@ -33,15 +33,13 @@ import { CompareResults } from './compare-results';
 import { describeIntervention, tokensOfUnits, unitsOfTokens } from '../src/common/intervention-display';
 import { visibleToken } from '../src/common/token-display';
 
-/** A result as shown: `mergedFrom` is the token count when whole words are shown. */
+/** A result as shown: with whole words, `wordMap` gives the word of each of the engine's tokens. */
 type ShownResult = EngineResult & {
   requestId: number;
   topK: number;
   source: string;
-  mergedFrom?: number;
   /** Per shown token (per word, in words), in bits, when predictions are on. */
   surprisal?: (number | null)[];
-  /** In words: the word of each token. */
   wordMap?: Int32Array;
 };
 
@@ -97,7 +95,7 @@ const layout = new PanelLayout(document.getElementById('app')!, progress.element
     render();
   },
   intervention: {
-    run: () => runWith(intervention.empty ? null : intervention.choice()),
+    run: () => runWith(intervention.choice()),
     remove: (what) => {
       if ('head' in what) intervention.toggleHead(what.head);
       else for (const u of what.units) intervention.toggleUnit(u, result?.wordMap);
@@ -138,7 +136,7 @@ function headScoresOf(r: ShownResult): Promise<HeadScoreRow[]> {
   if (scored?.result !== r) {
     const t0 = performance.now();
     // At word level a repeated word is the same word whatever its tokens' ids.
-    const ids = r.mergedFrom !== undefined ? textIds(r.tokens) : r.tokens.map((t) => t.id);
+    const ids = r.wordMap ? textIds(r.tokens) : r.tokens.map((t) => t.id);
     const entry: NonNullable<typeof scored> = { result: r, heads: Promise.resolve([]), progress: 0 };
     // Kept before the first slice runs: a redraw during a pause asks for the scores again.
     scored = entry;
@@ -188,7 +186,7 @@ function displayed(r: ShownResult, words: boolean): ShownResult {
     const surprisal = r.predictions ? wordSurprisal(tokenSurprisal(r.predictions), words, tokens.length) : undefined;
     merged = {
       from: r,
-      words: { ...r, tokens, store: wordStore(r.store, words), mergedFrom: r.tokens.length, surprisal, wordMap: words },
+      words: { ...r, tokens, store: wordStore(r.store, words), surprisal, wordMap: words },
     };
     timeline.span('word level', performance.now() - t0);
   }
@@ -422,7 +420,7 @@ function onHostMessage(m: HostToWebview): void {
       // From the palette: what it names replaces the panel's choice, and runs.
       if (result?.requestId !== m.requestId) return;
       intervention.set(m.heads, tokensOfUnits(m.hidden, result.wordMap));
-      runWith(intervention.empty ? null : intervention.choice());
+      runWith(intervention.choice());
       return;
     case 'revealToken':
       if (!result || m.index >= result.tokens.length) return;

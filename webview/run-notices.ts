@@ -7,11 +7,11 @@ export interface RunNotice {
 }
 
 /** The header line of a result: model, backend, time, size, kind of attention. */
-export function runSummary(r: EngineResult & { mergedFrom?: number }): string {
+export function runSummary(r: EngineResult & { wordMap?: Int32Array }): string {
   const m = r.model;
   const attention = m.causal ? 'causal (decoder): each token sees only earlier ones' : 'full (encoder) attention';
   // Whole words: how many words, and the tokens they were merged from.
-  const size = r.mergedFrom ? `${r.tokens.length} words of ${r.mergedFrom} tokens` : `${r.tokens.length} tokens`;
+  const size = r.wordMap ? `${r.tokens.length} words of ${r.wordMap.length} tokens` : `${r.tokens.length} tokens`;
   return `${m.name} · ${r.backend === 'webgpu' ? 'WebGPU' : 'WebAssembly'} · ${r.runMs.toFixed(0)} ms · ${size} · ${modelShape(m.layers, m.heads)} · ${attention}`;
 }
 

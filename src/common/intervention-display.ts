@@ -33,13 +33,18 @@ export function describeIntervention(
   units: readonly number[],
   unitText: (unit: number) => string,
 ): string {
-  const runs = runsOf(units).map((run) => `“${run.map(unitText).join('')}”`);
+  const runs = runsOf(units).map((run) => quotedRun(run, unitText));
   return [
     heads.length ? `knocked out ${heads.map(headName).join(', ')}` : '',
     runs.length ? `hid ${runs.join(', ')}` : '',
   ]
     .filter(Boolean)
     .join(' · ');
+}
+
+/** A run of neighbouring units as the text they spell, quoted. */
+export function quotedRun(run: readonly number[], unitText: (unit: number) => string): string {
+  return `“${run.map(unitText).join('')}”`;
 }
 
 /** Units in runs of neighbours (what a reader calls one hidden stretch of text), in order. */

@@ -55,15 +55,13 @@ export class EditorLink implements vscode.Disposable {
 
   /**
    * Show Surprisal on or off. On, the current result's tokens are shaded now if it has
-   * predictions (the answer), else when a result with them arrives; off, the attention's shading
-   * follows the cursor again.
+   * predictions, else when a result with them arrives; off, the attention's shading follows the
+   * cursor again.
    */
-  setSurprisal(on: boolean): boolean {
+  setSurprisal(on: boolean): void {
     this.surprisalOn = on;
     this.clear();
     this.refresh();
-    const rec = this.owner.record();
-    return on && !!rec?.result?.predictions && !rec.stale;
   }
 
   /** Shades what token `index` attends to (the panel's hovered or pinned token). */

@@ -43,11 +43,7 @@ function predictionLines(predictions: ShownPrediction[], index: number): string 
       ? '**Surprisal**: none (nothing precedes it)'
       : `**Surprisal** ${bits.toFixed(1)} bits (p ${Math.pow(2, -bits).toPrecision(2)})` +
         (before.length ? ` · expected here: ${candidates(before)}` : '');
-  return next.length
-    ? `${here}
-
-**Predicted next**: ${candidates(next)}`
-    : here;
+  return next.length ? `${here}\n\n**Predicted next**: ${candidates(next)}` : here;
 }
 
 /**

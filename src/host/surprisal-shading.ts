@@ -16,13 +16,10 @@ export class SurprisalShading implements vscode.Disposable {
   );
   private shown?: { editor: vscode.TextEditor; record: AnalysisRecord };
 
-  /** Shades `record`'s tokens in `editor`; false (and nothing shown) when it has no predictions. */
-  show(editor: vscode.TextEditor, record: AnalysisRecord): boolean {
+  /** Shades `record`'s tokens in `editor`; nothing when it has no predictions. */
+  show(editor: vscode.TextEditor, record: AnalysisRecord): void {
     const r = record.result;
-    if (!r?.predictions || record.stale) {
-      this.clear();
-      return false;
-    }
+    if (!r?.predictions || record.stale) return this.clear();
     const doc = editor.document;
     const buckets: vscode.DecorationOptions[][] = Array.from({ length: LEVELS }, () => []);
     r.predictions.forEach((p, i) => {
@@ -35,7 +32,6 @@ export class SurprisalShading implements vscode.Disposable {
     if (this.shown && this.shown.editor !== editor) this.clear();
     this.levels.set(editor, buckets);
     this.shown = { editor, record };
-    return true;
   }
 
   private redraw(): void {

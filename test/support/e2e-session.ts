@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Browser, FrameLocator, Page } from 'playwright-core';
+import type { Browser, FrameLocator, Locator, Page } from 'playwright-core';
 import { launchChromium } from './chromium';
 import {
   codeServerAvailable,
@@ -223,15 +223,21 @@ export async function panelTimeline(): Promise<{ origin: number; marks: Record<s
 }
 export const panelMarks = async (): Promise<Record<string, number>> => (await panelTimeline()).marks;
 
-/** Sets attentionExplorer.backend in VS Code's Settings editor, as a user does. */
-export async function setBackend(value: 'auto' | 'webgpu' | 'wasm'): Promise<void> {
+/** Opens the Settings editor, searches for attentionExplorer.`name`, and waits for its item (shown as `title`). */
+async function settingItem(name: string, title: string): Promise<Locator> {
   await runCommand(page, 'Preferences: Open User Settings');
   await page.locator('.settings-editor .settings-header').waitFor();
   // The search box is an editor of its own: clicked first, since the focus may not have reached it yet.
   await page.locator('.settings-editor .settings-header .monaco-editor').first().click();
-  await page.keyboard.insertText('attentionExplorer.backend');
-  const item = page.locator('.settings-editor .setting-item', { hasText: 'Attention Explorer: Backend' }).first();
+  await page.keyboard.insertText(`attentionExplorer.${name}`);
+  const item = page.locator('.settings-editor .setting-item', { hasText: `Attention Explorer: ${title}` }).first();
   await item.waitFor();
+  return item;
+}
+
+/** Sets attentionExplorer.backend in VS Code's Settings editor, as a user does. */
+export async function setBackend(value: 'auto' | 'webgpu' | 'wasm'): Promise<void> {
+  const item = await settingItem('backend', 'Backend');
   // VS Code draws its own drop-down for an enum: opened by a click, driven by the keyboard.
   const select = item.locator('select');
   await select.click();
@@ -274,12 +280,7 @@ async function settingWritten(name: string, value: unknown, byDefault: unknown):
 
 /** Turns attentionExplorer.predictions on or off through the Settings editor, as a user would. */
 export async function setPredictions(on: boolean): Promise<void> {
-  await runCommand(page, 'Preferences: Open User Settings');
-  await page.locator('.settings-editor .settings-header').waitFor();
-  await page.locator('.settings-editor .settings-header .monaco-editor').first().click();
-  await page.keyboard.insertText('attentionExplorer.predictions');
-  const item = page.locator('.settings-editor .setting-item', { hasText: 'Attention Explorer: Predictions' }).first();
-  await item.waitFor();
+  const item = await settingItem('predictions', 'Predictions');
   const box = item.locator('.setting-value-checkbox').first();
   if ((await box.getAttribute('aria-checked')) !== String(on)) await box.click();
   await settingWritten('predictions', on, false);

@@ -167,7 +167,7 @@ test('an intervention chosen in words is kept in tokens: a word hides all its to
   assert.deepEqual(tokensOfUnits([3, 1]), [1, 3]);
   assert.deepEqual(runsOf([7, 2, 3, 4, 9, 3]), [[2, 3, 4], [7], [9]]);
   const s = new InterventionState();
-  assert.ok(s.empty);
+  assert.equal(s.choice(), null);
   s.toggleUnit(1, wordOf);
   s.toggleHead({ layer: 2, head: 1 });
   s.toggleHead({ layer: 0, head: 3 });
@@ -190,7 +190,7 @@ test('an intervention chosen in words is kept in tokens: a word hides all its to
   );
   // A new result brings its own intervention (none, for a plain run).
   s.adopt({ intervention: null });
-  assert.ok(s.empty);
+  assert.equal(s.choice(), null);
 });
 
 test('what an intervention changed, per token or word, and the loss before and after', () => {

@@ -1,7 +1,13 @@
-import type { HeadChange } from '../../src/common/intervention-effects';
-import { describeIntervention, headName, lossChange, runsOf, unitEffects } from '../../src/common/intervention-display';
+import type { HeadChange, TokenEffect } from '../../src/common/intervention-effects';
+import {
+  describeIntervention,
+  headName,
+  lossChange,
+  quotedRun,
+  runsOf,
+  unitEffects,
+} from '../../src/common/intervention-display';
 import type { AttentionView, InterventionChoice, PredictionInfo, TokenInfo } from '../../src/common/protocol';
-import type { TokenEffect } from '../../src/common/intervention-effects';
 import { visibleToken } from '../../src/common/token-display';
 import { readTheme, rgba } from './theme';
 
@@ -71,11 +77,6 @@ export class InterventionBar {
     return s.tokens[unit] ? visibleToken(s.tokens[unit].text) : `#${unit}`;
   }
 
-  /** A run of neighbouring units as the text they spell, quoted. */
-  private runName(s: InterventionShown, run: number[]): string {
-    return `“${run.map((u) => this.tokenName(s, u)).join('')}”`;
-  }
-
   private chooser(s: InterventionShown): HTMLElement {
     const box = el('div', 'intervention-chooser');
     const { heads, units } = s.choice;
@@ -102,7 +103,7 @@ export class InterventionBar {
     for (const run of runsOf(units))
       chips.append(
         chip(
-          this.runName(s, run),
+          quotedRun(run, (u) => this.tokenName(s, u)),
           `Hidden: ${run.length > 1 ? `tokens ${run[0]}–${run[run.length - 1]}` : `token ${run[0]}`} (click to show again)`,
           () => this.on.remove({ units: run }),
         ),
@@ -113,13 +114,8 @@ export class InterventionBar {
     run.textContent = 'Run with intervention';
     if (!heads.length && !units.length) run.setAttribute('disabled', '');
     run.addEventListener('click', () => this.on.run());
-    const reset = document.createElement('vscode-button');
-    reset.id = 'intervention-reset';
-    reset.setAttribute('secondary', '');
-    reset.textContent = s.applied ? 'Back to the plain run' : 'Clear';
-    reset.addEventListener('click', () => this.on.reset());
     const buttons = el('div', 'intervention-buttons');
-    buttons.append(run, reset);
+    buttons.append(run, this.resetButton(s.applied ? 'Back to the plain run' : 'Clear'));
     box.append(chips, buttons);
     return box;
   }
@@ -147,15 +143,19 @@ export class InterventionBar {
       heads.append(b);
     }
     out.push(heads);
-    if (!s.editing) {
-      const back = document.createElement('vscode-button');
-      back.id = 'intervention-reset';
-      back.setAttribute('secondary', '');
-      back.textContent = 'Back to the plain run';
-      back.addEventListener('click', () => this.on.reset());
-      out.push(back);
-    }
+    // While choosing, the chooser below has it.
+    if (!s.editing) out.push(this.resetButton('Back to the plain run'));
     return out;
+  }
+
+  /** Drops the choice (and an intervened run shown, for the plain one). */
+  private resetButton(text: string): HTMLElement {
+    const reset = document.createElement('vscode-button');
+    reset.id = 'intervention-reset';
+    reset.setAttribute('secondary', '');
+    reset.textContent = text;
+    reset.addEventListener('click', () => this.on.reset());
+    return reset;
   }
 
   /** Each shown unit's Δ surprisal: orange where it became more surprising, blue where less. */
