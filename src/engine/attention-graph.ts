@@ -32,6 +32,8 @@ export type AttentionSource =
   | {
       kind: 'fused';
       op: string;
+      /** The operator's first output (its attention result), where interventions act on each head. */
+      output: string;
       query: string;
       key: string;
       mask?: string;

@@ -162,6 +162,7 @@ export function fusedSource(graph: onnx.IGraphProto, n: onnx.INodeProto, add: Ad
     return {
       kind: 'fused',
       op: name,
+      output: n.output?.[0] ?? '',
       query,
       key,
       // attention_bias ([1|B, 1|H, S, L], relative positions, ALiBi): added to the scores, as a mask is.
@@ -184,6 +185,7 @@ export function fusedSource(graph: onnx.IGraphProto, n: onnx.INodeProto, add: Ad
     return {
       kind: 'fused',
       op: name,
+      output: n.output?.[0] ?? '',
       query: inputs[0],
       key: inputs[1],
       queryBias,
@@ -206,6 +208,7 @@ export function fusedSource(graph: onnx.IGraphProto, n: onnx.INodeProto, add: Ad
     return {
       kind: 'fused',
       op: name,
+      output: n.output?.[0] ?? '',
       query: inputs[0],
       // Packed: the query input holds the key too (split by fused-attention.ts).
       key: inputs[1] || inputs[0],
@@ -226,6 +229,7 @@ export function fusedSource(graph: onnx.IGraphProto, n: onnx.INodeProto, add: Ad
     return {
       kind: 'fused',
       op: name,
+      output: n.output?.[0] ?? '',
       query: inputs[0],
       key: inputs[1],
       mask: inputs[3] || undefined,

@@ -10,7 +10,7 @@ import type { PreparedGraph } from './attention-graph';
  */
 
 /** Raise when the surgery's output changes: older cached graphs are then rebuilt. */
-export const SURGERY_VERSION = 4;
+export const SURGERY_VERSION = 5;
 
 const MAGIC = [0x41, 0x45, 0x50, 0x47]; // "AEPG"
 

@@ -6,6 +6,7 @@ import { formatBytes } from '../common/memory-estimate';
 import type { QueryKeyLayer } from '../common/query-key';
 import { halfBitsToFloat32 } from './half';
 import {
+  applyToProbabilities,
   HEAD_MASK_INPUT,
   InterventionError,
   interventionFeeds,
@@ -316,10 +317,11 @@ export class AttentionSession {
     const feeds = feedsFor(this.graph, ids, await this.interventionInputs(ids, intervention));
     const withLogits = options.logits === true;
     const fallback = this.webgpuFallback;
-    if (!fallback) return this.runOn(ids, feeds, withLogits);
+    if (!fallback) return this.runOn(ids, feeds, withLogits, intervention);
     // A device lost since the last run: the run is never started on it, and WebAssembly takes over.
-    if (fallback.lostError) return this.switchToWasm(fallback, fallback.lostError, ids, feeds, withLogits);
-    const running = this.runOn(ids, feeds, withLogits);
+    if (fallback.lostError)
+      return this.switchToWasm(fallback, fallback.lostError, ids, feeds, withLogits, intervention);
+    const running = this.runOn(ids, feeds, withLogits, intervention);
     running.catch(() => undefined); // when the device is lost first, this run never settles, or fails later
     try {
       return await Promise.race([running, fallback.lost]);
@@ -331,7 +333,7 @@ export class AttentionSession {
         // WebAssembly module accepts no other run until then. Only a fresh page can continue.
         throw new EngineBrokenError(lostDuring.message.replace('was lost', 'was lost during a run'));
       }
-      return this.switchToWasm(fallback, e as Error, ids, feeds, withLogits);
+      return this.switchToWasm(fallback, e as Error, ids, feeds, withLogits, intervention);
     }
   }
 
@@ -341,19 +343,21 @@ export class AttentionSession {
     ids: readonly number[],
     feeds: Record<string, ort.Tensor>,
     withLogits: boolean,
+    intervention?: Intervention,
   ): Promise<RunOutput> {
     void this.session.release().catch(() => undefined);
     this.session = await ort.InferenceSession.create(fallback.bytes, webOptions(fallback.externalData, 'wasm'));
     this.webgpuFallback = undefined;
     this.currentBackend = 'wasm';
     this.note = `WebGPU failed: ${why.message.replace(/\.\s*$/, '')}. Switched to WebAssembly for this model.`;
-    return this.runOn(ids, feeds, withLogits);
+    return this.runOn(ids, feeds, withLogits, intervention);
   }
 
   private async runOn(
     ids: readonly number[],
     feeds: Record<string, ort.Tensor>,
     withLogits: boolean,
+    intervention?: Intervention,
   ): Promise<RunOutput> {
     const logitsName = withLogits ? this.logitsOutput() : null;
     const out = await this.session.run(feeds, logitsName ? [...this.graph.fetches, logitsName] : this.graph.fetches);
@@ -377,6 +381,8 @@ export class AttentionSession {
         const { q, k, mask } = fusedInputs(out, src);
         const r = fusedAttentionProbs(q, k, src.spec, mask);
         heads = r.heads;
+        // The operator ran with the intervention; the probabilities recomputed here did not.
+        if (intervention) applyToProbabilities(r.probs, r.heads, n, layers.length, intervention);
         layers.push(r.probs);
       }
     }

@@ -48,6 +48,7 @@ test('a prepared graph survives its cache file: same graph bytes, same attention
         source: {
           kind: 'fused' as const,
           op: 'Attention',
+          output: 'y',
           query: 'q',
           key: 'k',
           queryBias: Float32Array.from([1.5, -2]),
