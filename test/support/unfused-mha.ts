@@ -31,14 +31,14 @@ export function unfusedMultiHeadAttention(bytes: Uint8Array, headDim: number): U
     }),
   );
   const join = ints('twin/join', [0, 0, -1]);
-  const nodes: onnx.NodeProto[] = [];
+  const nodes: onnx.INodeProto[] = [];
   graph.node.forEach((n, index) => {
     if (n.opType !== 'MultiHeadAttention') {
       nodes.push(n);
       return;
     }
-    const heads = Number(n.attribute.find((a) => a.name === 'num_heads')?.i ?? 0);
-    const [q, k, v, , , bias] = n.input;
+    const heads = Number((n.attribute ?? []).find((a) => a.name === 'num_heads')?.i ?? 0);
+    const [q, k, v, , , bias] = n.input ?? [];
     const p = (s: string): string => `twin/${index}/${s}`;
     const split = ints(p('split'), [0, 0, heads, headDim]);
     const node = (opType: string, input: string[], output: string, perm?: number[]) =>
@@ -66,7 +66,7 @@ export function unfusedMultiHeadAttention(bytes: Uint8Array, headDim: number): U
     node('Softmax', [bias ? p('scores') : p('scaled')], p('probs'));
     node('MatMul', [p('probs'), p('vh')], p('context'));
     node('Transpose', [p('context')], p('context_bs'), [0, 2, 1, 3]);
-    node('Reshape', [p('context_bs'), join], n.output[0]);
+    node('Reshape', [p('context_bs'), join], n.output?.[0] ?? '');
   });
   graph.node = nodes;
   return onnx.ModelProto.encode(model).finish();

@@ -253,7 +253,7 @@ for (const [name, build] of [
         }),
       );
       const last = g.node.filter((m) => m.opType === 'MultiHeadAttention').pop()!;
-      last.input = [...last.input.slice(0, 3), '', '', 'bias_const'];
+      last.input = [...(last.input ?? []).slice(0, 3), '', '', 'bias_const'];
       const fused = onnx.ModelProto.encode(model).finish();
       return { fused, twin: unfusedMultiHeadAttention(fused, 16) };
     },
