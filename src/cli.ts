@@ -10,9 +10,11 @@
  * {"q":[…],"k":[[…]],"scores":[…],"mask":[…],"probabilities":[…],"scale":s} — the query vector, every
  * key vector, q·k × scale, what the model adds before the softmax (null for −∞: masked), and the
  * softmax, which is the attention.
- * attention-explorer predict … prints what a causal language model predicts at each token:
- * {"tokens":[…],"predictions":[{"logprob","top":[{"id","text","p"}]}]} — the natural log of the
- * probability of the token that follows (null for the last) and the 5 most likely next tokens.
+ * attention-explorer predict … prints what a language model predicts at each token:
+ * {"tokens":[…],"kind":"next-token","predictions":[{"logprob","top":[{"id","text","p"}]}]} — the natural
+ * log of the probability of the token that follows (null for the last) and the 5 most likely next
+ * tokens; for a model that attends both ways, "kind":"masked": each token masked in a run of its own,
+ * the log-probability of the token itself (null for the tokenizer's specials) and the 5 most likely there.
  * attention and predict take --ablate L:H,… (heads knocked out: their probabilities set to zero)
  * and --hide-tokens i,… (tokens hidden from every other token's attention): what the model then does;
  * predict adds "effects": each token's Δ surprisal and KL divergence (bits) against the plain run,
@@ -21,12 +23,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isCausal } from './common/analysis';
 import { AttentionStore } from './common/attention-store';
 import { allHeadScores } from './common/head-scores';
 import { headChanges, tokenEffects } from './common/intervention-effects';
 import { predictionsFrom } from './common/predictions';
 import { queryKeyRow } from './common/query-key';
 import { rollout } from './common/rollout';
+import { analyseIds } from './engine/analyse';
 import { fitText } from './engine/fit';
 import { setUpRuntime } from './engine/runtime-init';
 import { exposeAttention } from './engine/attention-graph';
@@ -192,6 +196,46 @@ async function effectsOf(
   };
 }
 
+/**
+ * A model that attends both ways sees the token it would predict: each token (the tokenizer's
+ * specials aside) is masked in a run of its own, and its log-probability is the token's own.
+ */
+async function maskedPredictions(
+  session: AttentionSession,
+  tokens: { id: number }[],
+  specials: Set<number>,
+  tokenizer: TextTokenizer | undefined,
+  intervention: Intervention | undefined,
+): Promise<object> {
+  const maskId = tokenizer?.maskId ?? null;
+  if (maskId === null)
+    throw new Error(
+      "this model attends both ways, so predict masks each token in turn, and that needs the tokenizer's mask token ([MASK] or <mask>); none was found",
+    );
+  const ids = tokens.map((t) => t.id);
+  const a = await analyseIds(session, ids, ids.length, ids.length, undefined, {
+    predictions: true,
+    masked: { maskId, skip: ids.map((_, i) => specials.has(i)), budgetMs: Infinity },
+    intervention,
+  });
+  const perToken = a.effects?.perToken;
+  const masked = perToken?.filter((e) => e.deltaSurprisal !== null) ?? [];
+  return {
+    kind: 'masked',
+    predictions: (a.predictions ?? []).map((p) => ({
+      logprob: p.logprob,
+      top: p.top.map((c) => ({ id: c.id, text: tokenizer?.idToText(c.id) ?? null, p: c.p })),
+    })),
+    ...(a.effects && {
+      effects: {
+        perToken,
+        meanKl: masked.reduce((s, e) => s + e.kl, 0) / Math.max(1, masked.length),
+        changedHeads: a.effects.heads.slice(0, 10),
+      },
+    }),
+  };
+}
+
 function readIfExists(p: string): string | undefined {
   return fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : undefined;
 }
@@ -240,6 +284,8 @@ async function main(argv: string[]): Promise<number> {
 
   type CliToken = { id: number; text: string | null; start: number | null; end: number | null };
   let tokens: CliToken[];
+  // The specials a tokenizer adds around a text: a masked model's predictions leave them unmasked.
+  let specials = new Set<number>();
   if (args.text !== undefined) {
     const encoded = tokenizer!.encode(args.text);
     const all = encoded.tokens;
@@ -252,6 +298,7 @@ async function main(argv: string[]): Promise<number> {
         `attention-explorer: input cut to the model's context: ${kept.length} of ${all.length} tokens analysed\n`,
       );
     tokens = kept.map((t) => ({ id: t.id, text: t.text, start: t.start, end: t.end }));
+    specials = new Set(kept.flatMap((t, i) => (t.special ? [i] : [])));
   } else {
     tokens = args.ids!.map((id) => ({ id, text: tokenizer ? tokenizer.idToText(id) : null, start: null, end: null }));
     if (tokens.length > context) {
@@ -280,12 +327,15 @@ async function main(argv: string[]): Promise<number> {
   const rows = (m: Float32Array): number[][] =>
     Array.from({ length: t }, (_, q) => Array.from(m.subarray(q * t, (q + 1) * t)));
   let result: object;
-  if (args.command === 'predict') {
+  if (args.command === 'predict' && graph.logits !== null && !isCausal(store)) {
+    result = { tokens, ...(await maskedPredictions(session, tokens, specials, tokenizer, args.intervention)) };
+  } else if (args.command === 'predict') {
     const ids = tokens.map((x) => x.id);
     const { logits, vocabulary } = await session.runLogits(ids, args.intervention);
     const text = (id: number): string | null => (tokenizer ? tokenizer.idToText(id) : null);
     result = {
       tokens,
+      kind: 'next-token',
       predictions: predictionsFrom(logits, vocabulary, ids).map((p) => ({
         logprob: p.logprob,
         top: p.top.map((c) => ({ id: c.id, text: text(c.id), p: c.p })),

@@ -277,6 +277,7 @@ export class EngineClient {
           truncated: m.truncated,
           offsetsNote: m.offsetsNote,
           predictions: m.predictions,
+          predictionKind: m.predictionKind,
           predictionsNote: m.predictionsNote,
           intervention: m.intervention,
           tokenizerId: m.tokenizerId,

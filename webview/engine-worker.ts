@@ -99,6 +99,7 @@ function serveEngine(): void {
         truncated: r.truncated,
         offsetsNote: r.offsetsNote,
         predictions: r.predictions,
+        predictionKind: r.predictionKind,
         predictionsNote: r.predictionsNote,
         intervention: r.intervention,
         tokenizerId: r.tokenizerId,

@@ -11,6 +11,7 @@ interface ShownUnits {
   wordMap?: Int32Array;
   intervention: EngineResult['intervention'];
   predictions: EngineResult['predictions'];
+  predictionKind: EngineResult['predictionKind'];
 }
 
 /**
@@ -73,6 +74,7 @@ export class InterventionState {
         perToken: iv.effects.perToken,
         changedHeads: iv.effects.heads,
         predictions: r.predictions,
+        predictionKind: r.predictionKind ?? 'next-token',
         wordOf: r.wordMap,
       },
     };

@@ -183,7 +183,9 @@ function displayed(r: ShownResult, words: boolean): ShownResult {
     const t0 = performance.now();
     const words = wordOf(r.tokens);
     const tokens = wordTokens(r.tokens, words);
-    const surprisal = r.predictions ? wordSurprisal(tokenSurprisal(r.predictions), words, tokens.length) : undefined;
+    const surprisal = r.predictions
+      ? wordSurprisal(tokenSurprisal(r.predictions, r.predictionKind ?? undefined), words, tokens.length)
+      : undefined;
     merged = {
       from: r,
       words: { ...r, tokens, store: wordStore(r.store, words), surprisal, wordMap: words },
@@ -229,7 +231,7 @@ function postResult(r: ShownResult, view: AttentionView): void {
     windows,
     view,
     summaries,
-    predictions: r.predictions ? shownPredictions(r.predictions, words) : null,
+    predictions: r.predictions ? shownPredictions(r.predictions, words, r.predictionKind ?? undefined) : null,
     intervention: r.intervention
       ? describeIntervention(r.intervention.heads, unitsOfTokens(r.intervention.hiddenTokens, wordMap), (u) =>
           visibleToken(tokens[u].text),

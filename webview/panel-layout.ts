@@ -156,7 +156,8 @@ export class PanelLayout {
   setTokens(result: EngineResult & { surprisal?: (number | null)[] }): void {
     this.strip.setTokens(result.tokens);
     const p = result.predictions;
-    this.surprisal.set(result.tokens, result.surprisal ?? (p && tokenSurprisal(p)), p);
+    const kind = result.predictionKind ?? 'next-token';
+    this.surprisal.set(result.tokens, result.surprisal ?? (p && tokenSurprisal(p, kind)), p, kind);
   }
 
   /** The header line and the notices above the result. */

@@ -9,6 +9,7 @@ import type {
   InterventionChoice,
   ModelInfo,
   PredictionInfo,
+  PredictionKind,
   TokenInfo,
 } from '../src/common/protocol';
 import { isBackend, isBackendSetting, isInterventionChoice } from '../src/common/protocol-validation';
@@ -99,6 +100,7 @@ export type WorkerToPage =
       truncated: boolean;
       offsetsNote: string | null;
       predictions: PredictionInfo[] | null;
+      predictionKind: PredictionKind | null;
       predictionsNote: string | null;
       tokenizerId: string;
       intervention: InterventionResult | null;
@@ -206,6 +208,7 @@ const workerValidators: Validators<WorkerToPage> = {
     isBool(v.truncated) &&
     isStrOrNull(v.offsetsNote) &&
     (v.predictions === null || (Array.isArray(v.predictions) && v.predictions.every(isPrediction))) &&
+    (v.predictionKind === null || v.predictionKind === 'next-token' || v.predictionKind === 'masked') &&
     isStrOrNull(v.predictionsNote) &&
     isStr(v.tokenizerId) &&
     (v.intervention === null || isInterventionResult(v.intervention)) &&

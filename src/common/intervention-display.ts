@@ -4,8 +4,8 @@
  * Pure, for the panel and the tests.
  */
 import type { TokenEffect } from './intervention-effects';
-import type { PredictionInfo } from './protocol';
-import { sequenceLoss } from './surprisal';
+import type { PredictionInfo, PredictionKind } from './protocol';
+import { predictedAt, sequenceLoss } from './surprisal';
 
 /** The tokens that shown units stand for: themselves, or every token of the chosen words (`wordOf`). */
 export function tokensOfUnits(units: readonly number[], wordOf?: Int32Array): number[] {
@@ -68,12 +68,18 @@ export interface UnitEffect {
 }
 
 /**
- * Each unit's change: a token's is the change in its own surprisal (the effect recorded at the
- * token before it, which predicted it); a word's, its tokens' summed (surprisal adds up along a word).
+ * Each unit's change: a token's is the change in its own surprisal (the effect recorded where it
+ * was predicted: a causal model's token before it, a masked model's token itself); a word's, its
+ * tokens' summed (surprisal adds up along a word).
  */
-export function unitEffects(perToken: readonly TokenEffect[], wordOf?: Int32Array, units?: number): UnitEffect[] {
+export function unitEffects(
+  perToken: readonly TokenEffect[],
+  wordOf?: Int32Array,
+  units?: number,
+  kind: PredictionKind = 'next-token',
+): UnitEffect[] {
   const own = perToken.map((_, j): UnitEffect => {
-    const e = j > 0 ? perToken[j - 1] : undefined;
+    const e = perToken[predictedAt(kind, j)] as TokenEffect | undefined;
     return { delta: e?.deltaSurprisal ?? null, kl: e?.kl ?? 0 };
   });
   if (!wordOf || units === undefined) return own;
@@ -93,11 +99,14 @@ export function unitEffects(perToken: readonly TokenEffect[], wordOf?: Int32Arra
 export function lossChange(
   after: readonly PredictionInfo[],
   perToken: readonly TokenEffect[],
+  kind: PredictionKind = 'next-token',
 ): { before: number; after: number; meanKl: number } | null {
   const loss = sequenceLoss(after);
   const deltas = perToken.map((e) => e.deltaSurprisal).filter((d): d is number => d !== null);
   if (!loss || deltas.length === 0) return null;
   const meanDeltaNats = (deltas.reduce((s, d) => s + d, 0) / deltas.length) * Math.LN2;
-  const meanKl = perToken.reduce((s, e) => s + e.kl, 0) / perToken.length;
+  // A masked model's tokens that were not masked (specials, past the time) have no distribution to compare.
+  const compared = kind === 'masked' ? perToken.filter((e) => e.deltaSurprisal !== null) : perToken;
+  const meanKl = compared.reduce((s, e) => s + e.kl, 0) / compared.length;
   return { before: loss.loss - meanDeltaNats, after: loss.loss, meanKl };
 }

@@ -3,6 +3,7 @@
  * token, the change in surprisal of the token that follows and the KL divergence between the two
  * next-token distributions; per head, how far its attention moved. Pure arithmetic, in float64.
  */
+import { nextTokenTargets } from './predictions';
 
 export interface TokenEffect {
   /** Surprisal (−log₂ p) of the next token after the intervention minus before, in bits; null for the last token. */
@@ -28,14 +29,18 @@ function logSoftmax(row: ArrayLike<number>): Float64Array {
   return Float64Array.from(row, (x) => x - logZ);
 }
 
-/** Each token's Δ surprisal and KL, from two runs' logits ([T, vocabulary] each). */
+/**
+ * Each row's Δ surprisal and KL, from two runs' logits ([T, vocabulary] each); `targets` as in
+ * predictionsFrom (by default the next token).
+ */
 export function tokenEffects(
   plain: Float32Array,
   intervened: Float32Array,
   vocabulary: number,
   ids: readonly number[],
+  targets: readonly (number | null)[] = nextTokenTargets(ids),
 ): TokenEffect[] {
-  const t = ids.length;
+  const t = targets.length;
   if (plain.length !== t * vocabulary || intervened.length !== plain.length)
     throw new Error(`logits of ${plain.length} and ${intervened.length} values for ${t} tokens × ${vocabulary}`);
   const out: TokenEffect[] = [];
@@ -47,9 +52,9 @@ export function tokenEffects(
       const pv = Math.exp(p[v]);
       if (pv > 0) kl += pv * (p[v] - q[v]);
     }
-    const next = i + 1 < t ? ids[i + 1] : undefined;
+    const target = targets[i];
     out.push({
-      deltaSurprisal: next === undefined ? null : (p[next] - q[next]) / Math.LN2,
+      deltaSurprisal: target === null ? null : (p[target] - q[target]) / Math.LN2,
       // Rounding can leave a tiny negative where nothing changed.
       kl: Math.max(0, kl / Math.LN2),
     });

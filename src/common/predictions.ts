@@ -1,7 +1,9 @@
 /**
- * What a causal language model predicts at each position, from its logits ([T, vocabulary]):
- * the log-probability of the token that actually follows, and the most likely next tokens.
- * Pure arithmetic, in float64 (a log-softmax over 150,000 entries loses digits in float32).
+ * What a language model predicts at each position, from its logits ([T, vocabulary]): the
+ * log-probability of the token it should have predicted there (a causal model: the one that
+ * follows; a masked model, its row taken with the token masked: the token itself) and the most
+ * likely candidates. Pure arithmetic, in float64 (a log-softmax over 150,000 entries loses digits
+ * in float32).
  */
 export interface NextToken {
   id: number;
@@ -10,14 +12,29 @@ export interface NextToken {
 }
 
 export interface Prediction {
-  /** Natural log of the probability the model gave the next token; null for the last position. */
+  /** Natural log of the probability the model gave the token it should predict there; null where there is none. */
   logprob: number | null;
-  /** The `k` most likely next tokens, most likely first. */
+  /** The `k` most likely tokens there, most likely first. */
   top: NextToken[];
 }
 
-export function predictionsFrom(logits: Float32Array, vocabulary: number, ids: readonly number[], k = 5): Prediction[] {
-  const t = ids.length;
+/** What each row of a causal model's logits predicts: the token after it (none after the last). */
+export function nextTokenTargets(ids: readonly number[]): (number | null)[] {
+  return ids.map((_, i) => (i + 1 < ids.length ? ids[i + 1] : null));
+}
+
+/**
+ * Each row's prediction; `targets` (one per row) is the token each row should predict: by default
+ * the next one, as a causal model's rows do.
+ */
+export function predictionsFrom(
+  logits: Float32Array,
+  vocabulary: number,
+  ids: readonly number[],
+  k = 5,
+  targets: readonly (number | null)[] = nextTokenTargets(ids),
+): Prediction[] {
+  const t = targets.length;
   if (logits.length !== t * vocabulary)
     throw new Error(`logits of ${logits.length} values for ${t} tokens × ${vocabulary} entries`);
   const out: Prediction[] = [];
@@ -40,8 +57,9 @@ export function predictionsFrom(logits: Float32Array, vocabulary: number, ids: r
       }
       best[j] = v;
     }
+    const target = targets[i];
     out.push({
-      logprob: i + 1 < t ? row[ids[i + 1]] - logZ : null,
+      logprob: target === null ? null : row[target] - logZ,
       top: best.map((id) => ({ id, p: Math.exp(row[id] - logZ) })),
     });
   }

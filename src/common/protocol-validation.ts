@@ -62,11 +62,10 @@ export const isInterventionChoice = (v: unknown): v is InterventionChoice =>
   Array.isArray(v.heads) &&
   v.heads.every((h) => isObj(h) && isInt(h.layer) && isInt(h.head)) &&
   isIntList(v.hiddenTokens);
+const isCandidates = (v: unknown): boolean =>
+  Array.isArray(v) && v.every((c) => isObj(c) && isStr(c.text) && isNum(c.p) && c.p >= 0 && c.p <= 1);
 const isShownPrediction = (v: unknown): v is ShownPrediction =>
-  isObj(v) &&
-  (v.bits === null || (isNum(v.bits) && v.bits >= 0)) &&
-  Array.isArray(v.next) &&
-  v.next.every((c) => isObj(c) && isStr(c.text) && isNum(c.p) && c.p >= 0 && c.p <= 1);
+  isObj(v) && (v.bits === null || (isNum(v.bits) && v.bits >= 0)) && isCandidates(v.expected) && isCandidates(v.next);
 function isHeadScoreRow(v: unknown): v is HeadScoreRow {
   if (!isObj(v) || !isInt(v.layer) || !isInt(v.head) || !isObj(v.scores)) return false;
   const scores = v.scores;

@@ -67,11 +67,17 @@ export interface AnalyseSettings {
   predictions: boolean;
 }
 
-/** What the model predicted after one token. */
+/**
+ * What a prediction is of: 'next-token' (a causal model, at each token: the token that follows),
+ * 'masked' (a model that attends both ways, each token masked in a run of its own: the token itself).
+ */
+export type PredictionKind = 'next-token' | 'masked';
+
+/** What the model predicted at one token (PredictionKind says of which token). */
 export interface PredictionInfo {
-  /** Natural log of the probability it gave the token that follows; null where that was not analysed. */
+  /** Natural log of the probability it gave the token predicted; null where there is none. */
   logprob: number | null;
-  /** The most likely next tokens, most likely first. */
+  /** The most likely tokens there, most likely first. */
   top: { id: number; text: string; p: number }[];
 }
 
@@ -90,9 +96,11 @@ export interface InterventionChoice {
  * shading and the hover's "expected here" and "predicted next".
  */
 export interface ShownPrediction {
-  /** How unexpected the token (word) was after what precedes it, in bits; null for the first. */
+  /** How unexpected the token (word) was to the model, in bits; null where nothing predicted it. */
   bits: number | null;
-  /** What the model expected after it, most likely first. */
+  /** What the model expected in its place, most likely first. */
+  expected: { text: string; p: number }[];
+  /** What it expected after it, most likely first (empty for a masked model). */
   next: { text: string; p: number }[];
 }
 

@@ -13,6 +13,8 @@ export interface Analysis {
   predictions?: Prediction[];
   /** What the intervention changed, when one was made (AnalyseOptions.intervention). */
   effects?: InterventionEffects;
+  /** With masked predictions: how many tokens were masked, of how many that could be. */
+  masked?: { done: number; of: number };
 }
 
 export interface InterventionEffects {
@@ -25,9 +27,23 @@ export interface InterventionEffects {
   heads: HeadChange[];
 }
 
+/**
+ * A masked language model's predictions: each token masked in turn, in a run of its own (the
+ * pseudo-log-likelihood), so that the model does not see the token it predicts.
+ */
+export interface MaskedPredictions {
+  maskId: number;
+  /** Tokens not to mask (the specials a template adds around the text): no prediction for them. */
+  skip: readonly boolean[];
+  /** No token is masked once this much time has gone into masking (those left get no prediction). */
+  budgetMs: number;
+}
+
 export interface AnalyseOptions {
   /** Also what the model predicts after each token (a graph prepared with its logits), in the same runs. */
   predictions?: boolean;
+  /** With `predictions`: the model attends both ways, and predicts each token with it masked. */
+  masked?: MaskedPredictions;
   /**
    * Knock heads out, hide tokens (indices into `ids`): the store and predictions are the model's so
    * changed, and each window is also run plainly, for what changed (`Analysis.effects`).
@@ -59,7 +75,8 @@ export async function analyseIds(
   for (const w of plan.windows) {
     const positions = [...w.lead, ...range(w.start, w.end), ...w.trail];
     const runIds = positions.map((i) => ids[i]);
-    const logits = options.predictions;
+    // A masked model's predictions come from runs of their own (maskedRuns).
+    const logits = options.predictions && !options.masked;
     // Hidden tokens by their place in this window's run (a re-added special is in every window).
     const local = intervention && {
       heads: intervention.heads,
@@ -78,21 +95,84 @@ export async function analyseIds(
     if (plain.logits && out.logits)
       effects.push(tokenEffects(plain.logits.data, out.logits.data, out.logits.vocabulary, runIds));
   }
+  const masked =
+    options.predictions && options.masked ? await maskedRuns(session, ids, plan, options.masked, intervention) : null;
   const runMs = performance.now() - t0;
   return {
     store: new AttentionStore(windows, session.graph.attention.length, heads),
     plan,
     runMs,
     ...(options.predictions && {
-      predictions: gatherRows(plan, predicted, (p) => ({ logprob: null, top: p.top })),
+      predictions: masked ? masked.predictions : gatherRows(plan, predicted, (p) => ({ logprob: null, top: p.top })),
     }),
     ...(intervention && {
       effects: {
-        perToken: options.predictions ? gatherRows(plan, effects, (e) => ({ ...e, deltaSurprisal: null })) : null,
+        perToken: masked
+          ? masked.effects
+          : options.predictions
+            ? gatherRows(plan, effects, (e) => ({ ...e, deltaSurprisal: null }))
+            : null,
         heads: mergeChanges(changes),
       },
     }),
+    ...(masked && { masked: { done: masked.done, of: masked.of } }),
   };
+}
+
+/**
+ * Each analysed token masked in turn, in the window its prediction is read from, until the time
+ * budget is spent: its log-probability and the candidates there; with an intervention, also the
+ * plain masked run, for what the intervention changed.
+ */
+async function maskedRuns(
+  session: AttentionSession,
+  ids: readonly number[],
+  plan: WindowPlan,
+  m: MaskedPredictions,
+  intervention: Intervention | undefined,
+): Promise<{ predictions: Prediction[]; effects: TokenEffect[] | null; done: number; of: number }> {
+  const predictions: Prediction[] = [];
+  const effects: TokenEffect[] = [];
+  const hidden = new Set(intervention?.hiddenTokens ?? []);
+  const t0 = performance.now();
+  let done = 0;
+  let of = 0;
+  for (let i = 0; i < plan.analysed; i++) {
+    const none = (): void => {
+      predictions.push({ logprob: null, top: [] });
+      effects.push({ deltaSurprisal: null, kl: 0 });
+    };
+    if (m.skip[i]) {
+      none();
+      continue;
+    }
+    of++;
+    // (At least one token is masked, whatever the budget.)
+    if (done > 0 && performance.now() - t0 > m.budgetMs) {
+      none();
+      continue;
+    }
+    const w = plan.windows[rowSource(plan, i).window];
+    const positions = [...w.lead, ...range(w.start, w.end), ...w.trail];
+    const at = w.lead.length + (i - w.start);
+    const runIds = positions.map((g) => (g === i ? m.maskId : ids[g]));
+    const local = intervention && {
+      heads: intervention.heads,
+      hiddenTokens: positions.flatMap((g, p) => (hidden.has(g) ? [p] : [])),
+    };
+    const rowOf = async (change?: Intervention): Promise<{ row: Float32Array; vocabulary: number }> => {
+      const { logits, vocabulary } = await session.runLogits(runIds, change);
+      return { row: logits.slice(at * vocabulary, (at + 1) * vocabulary), vocabulary };
+    };
+    const out = await rowOf(local);
+    predictions.push(predictionsFrom(out.row, out.vocabulary, [], 5, [ids[i]])[0]);
+    if (local) {
+      const plain = await rowOf();
+      effects.push(tokenEffects(plain.row, out.row, out.vocabulary, [], [ids[i]])[0]);
+    }
+    done++;
+  }
+  return { predictions, effects: intervention ? effects : null, done, of };
 }
 
 const range = (start: number, end: number): number[] => Array.from({ length: end - start }, (_, i) => start + i);
@@ -122,13 +202,20 @@ function gatherRows<T>(plan: WindowPlan, perWindow: T[][], unfollowed: (row: T) 
   const out: T[] = [];
   const rowOf = (w: PlannedWindow, i: number): number => w.lead.length + (i - w.start);
   for (let i = 0; i < plan.analysed; i++) {
-    const last = i === plan.analysed - 1;
-    const withNext = last ? -1 : plan.windows.findIndex((w) => w.start <= i && i + 1 < w.end);
-    // (Windows overlap, so only a window too short to overlap leaves a token without its next.)
-    let k = withNext;
-    if (k < 0) for (let j = 0; j < plan.windows.length; j++) if (plan.windows[j].start <= i) k = j;
-    const p = perWindow[k][rowOf(plan.windows[k], i)];
-    out.push(withNext >= 0 ? p : unfollowed(p));
+    const { window, followed } = rowSource(plan, i);
+    const p = perWindow[window][rowOf(plan.windows[window], i)];
+    out.push(followed ? p : unfollowed(p));
   }
   return out;
+}
+
+/** The window token `i`'s row is read from, and whether the token after it is in that window too. */
+function rowSource(plan: WindowPlan, i: number): { window: number; followed: boolean } {
+  const last = i === plan.analysed - 1;
+  const withNext = last ? -1 : plan.windows.findIndex((w) => w.start <= i && i + 1 < w.end);
+  if (withNext >= 0) return { window: withNext, followed: true };
+  // (Windows overlap, so only a window too short to overlap leaves a token without its next.)
+  let k = 0;
+  for (let j = 0; j < plan.windows.length; j++) if (plan.windows[j].start <= i) k = j;
+  return { window: k, followed: false };
 }

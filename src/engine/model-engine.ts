@@ -1,6 +1,6 @@
 import { isCausal } from '../common/analysis';
-import type { AttentionStore } from '../common/attention-store';
-import type { BackendSetting, ModelInfo, PredictionInfo, TokenInfo } from '../common/protocol';
+import { AttentionStore } from '../common/attention-store';
+import type { BackendSetting, ModelInfo, PredictionInfo, PredictionKind, TokenInfo } from '../common/protocol';
 import type { QueryKeyLayer } from '../common/query-key';
 import { analyseIds, type InterventionEffects } from './analyse';
 import type { Intervention } from './interventions';
@@ -42,6 +42,11 @@ export interface EngineResult {
   windows: number;
   /** What the model predicted after each analysed token, when asked for and it has logits. */
   predictions: PredictionInfo[] | null;
+  /**
+   * What each prediction is of: 'next-token' (a causal model: the token after it) or 'masked' (a
+   * model that attends both ways, each token masked in turn: the token itself); null without any.
+   */
+  predictionKind: PredictionKind | null;
   /** Why predictions asked for are missing (a model without logits), else null. */
   predictionsNote: string | null;
   /** Which tokenizer made the tokens (a hash of its files): results of different ones do not compare. */
@@ -55,6 +60,30 @@ export type EngineStage = 'runtime' | 'tokenizer' | 'surgery' | 'session' | 'war
 export type StageListener = (stage: EngineStage, ms: number) => void;
 
 const since = (t: number): number => performance.now() - t;
+
+/**
+ * How long the panel spends masking tokens one by one for a model that attends both ways, before
+ * it leaves the rest without a prediction: one run per token, seconds for a BERT-base over 512.
+ */
+export const MASKED_BUDGET_MS = 10_000;
+
+/** Why predictions asked for are missing or partial, else null. */
+function predictionsNote(
+  name: string,
+  graph: { logits: string | null; originalOutputs: string[] },
+  asked: boolean,
+  r: { withLogits: boolean; bothWays: boolean; maskId: number | null; masked?: { done: number; of: number } },
+): string | null {
+  if (!asked) return null;
+  if (!r.withLogits) return `No predictions: ${noLogitsReason(graph)}.`;
+  if (r.bothWays && r.maskId === null)
+    return `No predictions: ${name} attends both ways (a masked language model), so each token must be masked to be predicted, and its tokenizer names no mask token ([MASK] or <mask>).`;
+  if (r.bothWays && !r.masked)
+    return `No predictions: ${name} attends both ways, so its logits are not next-token predictions.`;
+  if (r.masked && r.masked.done < r.masked.of)
+    return `Surprisal for the first ${r.masked.done} of ${r.masked.of} tokens: ${name} attends both ways, so each token is masked in a run of its own, and the panel stops after ${MASKED_BUDGET_MS / 1000} s.`;
+  return null;
+}
 
 /** A 32-bit FNV-1a hash of a text, in hex: enough to tell two tokenizers apart. */
 function fnv1a(text: string): string {
@@ -74,6 +103,8 @@ export class ModelEngine {
   private session?: AttentionSession;
   private name = '';
   private tokenizerId = '';
+  /** Whether the model attends only backwards, from the warm-up run (null when it failed). */
+  private causal: boolean | null = null;
 
   constructor(private readonly onStage: StageListener = () => undefined) {}
 
@@ -125,7 +156,11 @@ export class ModelEngine {
     const session = await AttentionSession.create(graph, external, setting, undefined, note);
     this.onStage('session', since(t));
     t = performance.now();
-    await session.run(Array.from({ length: 8 }, (_, i) => i + 1)).catch(() => undefined);
+    const warm = await session.run(Array.from({ length: 8 }, (_, i) => i + 1)).catch(() => undefined);
+    // Known before a text runs: a model that attends both ways predicts each token masked.
+    this.causal = warm
+      ? isCausal(new AttentionStore([{ start: 0, length: 8, layers: warm.layers }], warm.layers.length, warm.heads))
+      : null;
     this.onStage('warm-up', since(t));
     this.session = session;
     return session;
@@ -138,7 +173,7 @@ export class ModelEngine {
   async analyse(
     text: string,
     maxTokens: number,
-    options: { predictions?: boolean; intervention?: Intervention } = {},
+    options: { predictions?: boolean; intervention?: Intervention; maskedBudgetMs?: number } = {},
   ): Promise<EngineResult> {
     const session = this.session;
     const tokenizer = this.tokenizer;
@@ -149,14 +184,29 @@ export class ModelEngine {
     if (fit.tokens.length === 0) throw new Error('The selection gives no tokens to analyse.');
     timings.tokenize = since(t);
     // A model without logits still shows its attention; the panel says why predictions are missing.
-    const predictions = options.predictions === true && session.graph.logits !== null;
+    const withLogits = options.predictions === true && session.graph.logits !== null;
+    // A model that attends both ways sees the token it would predict: each token is masked in turn.
+    const bothWays = withLogits && this.causal === false;
+    const maskId = tokenizer.maskId;
+    const predictions = withLogits && (!bothWays || maskId !== null);
     const a = await analyseIds(
       session,
       fit.tokens.map((x) => x.id),
       this.context,
       maxTokens,
       edgeSpecials(fit.tokens.map(addedBySequenceTemplate)),
-      { predictions, intervention: options.intervention },
+      {
+        predictions,
+        masked:
+          bothWays && maskId !== null
+            ? {
+                maskId,
+                skip: fit.tokens.map((x) => x.special === true),
+                budgetMs: options.maskedBudgetMs ?? MASKED_BUDGET_MS,
+              }
+            : undefined,
+        intervention: options.intervention,
+      },
     );
     timings.run = a.runMs;
     const graph = session.graph;
@@ -168,9 +218,8 @@ export class ModelEngine {
       causal: isCausal(a.store),
       layerNames: graph.attention.map((x) => x.layerName),
     };
-    // Logits of a model that attends both ways (a masked language model's head) say what it makes
-    // of each token it sees, not what comes next: they are not shown as next-token predictions.
-    const bothWays = predictions && !model.causal;
+    // (Read again from this text's attention, for a model whose warm-up run failed.)
+    const unmasked = predictions && !a.masked && !model.causal;
     return {
       tokens: fit.tokens,
       store: a.store,
@@ -183,18 +232,20 @@ export class ModelEngine {
       offsetsNote: fit.offsetsNote,
       windows: a.plan.windows.length,
       timings,
-      predictions: bothWays
+      predictions: unmasked
         ? null
         : (a.predictions?.map((p) => ({
             logprob: p.logprob,
             top: p.top.map((c) => ({ id: c.id, text: tokenizer.idToText(c.id), p: c.p })),
           })) ?? null),
+      predictionKind: a.predictions && !unmasked ? (a.masked ? 'masked' : 'next-token') : null,
       tokenizerId: this.tokenizerId,
-      predictionsNote: bothWays
-        ? `No predictions: ${this.name} attends both ways (an encoder), so its logits are not next-token predictions; surprisal from a masked language model's head is not supported yet.`
-        : options.predictions && !predictions
-          ? `No predictions: ${noLogitsReason(graph)}.`
-          : null,
+      predictionsNote: predictionsNote(this.name, graph, options.predictions === true, {
+        withLogits,
+        bothWays: bothWays || unmasked,
+        maskId,
+        masked: a.masked,
+      }),
       intervention: options.intervention && a.effects ? { ...options.intervention, effects: a.effects } : null,
     };
   }

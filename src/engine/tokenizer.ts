@@ -43,6 +43,33 @@ export interface TextTokenizer {
   encode(text: string): Encoding;
   /** Token text for ids given without text (the CLI's --ids). */
   idToText(id: number): string;
+  /** The mask token a masked language model fills in ([MASK], <mask>), or null when there is none. */
+  readonly maskId: number | null;
+}
+
+/**
+ * The mask token: the one tokenizer_config.json names (`mask_token`, a string or an added token),
+ * else a special added token spelled as BERT's or RoBERTa's.
+ */
+function maskTokenId(json: TokenizerJson, configJsonText: string | undefined): number | null {
+  let named: string | undefined;
+  try {
+    const config = configJsonText ? (JSON.parse(configJsonText) as { mask_token?: unknown }) : {};
+    const m = config.mask_token;
+    named =
+      typeof m === 'string'
+        ? m
+        : m && typeof m === 'object' && typeof (m as { content?: unknown }).content === 'string'
+          ? (m as { content: string }).content
+          : undefined;
+  } catch {
+    named = undefined;
+  }
+  const added = json.added_tokens ?? [];
+  const found = named
+    ? added.find((t) => t.content === named)
+    : added.find((t) => t.special && (t.content === '[MASK]' || t.content === '<mask>'));
+  return found ? found.id : null;
 }
 
 function mentions(part: TokenizerJson['pre_tokenizer'] | TokenizerJson['decoder'], type: string): boolean {
@@ -224,5 +251,5 @@ export function loadTokenizer(jsonText: string, configJsonText?: string): TextTo
     return { tokens, offsetsNote: note };
   };
 
-  return { byteLevel, encode, idToText };
+  return { byteLevel, encode, idToText, maskId: maskTokenId(json, configJsonText) };
 }

@@ -33,16 +33,17 @@ function candidates(next: ShownPrediction['next']): string {
 
 /**
  * What the model made of the token (predictions on): its surprisal with what the model expected
- * in its place, and what it predicts after it.
+ * in its place, and what it predicts after it (a causal model).
  */
-function predictionLines(predictions: ShownPrediction[], index: number): string {
-  const { bits, next } = predictions[index];
-  const before = index > 0 ? predictions[index - 1].next : [];
+function predictionLines(predictions: ShownPrediction[], index: number, masked: boolean): string {
+  const { bits, expected, next } = predictions[index];
   const here =
     bits === null
-      ? '**Surprisal**: none (nothing precedes it)'
+      ? `**Surprisal**: none (${masked ? 'a special token, not masked' : 'nothing precedes it'})`
       : `**Surprisal** ${bits.toFixed(1)} bits (p ${Math.pow(2, -bits).toPrecision(2)})` +
-        (before.length ? ` · expected here: ${candidates(before)}` : '');
+        (expected.length
+          ? ` · ${masked ? 'masked, the model fills in' : 'expected here'}: ${candidates(expected)}`
+          : '');
   return next.length ? `${here}\n\n**Predicted next**: ${candidates(next)}` : here;
 }
 
@@ -71,6 +72,7 @@ export function hoverMarkdown(
       ? `**${title}**\n\n| token | line:col | weight |\n|---|---|---|\n${rows(record, items, k, positionOf)}`
       : `**${title}**: none`;
   const link = `[Reveal in panel](command:${revealCommand}?${encodeURIComponent(JSON.stringify([index]))})`;
-  const predicted = r.predictions ? [predictionLines(r.predictions, index)] : [];
+  // Predictions of a model that attends both ways are its masked ones (a causal model's are of the next token).
+  const predicted = r.predictions ? [predictionLines(r.predictions, index, !r.model.causal)] : [];
   return [head, ...predicted, table('Attends to', s.attends), table('Attended by', s.attendedBy), link].join('\n\n');
 }

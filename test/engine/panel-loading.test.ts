@@ -14,11 +14,14 @@ import type { WebviewConfig } from '../../src/common/webview-config';
 import { LocalFileServer, type FileShare } from '../../src/host/local-file-server';
 import { predictionsFrom } from '../../src/common/predictions';
 import { sequenceLoss } from '../../src/common/surprisal';
+import { ModelEngine } from '../../src/engine/model-engine';
+import { bertTokenizerJson } from '../support/tokenizers';
 import { exposeAttention } from '../../src/engine/attention-graph';
 import { setUpRuntime } from '../../src/engine/runtime-init';
 import { AttentionSession } from '../../src/engine/session';
 import { launchChromium } from '../support/chromium';
 import { crashEngineOnNextAnalysis, watchEngineCrash } from '../support/engine-crash';
+import { writeMlmFolder } from '../support/mlm-model';
 import { outputDir, ROOT } from '../support/paths';
 import { serve } from '../support/static-server';
 import { analyseRequest, openPanelPage, sendToWebview, sentByWebview, waitForMessage } from '../support/webview-page';
@@ -27,8 +30,15 @@ let browser: Browser;
 let server: Awaited<ReturnType<typeof serve>>;
 const shots = outputDir('engine');
 
+const MLM_DIR = path.join(shots, 'mlm-model');
+
 before(async () => {
-  server = await serve({ '/dist/': path.join(ROOT, 'dist'), '/media/': path.join(ROOT, 'media') });
+  writeMlmFolder(MLM_DIR);
+  server = await serve({
+    '/dist/': path.join(ROOT, 'dist'),
+    '/media/': path.join(ROOT, 'media'),
+    '/mlm/': MLM_DIR,
+  });
   browser = await launchChromium();
 });
 after(async () => {
@@ -368,5 +378,61 @@ test('predictions on: a surprisal strip under the tokens, with the mean loss and
   await sendToWebview(page, analyseRequest(2, text, { predictions: false }, 'a.py'));
   await waitForMessage(page, 'result', 2);
   await page.waitForFunction(() => (document.querySelector('.surprisal') as HTMLElement).hidden);
+  await context.close();
+});
+
+test('predictions from a masked language model: each token masked in turn, its surprisal in the strip and what the model fills in, for the host too', async () => {
+  const context = await browser.newContext();
+  const { page } = await panelIn(context, { folderUrl: `${server.url}/mlm`, modelName: 'bert-mlm' });
+  const text = 'the cat sat, hello unbelievable!';
+  await sendToWebview(page, analyseRequest(1, text, { predictions: true }, 'a.txt'));
+  const r = await waitForMessage(page, 'result', 1);
+  assert.equal(r.model.causal, false);
+  const shown = r.predictions ?? assert.fail('predictions for the host');
+  // The same model in Node, through the same engine: the token's own log-probability, masked.
+  setUpRuntime();
+  const engine = new ModelEngine();
+  engine.loadText({
+    tokenizer: bertTokenizerJson(['cat', 'sat'], { mask: true }),
+    tokenizerConfig: null,
+    config: null,
+  });
+  await engine.loadModel(
+    {
+      name: 'bert-mlm',
+      graph: new Uint8Array(fs.readFileSync(path.join(MLM_DIR, 'model.onnx'))),
+      external: async () => [],
+    },
+    'wasm',
+    { logits: true },
+  );
+  const node = await engine.analyse(text, 1024, { predictions: true });
+  await engine.release();
+  assert.equal(node.predictionKind, 'masked');
+  const expected = node.predictions ?? assert.fail('predictions in Node');
+  const cells = page.locator('.surprisal-cell');
+  const bits = await cells.evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.bits ?? ''));
+  assert.equal(bits.length, r.tokens.length);
+  r.tokens.forEach((t, i) => {
+    const lp = expected[i].logprob;
+    if (t.special) {
+      assert.equal(bits[i], '', `special token ${i} is not masked`);
+      assert.equal(shown[i].bits, null);
+      return;
+    }
+    assert.ok(lp !== null && Math.abs(Number(bits[i]) + lp / Math.LN2) < 1e-3, `token ${i}`);
+    assert.ok(Math.abs((shown[i].bits ?? NaN) + lp / Math.LN2) < 1e-3, `host token ${i}`);
+    // What it fills in is said for the token itself; there is nothing "next" from a masked model.
+    assert.equal(shown[i].expected[0].text, expected[i].top[0].text);
+    assert.equal(shown[i].next.length, 0);
+  });
+  const caption = (await page.locator('.surprisal-caption').textContent()) ?? '';
+  const loss = sequenceLoss(expected) ?? assert.fail('a loss');
+  assert.ok(caption.includes('each token masked in turn'), caption);
+  assert.ok(caption.includes(`mean pseudo-loss ${loss.loss.toFixed(2)} nats`), caption);
+  assert.ok(caption.includes(`pseudo-perplexity ${loss.perplexity.toFixed(1)}`), caption);
+  assert.match((await cells.nth(2).getAttribute('title')) ?? '', /bits · fills in: /);
+  await page.locator('.surprisal').screenshot({ path: path.join(shots, 'surprisal-masked.png') });
+  await page.screenshot({ path: path.join(shots, 'surprisal-masked-panel.png') });
   await context.close();
 });

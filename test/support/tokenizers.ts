@@ -12,7 +12,7 @@ export const special = (id: number, content: string) => ({
 });
 
 /** A BERT-style tokenizer.json (lower-casing, accent stripping, WordPiece, [CLS]/[SEP] template), small vocabulary. */
-export function bertTokenizerJson(extraWords: string[] = []): string {
+export function bertTokenizerJson(extraWords: string[] = [], options: { mask?: boolean } = {}): string {
   const words = [
     '[PAD]',
     '[UNK]',
@@ -27,13 +27,21 @@ export function bertTokenizerJson(extraWords: string[] = []): string {
     '##able',
     '!',
     ...extraWords,
+    // After the others, so that their ids stay as they were.
+    ...(options.mask ? ['[MASK]'] : []),
   ];
   const vocab = Object.fromEntries(words.map((w, i) => [w, i]));
   return JSON.stringify({
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: [special(0, '[PAD]'), special(1, '[UNK]'), special(2, '[CLS]'), special(3, '[SEP]')],
+    added_tokens: [
+      special(0, '[PAD]'),
+      special(1, '[UNK]'),
+      special(2, '[CLS]'),
+      special(3, '[SEP]'),
+      ...(options.mask ? [special(words.length - 1, '[MASK]')] : []),
+    ],
     normalizer: {
       type: 'BertNormalizer',
       clean_text: true,

@@ -110,21 +110,23 @@ test('the hover lists top tokens with line:column and weight, and a reveal link;
 test("with predictions, the hover gives the token's surprisal, what was expected in its place, and what comes next", () => {
   const r = record();
   r.result!.predictions = [
-    { bits: null, next: [{ text: ' cd', p: 0.42 }] },
-    { bits: 3, next: [] },
+    { bits: null, expected: [], next: [{ text: ' cd', p: 0.42 }] },
+    { bits: 3, expected: [{ text: ' cd', p: 0.42 }], next: [] },
     {
       bits: 1.5,
+      expected: [],
       next: [
         { text: '\n', p: 0.6 },
         { text: '|', p: 0.001 },
       ],
     },
   ];
+  const predictions = r.result!.predictions;
   const md = hoverMarkdown(r, 2, 5, () => ({ line: 1, column: 1 }), 'x');
   assert.match(md, /\*\*Surprisal\*\* 1\.5 bits \(p 0\.35\)\n\n\*\*Predicted next\*\*: `↵` 60% · `¦` <1%/);
-  // The token before it (the empty byte token) predicted nothing to show: no "expected here".
+  // Nothing expected in its place to show (the token before it, an empty byte token, predicted nothing).
   assert.doesNotMatch(md, /expected here/);
-  r.result!.predictions[1].next = [{ text: ' cd', p: 0.35 }];
+  predictions[2].expected = [{ text: ' cd', p: 0.35 }];
   assert.match(
     hoverMarkdown(r, 2, 5, () => ({ line: 1, column: 1 }), 'x'),
     /expected here: `·cd` 35%/,
@@ -132,6 +134,16 @@ test("with predictions, the hover gives the token's surprisal, what was expected
   assert.match(
     hoverMarkdown(r, 0, 5, () => ({ line: 1, column: 1 }), 'x'),
     /\*\*Surprisal\*\*: none \(nothing precedes it\)/,
+  );
+  // A model that attends both ways predicted each token masked: what it fills in, no "next".
+  r.result!.model = { ...r.result!.model, causal: false };
+  predictions[2].next = [];
+  const masked = hoverMarkdown(r, 2, 5, () => ({ line: 1, column: 1 }), 'x');
+  assert.match(masked, /\*\*Surprisal\*\* 1\.5 bits \(p 0\.35\) · masked, the model fills in: `·cd` 35%/);
+  assert.doesNotMatch(masked, /Predicted next/);
+  assert.match(
+    hoverMarkdown(r, 0, 5, () => ({ line: 1, column: 1 }), 'x'),
+    /\*\*Surprisal\*\*: none \(a special token, not masked\)/,
   );
   // Without predictions the hover is as before.
   r.result!.predictions = null;

@@ -6,6 +6,7 @@
  * content hash.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -25,10 +26,12 @@ import {
 import { setUpRuntime } from '../../src/engine/runtime-init';
 import { contentHash } from '../../src/host/content-hash';
 import { parsePageMessage, parseWorkerMessage } from '../../webview/worker-protocol';
-import { FIXTURES, maxAbsDiff, readReference } from '../support/paths';
+import { FIXTURES, ROOT, maxAbsDiff, readReference } from '../support/paths';
+import { bertWithMlmHead, writeMlmFolder } from '../support/mlm-model';
 import { bertTokenizerJson } from '../support/tokenizers';
 
 setUpRuntime();
+const CLI = path.join(ROOT, 'dist', 'cli.js');
 const fixture = (f: string): Uint8Array => new Uint8Array(fs.readFileSync(path.join(FIXTURES, f)));
 
 test('a prepared graph survives its cache file: same graph bytes, same attention outputs, fused Q/K biases included', () => {
@@ -216,6 +219,7 @@ test('page↔worker messages of the wrong shape are refused, each type by its ow
     truncated: false,
     offsetsNote: null,
     predictions: null,
+    predictionKind: null,
     predictionsNote: null,
     tokenizerId: '1a2b3c4d',
     intervention: null,
@@ -234,7 +238,9 @@ test('page↔worker messages of the wrong shape are refused, each type by its ow
     { logprob: -1.5, top: [{ id: 3, text: 'a', p: 0.2 }] },
     { logprob: null, top: [] },
   ];
-  assert.ok(parseWorkerMessage({ ...result, predictions }).ok);
+  assert.ok(parseWorkerMessage({ ...result, predictions, predictionKind: 'next-token' }).ok);
+  assert.ok(parseWorkerMessage({ ...result, predictions, predictionKind: 'masked' }).ok);
+  assert.equal(parseWorkerMessage({ ...result, predictions, predictionKind: 'sideways' }).ok, false);
   assert.equal(parseWorkerMessage({ ...result, predictions: [{ logprob: 'low', top: [] }] }).ok, false);
   assert.equal(parseWorkerMessage({ ...result, predictions: [{ logprob: -1, top: [{ id: 3, p: 0.2 }] }] }).ok, false);
   assert.equal(
@@ -289,38 +295,101 @@ test('predictions asked of an encoder (no logits): the panel gets the attention 
   const off = await engine.analyse('the cat sat', 512);
   assert.equal(off.predictionsNote, null, 'no note when predictions are off');
   await engine.release();
-  // The same encoder with a masked-LM head (logits over the vocabulary at each position): its logits
-  // are not next-token predictions, and the panel says so instead of showing them as such.
-  const model = onnx.ModelProto.decode(fixture('bert.onnx'));
-  const graph = model.graph!;
-  const hidden = graph.output![0].name!;
-  graph.initializer!.push(
-    onnx.TensorProto.create({
-      name: 'mlm_w',
-      dims: [64, 1000],
-      dataType: 1,
-      floatData: Array.from({ length: 64000 }, (_, i) => Math.sin(i)),
-    }),
-  );
-  graph.node!.push(
-    onnx.NodeProto.create({ opType: 'MatMul', input: [hidden, 'mlm_w'], output: ['logits'], name: 'mlm_head' }),
-  );
-  graph.output!.push(onnx.ValueInfoProto.create({ name: 'logits' }));
+  // The same encoder with a masked-LM head, and a tokenizer without a mask token: its logits are
+  // not next-token predictions, and without a mask it cannot be asked for its own; the panel says so.
   const mlm = new ModelEngine();
   mlm.loadText({ tokenizer: bertTokenizerJson(['cat', 'sat']), tokenizerConfig: null, config: null });
-  await mlm.loadModel(
-    { name: 'bert-mlm', graph: onnx.ModelProto.encode(model).finish(), external: async () => [] },
-    'wasm',
-    {
-      logits: true,
-    },
-  );
+  await mlm.loadModel({ name: 'bert-mlm', graph: bertWithMlmHead(), external: async () => [] }, 'wasm', {
+    logits: true,
+  });
   const m = await mlm.analyse('the cat sat', 512, { predictions: true });
   assert.equal(m.store.layers, 2);
   assert.equal(m.predictions, null);
-  assert.match(
-    m.predictionsNote ?? '',
-    /bert-mlm attends both ways \(an encoder\), so its logits are not next-token predictions/,
-  );
+  assert.equal(m.predictionKind, null);
+  assert.match(m.predictionsNote ?? '', /bert-mlm attends both ways .* names no mask token \(\[MASK\] or <mask>\)/);
   await mlm.release();
+});
+
+test("a masked language model's predictions: each token masked in turn, equal to a log-softmax of the original graph's logits run by onnxruntime-node to 1e-4; with an intervention, what changed", async () => {
+  const bytes = bertWithMlmHead();
+  const engine = new ModelEngine();
+  engine.loadText({
+    tokenizer: bertTokenizerJson(['cat', 'sat'], { mask: true }),
+    tokenizerConfig: null,
+    config: null,
+  });
+  await engine.loadModel({ name: 'bert-mlm', graph: bytes, external: async () => [] }, 'wasm', {
+    logits: true,
+    interventions: true,
+  });
+  const text = 'the cat sat, hello unbelievable!';
+  const r = await engine.analyse(text, 512, { predictions: true });
+  assert.equal(r.predictionKind, 'masked');
+  assert.equal(r.predictionsNote, null);
+  const ids = r.tokens.map((t) => t.id);
+  const maskId = 14; // after the 12 words and 'cat', 'sat'
+  assert.equal(ids.length, 11);
+  const predictions = r.predictions ?? assert.fail('predictions');
+  // The reference: the original graph (no surgery) in onnxruntime-node, one run per masked token.
+  const ortNode = await import('onnxruntime-node');
+  const session = await ortNode.InferenceSession.create(bytes);
+  const shape = [1, ids.length];
+  for (let i = 0; i < ids.length; i++) {
+    if (r.tokens[i].special) {
+      assert.equal(predictions[i].logprob, null, `special token ${i} is not masked`);
+      continue;
+    }
+    const masked = ids.map((id, j) => (j === i ? maskId : id));
+    const out = await session.run({
+      input_ids: new ortNode.Tensor('int64', BigInt64Array.from(masked.map(BigInt)), shape),
+      attention_mask: new ortNode.Tensor('int64', BigInt64Array.from(masked.map(() => 1n)), shape),
+    });
+    const row = Array.from((out.logits.data as Float32Array).subarray(i * 1000, (i + 1) * 1000));
+    const max = Math.max(...row);
+    const logZ = max + Math.log(row.reduce((sum, v) => sum + Math.exp(v - max), 0));
+    const lp = predictions[i].logprob ?? assert.fail(`token ${i} has no prediction`);
+    assert.ok(Math.abs(lp - (row[ids[i]] - logZ)) < 1e-4, `token ${i}: ${lp} vs ${row[ids[i]] - logZ}`);
+    // The 5 most likely, as probabilities (two candidates can be within rounding of each other).
+    const best = [...row].sort((a, b) => b - a).slice(0, 5);
+    predictions[i].top.forEach((c, k) => {
+      assert.ok(Math.abs(c.p - Math.exp(row[c.id] - logZ)) < 1e-5, `token ${i} candidate ${c.id}`);
+      assert.ok(Math.abs(c.p - Math.exp(best[k] - logZ)) < 1e-5, `token ${i} candidate ${k}`);
+    });
+  }
+  await session.release();
+  // The CLI's predict says so ("kind": "masked") and gives the same.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-mlm-'));
+  writeMlmFolder(dir);
+  const cli = JSON.parse(
+    execFileSync(process.execPath, [CLI, 'predict', '--model', path.join(dir, 'model.onnx'), '--text', text], {
+      encoding: 'utf8',
+    }),
+  ) as { kind: string; predictions: { logprob: number | null }[] };
+  fs.rmSync(dir, { recursive: true, force: true });
+  assert.equal(cli.kind, 'masked');
+  cli.predictions.forEach((p, i) => {
+    const own = predictions[i].logprob;
+    if (own === null || p.logprob === null) assert.equal(p.logprob, own);
+    else assert.ok(Math.abs(p.logprob - own) < 1e-5, `CLI token ${i}`);
+  });
+  // With an intervention, each token's Δ surprisal is the two masked runs' log-probabilities apart.
+  const changed = await engine.analyse(text, 512, {
+    predictions: true,
+    intervention: { heads: [{ layer: 0, head: 1 }], hiddenTokens: [2] },
+  });
+  const perToken = changed.intervention?.effects.perToken ?? assert.fail('effects per token');
+  let moved = 0;
+  perToken.forEach((e, i) => {
+    const before = predictions[i].logprob;
+    const after = changed.predictions?.[i].logprob ?? null;
+    if (before === null || after === null) return assert.equal(e.deltaSurprisal, null);
+    assert.ok(Math.abs((e.deltaSurprisal ?? NaN) - (before - after) / Math.LN2) < 1e-4, `token ${i}`);
+    moved = Math.max(moved, Math.abs(e.deltaSurprisal ?? 0));
+  });
+  assert.ok(moved > 1e-3, 'the intervention changed the predictions');
+  // A time budget spent: the tokens after it get no prediction, and the panel says how many did.
+  const cut = await engine.analyse(text, 512, { predictions: true, maskedBudgetMs: 0 });
+  assert.match(cut.predictionsNote ?? '', /Surprisal for the first 1 of 9 tokens: bert-mlm attends both ways/);
+  assert.equal(cut.predictions?.filter((p) => p.logprob !== null).length, 1);
+  await engine.release();
 });

@@ -110,6 +110,7 @@ test('the notices above a result name what the user must know: stale text, the b
     windows: 2,
     timings: {},
     predictions: null,
+    predictionKind: null,
     predictionsNote: null,
     intervention: null,
     tokenizerId: '0',
@@ -180,12 +181,21 @@ test('an intervention chosen in words is kept in tokens: a word hides all its to
   });
   // Shown as tokens again: the word's two tokens are both hidden; one shown again, the word is still partly hidden.
   const tokens = ['a', 'b', 'c', 'd'].map((text, i) => ({ id: i, text, start: i, end: i + 1, special: false }));
-  assert.deepEqual(s.shown({ tokens, intervention: null, predictions: null }).choice.units, [1, 2]);
+  assert.deepEqual(
+    s.shown({ tokens, intervention: null, predictions: null, predictionKind: null }).choice.units,
+    [1, 2],
+  );
   s.toggleUnit(2);
   s.toggleHead({ layer: 2, head: 1 });
   assert.deepEqual(s.choice(), { heads: [{ layer: 0, head: 3 }], hiddenTokens: [1] });
   assert.deepEqual(
-    s.shown({ tokens: tokens.slice(0, 3), wordMap: wordOf, intervention: null, predictions: null }).choice.units,
+    s.shown({
+      tokens: tokens.slice(0, 3),
+      wordMap: wordOf,
+      intervention: null,
+      predictions: null,
+      predictionKind: null,
+    }).choice.units,
     [1],
   );
   // A new result brings its own intervention (none, for a plain run).

@@ -130,14 +130,15 @@ test('every message type of each direction has its validator, and nothing else i
   const token = { id: 1, text: 'a', start: 0, end: 1, special: false };
   const summary = { attends: [], attendedBy: [] };
   const oneToken = { ...webview.result, tokens: [token], summaries: [summary] };
-  const prediction = { bits: 2.5, next: [{ text: 'b', p: 0.5 }] };
+  const prediction = { bits: 2.5, expected: [{ text: 'a', p: 0.25 }], next: [{ text: 'b', p: 0.5 }] };
   assert.ok(parseWebviewMessage({ ...oneToken, predictions: [prediction] }).ok);
   assert.equal(parseWebviewMessage({ ...oneToken, predictions: [] }).ok, false);
   assert.equal(parseWebviewMessage({ ...oneToken, predictions: [{ ...prediction, bits: -1 }] }).ok, false);
   assert.equal(
-    parseWebviewMessage({ ...oneToken, predictions: [{ bits: null, next: [{ text: 'b', p: 2 }] }] }).ok,
+    parseWebviewMessage({ ...oneToken, predictions: [{ ...prediction, next: [{ text: 'b', p: 2 }] }] }).ok,
     false,
   );
+  assert.equal(parseWebviewMessage({ ...oneToken, predictions: [{ bits: 1, next: [] }] }).ok, false, 'no expected');
   // A request without an intervention (as saved by an earlier version) runs plainly; a head is two integers.
   assert.ok(parseHostMessage({ ...host.analyse, intervention: undefined }).ok);
   assert.ok(parseHostMessage({ ...host.analyse, intervention: null }).ok);

@@ -131,11 +131,38 @@ test('the host gets, per token or per word, the surprisal in bits and what the m
   // expected after it is what followed its last token.
   const words = shownPredictions(predictions, { wordOf: Int32Array.from([0, 1, 1, 2]), count: 3 });
   assert.deepEqual(
-    words.map((w) => [w.bits, w.next[0].text]),
+    words.map((w) => [w.bits, w.expected[0]?.text, w.next[0].text]),
     [
-      [null, 'b'],
-      [3, 'd'],
-      [3, 'e'],
+      [null, undefined, 'b'],
+      [3, 'b', 'd'],
+      [3, 'd', 'e'],
+    ],
+  );
+  // A masked model's rows predict the token itself (masked): no shift, nothing "next", a special
+  // token (null) unpredicted; a word's candidates are those for its first token.
+  const masked = [
+    { logprob: null, top: [] },
+    { logprob: Math.log(0.5), top: top('a', 0.5) },
+    { logprob: Math.log(0.25), top: top('b', 0.25) },
+    { logprob: Math.log(0.125), top: top('x', 0.5) },
+  ];
+  const maskedTokens = shownPredictions(masked, undefined, 'masked');
+  assert.deepEqual(
+    maskedTokens.map((p) => [p.bits, p.expected[0]?.text, p.next.length]),
+    [
+      [null, undefined, 0],
+      [1, 'a', 0],
+      [2, 'b', 0],
+      [3, 'x', 0],
+    ],
+  );
+  const maskedWords = shownPredictions(masked, { wordOf: Int32Array.from([0, 1, 1, 2]), count: 3 }, 'masked');
+  assert.deepEqual(
+    maskedWords.map((w) => [w.bits, w.expected[0]?.text]),
+    [
+      [null, undefined],
+      [3, 'a'],
+      [3, 'x'],
     ],
   );
 });

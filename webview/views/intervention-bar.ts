@@ -7,7 +7,13 @@ import {
   runsOf,
   unitEffects,
 } from '../../src/common/intervention-display';
-import type { AttentionView, InterventionChoice, PredictionInfo, TokenInfo } from '../../src/common/protocol';
+import type {
+  AttentionView,
+  InterventionChoice,
+  PredictionInfo,
+  PredictionKind,
+  TokenInfo,
+} from '../../src/common/protocol';
 import { visibleToken } from '../../src/common/token-display';
 import { readTheme, rgba } from './theme';
 
@@ -41,6 +47,7 @@ export interface InterventionShown {
     perToken: TokenEffect[] | null;
     changedHeads: HeadChange[];
     predictions: PredictionInfo[] | null;
+    predictionKind: PredictionKind;
     wordOf?: Int32Array;
   } | null;
 }
@@ -123,7 +130,7 @@ export class InterventionBar {
   private effects(s: InterventionShown, a: NonNullable<InterventionShown['applied']>): HTMLElement[] {
     const what = describeIntervention(a.heads, a.units, (u) => this.tokenName(s, u));
     const out: HTMLElement[] = [el('div', 'intervention-title', `With an intervention: ${what}`)];
-    const change = a.perToken && a.predictions ? lossChange(a.predictions, a.perToken) : null;
+    const change = a.perToken && a.predictions ? lossChange(a.predictions, a.perToken, a.predictionKind) : null;
     out.push(
       el(
         'div',
@@ -133,7 +140,7 @@ export class InterventionBar {
           : 'Turn on attentionExplorer.predictions to see what it changed in the predictions (Δ surprisal, KL divergence).',
       ),
     );
-    if (a.perToken) out.push(this.deltaCells(s, a.perToken, a.wordOf));
+    if (a.perToken) out.push(this.deltaCells(s, a.perToken, a.predictionKind, a.wordOf));
     const heads = el('div', 'intervention-heads');
     heads.append(el('span', 'intervention-label', 'Heads that changed most:'));
     for (const h of a.changedHeads.slice(0, CHANGED_HEADS)) {
@@ -159,9 +166,14 @@ export class InterventionBar {
   }
 
   /** Each shown unit's Δ surprisal: orange where it became more surprising, blue where less. */
-  private deltaCells(s: InterventionShown, perToken: TokenEffect[], wordOf?: Int32Array): HTMLElement {
+  private deltaCells(
+    s: InterventionShown,
+    perToken: TokenEffect[],
+    kind: PredictionKind,
+    wordOf?: Int32Array,
+  ): HTMLElement {
     const theme = readTheme();
-    const effects = unitEffects(perToken, wordOf, s.tokens.length);
+    const effects = unitEffects(perToken, wordOf, s.tokens.length, kind);
     const cells = el('div', 'surprisal-cells intervention-deltas');
     cells.classList.toggle('parted', s.tokens.length <= 300);
     cells.append(

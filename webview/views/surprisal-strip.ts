@@ -1,5 +1,5 @@
-import type { PredictionInfo, TokenInfo } from '../../src/common/protocol';
-import { sequenceLoss, surprisalShade } from '../../src/common/surprisal';
+import type { PredictionInfo, PredictionKind, TokenInfo } from '../../src/common/protocol';
+import { predictedAt, sequenceLoss, surprisalShade } from '../../src/common/surprisal';
 import { visibleToken } from '../../src/common/token-display';
 import { readTheme, rgba } from './theme';
 
@@ -25,12 +25,20 @@ export class SurprisalStrip {
    * `surprisal` per shown token (bits; null where the model predicted nothing); `predictions` per
    * model token, for the loss and for what it expected after each token (token level only).
    */
-  set(tokens: TokenInfo[], surprisal: (number | null)[] | null, predictions: PredictionInfo[] | null): void {
+  set(
+    tokens: TokenInfo[],
+    surprisal: (number | null)[] | null,
+    predictions: PredictionInfo[] | null,
+    kind: PredictionKind,
+  ): void {
     this.element.hidden = !surprisal || !predictions;
     if (!surprisal || !predictions) return;
     const loss = sequenceLoss(predictions);
+    const masked = kind === 'masked';
+    // A masked model's figures are the pseudo-log-likelihood's: each token masked in a run of its own.
+    const pseudo = masked ? 'pseudo-' : '';
     this.caption.textContent = loss
-      ? `Surprisal (bits per ${tokens.length === predictions.length ? 'token' : 'word'}) · mean loss ${loss.loss.toFixed(2)} nats per token · perplexity ${loss.perplexity.toFixed(1)} · over ${loss.count} predicted tokens`
+      ? `Surprisal (bits per ${tokens.length === predictions.length ? 'token' : 'word'}${masked ? ', each token masked in turn' : ''}) · mean ${pseudo}loss ${loss.loss.toFixed(2)} nats per token · ${pseudo}perplexity ${loss.perplexity.toFixed(1)} · over ${loss.count} predicted tokens`
       : 'Surprisal: nothing to predict (a single token)';
     const theme = readTheme();
     const byToken = tokens.length === predictions.length;
@@ -44,11 +52,15 @@ export class SurprisalStrip {
         cell.dataset.index = String(i);
         cell.dataset.bits = s === null ? '' : s.toFixed(3);
         cell.style.background = s === null ? '' : rgba(theme.surprise, 0.08 + 0.92 * surprisalShade(s));
+        const at = predictedAt(kind, i);
         const expected =
-          byToken && i > 0
-            ? ` · expected: ${predictions[i - 1].top.map((c) => `${visibleToken(c.text)} ${(100 * c.p).toFixed(0)}%`).join(', ')}`
+          byToken && at >= 0 && predictions[at].top.length
+            ? ` · ${masked ? 'fills in' : 'expected'}: ${predictions[at].top.map((c) => `${visibleToken(c.text)} ${(100 * c.p).toFixed(0)}%`).join(', ')}`
             : '';
-        cell.title = `${visibleToken(t.text)}: ${s === null ? 'no prediction (first token)' : `${s.toFixed(1)} bits`}${expected}`;
+        const none = masked
+          ? 'no prediction (a special token, or past the time for masking)'
+          : 'no prediction (first token)';
+        cell.title = `${visibleToken(t.text)}: ${s === null ? none : `${s.toFixed(1)} bits`}${expected}`;
         cell.addEventListener('mouseenter', () => this.onFocus(i, 'query', false));
         cell.addEventListener('click', () => this.onFocus(i, 'query', true));
         return cell;
