@@ -12,7 +12,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { onnx } from 'onnx-proto';
 import { isPageFile, parseHostMessage, parseWebviewMessage } from '../../src/common/protocol-validation';
 import { exposeAttention } from '../../src/engine/attention-graph';
 import { backendPlan } from '../../src/engine/backend-plan';
