@@ -3,7 +3,10 @@ import { alignTokens, compareRefusal } from '../src/common/compare';
 import type { AttentionView } from '../src/common/protocol';
 import type { EngineResult } from '../src/engine/model-engine';
 import { ByteCache } from './byte-cache';
-import { decodeResult } from './result-file';
+import { decodeResult, encodeResult, keptBytes } from './result-file';
+
+/** The largest result kept for the next page's Compare tab (its attention's bytes). */
+const KEEP_MAX_BYTES = 64 * 1024 * 1024;
 import type { CompareShown, CompareSide } from './views/compare-view';
 
 /** A result the Compare tab can set beside the current one. */
@@ -12,7 +15,7 @@ export type Comparable = Pick<EngineResult, 'tokens' | 'store' | 'model' | 'toke
 /**
  * The two results the Compare tab shows: the current one and the one shown before it in this
  * page — or, for a page's first result, the last result of the page before (another model's,
- * after Choose Model), which the worker kept in the panel's cache.
+ * after Choose Model), which that page kept in the panel's cache when the host asked it to.
  */
 export class CompareResults {
   private current?: Comparable;
@@ -21,12 +24,26 @@ export class CompareResults {
   private paired?: { before: Comparable; now: Comparable; pairs: [number, number][] };
 
   constructor() {
-    void ByteCache.open()
-      .then((c) => c?.get('result', 'last'))
-      .then((file) => {
-        const r = file && decodeResult(file);
-        if (r) this.kept = { ...r, store: new AttentionStore(r.windows, r.model.layers, r.heads) };
-      });
+    // Kept for this page alone: read once, and dropped, so that later pages do not read it again.
+    void ByteCache.open().then(async (c) => {
+      const file = await c?.get('result', 'last');
+      if (!file) return;
+      void c?.delete('result', 'last');
+      const r = decodeResult(file);
+      if (r) this.kept = { ...r, store: new AttentionStore(r.windows, r.model.layers, r.heads) };
+    });
+  }
+
+  /**
+   * Keeps the current result in the panel's cache for the next page (the host is about to replace
+   * this one); false when there is none, it is too large, or the cache refused it.
+   */
+  async keep(): Promise<boolean> {
+    const r = this.current;
+    if (!r || keptBytes(r.store.windows) > KEEP_MAX_BYTES) return false;
+    const file = encodeResult({ ...r, windows: r.store.windows, heads: r.store.heads });
+    const cache = await ByteCache.open();
+    return (await cache?.put('result', 'last', file)) ?? false;
   }
 
   /** A new result is shown: the one shown until now becomes the one before. */

@@ -101,14 +101,13 @@ export class EngineClient {
     maxTokens: number,
     predictions = false,
     intervention: InterventionChoice | null = null,
-    source = '',
   ): Promise<EngineResult> {
     await this.prepare(setting, predictions);
     const running = this.running;
     if (!running) throw new EngineStoppedError('the engine stopped while loading');
     return new Promise<EngineResult>((resolve, reject) => {
       running.jobs.set(id, { resolve: resolve as Job['resolve'], reject });
-      this.send(running, { type: 'analyse', id, text, maxTokens, predictions, intervention, source });
+      this.send(running, { type: 'analyse', id, text, maxTokens, predictions, intervention });
     });
   }
 

@@ -9,7 +9,6 @@ import { ModelEngine } from '../src/engine/model-engine';
 import { initRuntime, setUpRuntime } from '../src/engine/runtime-init';
 import { decodePreparedGraph, encodePreparedGraph, PreparedGraphError } from '../src/engine/prepared-graph-file';
 import { ByteCache } from './byte-cache';
-import { encodeResult, keptBytes, type KeptResult } from './result-file';
 import { parsePageMessage, type PageToWorker, type WindowPayload, type WorkerToPage } from './worker-protocol';
 
 interface WorkerScope {
@@ -18,19 +17,6 @@ interface WorkerScope {
 }
 const scope = self as unknown as WorkerScope;
 const post = (m: WorkerToPage, transfer: Transferable[] = []): void => scope.postMessage(m, transfer);
-
-/** The largest result kept for the next page's Compare tab (its attention's bytes). */
-const KEEP_MAX_BYTES = 64 * 1024 * 1024;
-
-/**
- * Keeps the result in the panel's cache, copied here before its buffers are transferred, so that
- * the page after a model change can compare with it; written in the background, a failure ignored.
- */
-function keepResult(r: KeptResult): void {
-  if (keptBytes(r.windows) > KEEP_MAX_BYTES) return;
-  const file = encodeResult(r);
-  void ByteCache.open().then((c) => c?.put('result', 'last', file));
-}
 
 /** The engine's side of the page's messages (not run in onnxruntime's own thread workers). */
 function serveEngine(): void {
@@ -81,7 +67,6 @@ function serveEngine(): void {
       trail: [...(w.trail ?? [])],
       layers: w.layers.map(own),
     }));
-    keepResult({ ...r, windows: r.store.windows, heads: r.store.heads, source: m.source });
     const transfer = windows.flatMap((w) => w.layers.map((l) => l.buffer as ArrayBuffer));
     post(
       {

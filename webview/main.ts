@@ -318,7 +318,6 @@ async function analyse(m: AnalyseRequest): Promise<void> {
       m.settings.maxTokens,
       m.settings.predictions,
       m.intervention ?? null,
-      m.source,
     );
     await show(m, analysed, received);
   } catch (e) {
@@ -417,6 +416,10 @@ function onHostMessage(m: HostToWebview): void {
       return;
     case 'compare':
       changeState({ tab: TAB.compare });
+      return;
+    case 'keepResult':
+      // The host is about to replace the page (Choose Model): the next page compares with this result.
+      void comparing.keep().then((kept) => post({ type: 'resultKept', kept }));
       return;
     case 'intervene':
       // From the palette: what it names replaces the panel's choice, and runs.

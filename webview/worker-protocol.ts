@@ -68,8 +68,6 @@ export type PageToWorker =
       text: string;
       maxTokens: number;
       predictions: boolean;
-      /** Where the text came from: kept with the result, for the Compare tab of the next page. */
-      source: string;
       /** Heads knocked out, tokens hidden (indices into the text's tokens); also run plainly, for what changed. */
       intervention: InterventionChoice | null;
     }
@@ -162,7 +160,6 @@ const pageValidators: Validators<PageToWorker> = {
     isStr(v.text) &&
     isInt(v.maxTokens, 1) &&
     isBool(v.predictions) &&
-    isStr(v.source) &&
     (v.intervention === null || isInterventionChoice(v.intervention)),
   queryKey: (v) => isInt(v.id) && isIntList(v.ids) && (v.ids as number[]).length > 0 && isInt(v.layer),
 };

@@ -91,6 +91,7 @@ const hostValidators: Validators<HostToWebview> = {
     (v.intervention === undefined || v.intervention === null || isInterventionChoice(v.intervention)),
   setView: (v) => isView(v.view),
   compare: () => true,
+  keepResult: () => true,
   intervene: (v) =>
     isInt(v.requestId) && isIntList(v.hidden) && isInterventionChoice({ heads: v.heads, hiddenTokens: v.hidden }),
   revealToken: (v) => isInt(v.index),
@@ -112,6 +113,7 @@ const hostValidators: Validators<HostToWebview> = {
 
 const webviewValidators: Validators<WebviewToHost> = {
   ready: () => true,
+  resultKept: (v) => isBool(v.kept),
   readFile: (v) => isPageFile(v.file),
   result: (v) =>
     isInt(v.requestId) &&

@@ -184,9 +184,18 @@ export interface CompareMessage {
   type: 'compare';
 }
 
+/**
+ * The host is about to replace the page (Choose Model): keep the current result in the panel's
+ * cache, for the next page's Compare tab; answered with `resultKept`.
+ */
+export interface KeepResultMessage {
+  type: 'keepResult';
+}
+
 export type HostToWebview =
   | AnalyseRequest
   | CompareMessage
+  | KeepResultMessage
   | InterveneMessage
   | SetViewMessage
   | RevealTokenMessage
@@ -292,9 +301,16 @@ export interface RestartMessage {
   reason: string;
 }
 
+/** Answers `keepResult`: whether the result was kept (there may be none, or it may be too large). */
+export interface ResultKeptMessage {
+  type: 'resultKept';
+  kept: boolean;
+}
+
 export type WebviewToHost =
   | ReadyMessage
   | ReadFileMessage
+  | ResultKeptMessage
   | ResultMessage
   | SummaryMessage
   | FocusTokenMessage

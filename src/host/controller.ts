@@ -163,7 +163,8 @@ export class AttentionController implements vscode.Disposable {
     const rec = this.record;
     switch (m.type) {
       case 'ready':
-      case 'readFile': // both answered by the panel itself
+      case 'readFile':
+      case 'resultKept': // all answered by the panel itself
         return;
       case 'result':
         if (rec?.requestId !== m.requestId) return;

@@ -12,6 +12,9 @@ import { receiveFromWebview, type InboxLog } from './webview-inbox';
 export const PANEL_VIEW_TYPE = 'attentionExplorer.panel';
 
 /** onnxruntime-web's two WebAssembly builds, as the page asks for them: plain, and WebGPU (JSEP). */
+/** How long a model change waits for the old page to keep its result in the cache before replacing it. */
+const KEEP_WAIT_MS = 2000;
+
 const RUNTIME_FILES = {
   'runtime:wasm': 'ort-wasm-simd-threaded.wasm',
   'runtime:webgpu': 'ort-wasm-simd-threaded.jsep.wasm',
@@ -64,6 +67,7 @@ export class AttentionPanel implements vscode.Disposable {
           (m) => {
             if (m.type === 'ready') this.flush();
             if (m.type === 'readFile') void this.sendFile(m.file);
+            else if (m.type === 'resultKept') this.onKept?.();
             else onMessage(m);
           },
           log,
@@ -98,11 +102,34 @@ export class AttentionPanel implements vscode.Disposable {
    * page is written once the model file's hash is known (its prepared graph is cached under it).
    */
   load(model: ModelFiles, backend: BackendSetting, notice: string | null = null): void {
+    const kept = this.keepResult();
     this.ready = false;
     this.model = model;
     const load = ++this.loads;
-    void Promise.all([contentHash(model.graph).catch(() => null), this.fileServer()]).then(([hash, server]) => {
+    void Promise.all([contentHash(model.graph).catch(() => null), this.fileServer(), kept]).then(([hash, server]) => {
       if (load === this.loads) this.writePage(model, backend, notice, hash, server);
+    });
+  }
+
+  /** Called when the page says it kept its result (the answer to `keepResult`). */
+  private onKept?: () => void;
+
+  /**
+   * Asks the page about to be replaced to keep its result for the next page's Compare tab, and
+   * waits until it has, or for KEEP_WAIT_MS at most (a page busy or stuck does not hold the load up).
+   * The page keeps it only now, so that no run pays for it.
+   */
+  private keepResult(): Promise<void> {
+    if (!this.ready) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.onKept = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, KEEP_WAIT_MS);
+      this.onKept = done;
+      void this.panel.webview.postMessage({ type: 'keepResult' } satisfies HostToWebview);
     });
   }
 

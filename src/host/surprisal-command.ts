@@ -29,7 +29,7 @@ export async function toggleSurprisal(d: SurprisalCommandDeps): Promise<void> {
   }
   if (settings().predictions) {
     void vscode.window.showInformationMessage(
-      `Attention Explorer: ${rec.result.model.name} gives no next-token predictions (the panel names the outputs it has), so there is no surprisal to show.`,
+      `Attention Explorer: ${rec.result.model.name} gives no predictions (the panel says why), so there is no surprisal to show.`,
     );
     return;
   }

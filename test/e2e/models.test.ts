@@ -22,8 +22,9 @@ import {
   shot,
   waitForRun,
 } from '../support/e2e-session';
-import { FIXTURES, ROOT } from '../support/paths';
+import { ROOT } from '../support/paths';
 import { oneHeadModel } from '../support/one-head-model';
+import { bertWithMlmHead } from '../support/mlm-model';
 import { bertTokenizerJson } from '../support/tokenizers';
 import { buildGqaDecoder, TINY_QWEN } from '../support/gqa-decoder';
 import { quantizeWeights } from '../support/quantize-weights';
@@ -105,16 +106,16 @@ e2e(
 );
 
 e2e(
-  'an encoder (BERT) from a local folder: full attention, [CLS]/[SEP] marked, and every window given them again',
+  'an encoder (BERT with a masked-LM head) from a local folder: full attention, [CLS]/[SEP] marked, every window given them again; with predictions on, each token masked in turn, in the strip and the hover',
   async () => {
     // Hugging Face's BERT fixture with a small WordPiece vocabulary, and a 32-token context so that the
     // sentence runs in windows.
     const dir = path.join(path.dirname(server.workspace), 'tiny-bert');
     fs.mkdirSync(path.join(dir, 'onnx'), { recursive: true });
-    fs.copyFileSync(path.join(FIXTURES, 'bert.onnx'), path.join(dir, 'onnx', 'model.onnx'));
+    fs.writeFileSync(path.join(dir, 'onnx', 'model.onnx'), bertWithMlmHead());
     fs.writeFileSync(
       path.join(dir, 'tokenizer.json'),
-      bertTokenizerJson(['quick', 'brown', 'fox', 'jumps', 'over', 'lazy', 'dog', '.']),
+      bertTokenizerJson(['quick', 'brown', 'fox', 'jumps', 'over', 'lazy', 'dog', '.'], { mask: true }),
     );
     fs.writeFileSync(
       path.join(dir, 'config.json'),
@@ -150,6 +151,39 @@ e2e(
       'the last window attends to [CLS]',
     );
     await shot('16-encoder-windows');
+
+    // Predictions on: a model that attends both ways predicts each token masked in a run of its own.
+    await setPredictions(true);
+    try {
+      await runCommand(page, 'Attention Explorer: Show Attention for Selection');
+      const caption = panel.locator('.surprisal-caption', { hasText: 'each token masked in turn' });
+      await caption.waitFor({ timeout: 60_000 });
+      assert.match(await caption.innerText(), /mean pseudo-loss \d+\.\d\d nats per token .* over 80 predicted tokens/);
+      const bits = await panel
+        .locator('.surprisal-cell')
+        .evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.bits ?? ''));
+      assert.equal(bits.length, 82);
+      assert.equal(bits[0], '', '[CLS] is not masked');
+      assert.ok(bits.slice(1, 81).every((b) => b !== '' && Number(b) >= 0));
+      // The editor's hover: the token's surprisal with what the model fills in there; nothing "next".
+      const hover = page.locator('.monaco-hover:visible', { hasText: 'masked, the model fills in' });
+      const fox = page.locator('.editor-instance .view-line span span', { hasText: /fox/ }).first();
+      for (let i = 0; i < 3 && !(await hover.isVisible()); i++) {
+        await fox.hover();
+        await hover.waitFor({ timeout: 5_000 }).catch(() => undefined);
+      }
+      const text = await hover.innerText();
+      const index = /\(token (\d+)\)/.exec(text)?.[1] ?? assert.fail(text);
+      const said =
+        /Surprisal (\d+\.\d) bits \(p [\d.e-]+\) · masked, the model fills in: (.*)/.exec(text) ?? assert.fail(text);
+      assert.equal(Number(bits[Number(index)]).toFixed(1), said[1]);
+      assert.equal(said[2].match(/(\d+%|<1%)/g)?.length, 5, said[2]);
+      assert.doesNotMatch(text, /Predicted next/);
+      await shot('16b-masked-surprisal');
+      await page.keyboard.press('Escape');
+    } finally {
+      await setPredictions(false);
+    }
     await chooseBundledModel();
   },
 );

@@ -189,14 +189,13 @@ test('page↔worker messages of the wrong shape are refused, each type by its ow
     text: 'x',
     maxTokens: 5,
     predictions: true,
-    source: 'a.py',
     intervention: null,
   };
   assert.ok(parsePageMessage(analyse).ok);
   const intervention = { heads: [{ layer: 0, head: 2 }], hiddenTokens: [4] };
   assert.ok(parsePageMessage({ ...analyse, intervention }).ok);
   assert.equal(parsePageMessage({ ...analyse, intervention: { heads: [{ layer: 0 }], hiddenTokens: [] } }).ok, false);
-  assert.equal(parsePageMessage({ ...analyse, source: undefined }).ok, false);
+  assert.equal(parsePageMessage({ ...analyse, intervention: undefined }).ok, false);
   assert.equal(parsePageMessage({ type: 'analyse', id: 1, text: 'x', maxTokens: 5 }).ok, false);
   assert.match(
     parsePageMessage({ type: 'explode' }).ok ? '' : (parsePageMessage({ type: 'explode' }) as { error: string }).error,
