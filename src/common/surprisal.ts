@@ -60,6 +60,11 @@ export function sequenceLoss(
   return { loss, perplexity: Math.exp(loss), count: lps.length };
 }
 
+/** A perplexity as the panel writes it: one decimal, or 3 significant digits with an exponent past 100,000. */
+export function formatPerplexity(p: number): string {
+  return p < 1e5 ? p.toFixed(1) : p.toExponential(2);
+}
+
 /**
  * What the host is sent of the predictions, per shown unit: its surprisal, what the model expected
  * in its place (at a word's first token, at word level: `wordOf` maps tokens to words), and, for a

@@ -13,7 +13,7 @@ import type { WebviewToHost } from '../../src/common/protocol';
 import type { WebviewConfig } from '../../src/common/webview-config';
 import { LocalFileServer, type FileShare } from '../../src/host/local-file-server';
 import { predictionsFrom } from '../../src/common/predictions';
-import { sequenceLoss } from '../../src/common/surprisal';
+import { formatPerplexity, sequenceLoss } from '../../src/common/surprisal';
 import { ModelEngine } from '../../src/engine/model-engine';
 import { bertTokenizerJson } from '../support/tokenizers';
 import { exposeAttention } from '../../src/engine/attention-graph';
@@ -362,7 +362,7 @@ test('predictions on: a surprisal strip under the tokens, with the mean loss and
   const loss = sequenceLoss(predicted) ?? assert.fail('a loss');
   const caption = (await page.locator('.surprisal-caption').textContent()) ?? '';
   assert.ok(caption.includes(`mean loss ${loss.loss.toFixed(2)} nats`), caption);
-  assert.ok(caption.includes(`perplexity ${loss.perplexity.toFixed(1)}`), caption);
+  assert.ok(caption.includes(`perplexity ${formatPerplexity(loss.perplexity)}`), caption);
   const bits = await cells.evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.bits ?? ''));
   assert.equal(bits[0], '', 'the first token has no prediction');
   for (let j = 1; j < ids.length; j++)
@@ -430,7 +430,7 @@ test('predictions from a masked language model: each token masked in turn, its s
   const loss = sequenceLoss(expected) ?? assert.fail('a loss');
   assert.ok(caption.includes('each token masked in turn'), caption);
   assert.ok(caption.includes(`mean pseudo-loss ${loss.loss.toFixed(2)} nats`), caption);
-  assert.ok(caption.includes(`pseudo-perplexity ${loss.perplexity.toFixed(1)}`), caption);
+  assert.ok(caption.includes(`pseudo-perplexity ${formatPerplexity(loss.perplexity)}`), caption);
   assert.match((await cells.nth(2).getAttribute('title')) ?? '', /bits · fills in: /);
   await page.locator('.surprisal').screenshot({ path: path.join(shots, 'surprisal-masked.png') });
   await page.screenshot({ path: path.join(shots, 'surprisal-masked-panel.png') });

@@ -189,6 +189,8 @@ export async function analyseFibonacciWithBundledModel(): Promise<void> {
   await page.keyboard.press('Control+A');
   await runCommand(page, 'Attention Explorer: Show Attention for Selection');
   await waitForRun(/^code-prose-gpt · /);
+  // (The header may still be the last run's, of another text: the tokens say which text it is.)
+  await panel.locator('.token-strip', { hasText: 'fibonacci' }).waitFor({ timeout: 60_000 });
 }
 
 /** Choose Model → the bundled code-prose-gpt, and wait for the panel's run with it. */

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { AttentionStore } from '../../src/common/attention-store';
 import type { TokenInfo } from '../../src/common/protocol';
 import { textIds, wordOf, wordStore, wordTokens } from '../../src/common/word-level';
-import { shownPredictions } from '../../src/common/surprisal';
+import { formatPerplexity, shownPredictions } from '../../src/common/surprisal';
 
 /** Tokens of `text` cut at the given lengths (offsets into the text), as a tokenizer gives them. */
 function tokensOf(text: string, pieces: string[], special: number[] = []): TokenInfo[] {
@@ -165,4 +165,10 @@ test('the host gets, per token or per word, the surprisal in bits and what the m
       [3, 'x'],
     ],
   );
+});
+
+test('a perplexity is written with one decimal, or with an exponent when it is huge (a model of random weights)', () => {
+  assert.equal(formatPerplexity(3.14159), '3.1');
+  assert.equal(formatPerplexity(17569.46), '17569.5');
+  assert.equal(formatPerplexity(230746446.8), '2.31e+8');
 });

@@ -1,5 +1,5 @@
 import type { PredictionInfo, PredictionKind, TokenInfo } from '../../src/common/protocol';
-import { predictedAt, sequenceLoss, surprisalShade } from '../../src/common/surprisal';
+import { formatPerplexity, predictedAt, sequenceLoss, surprisalShade } from '../../src/common/surprisal';
 import { visibleToken } from '../../src/common/token-display';
 import { readTheme, rgba } from './theme';
 
@@ -38,7 +38,7 @@ export class SurprisalStrip {
     // A masked model's figures are the pseudo-log-likelihood's: each token masked in a run of its own.
     const pseudo = masked ? 'pseudo-' : '';
     this.caption.textContent = loss
-      ? `Surprisal (bits per ${tokens.length === predictions.length ? 'token' : 'word'}${masked ? ', each token masked in turn' : ''}) · mean ${pseudo}loss ${loss.loss.toFixed(2)} nats per token · ${pseudo}perplexity ${loss.perplexity.toFixed(1)} · over ${loss.count} predicted tokens`
+      ? `Surprisal (bits per ${tokens.length === predictions.length ? 'token' : 'word'}${masked ? ', each token masked in turn' : ''}) · mean ${pseudo}loss ${loss.loss.toFixed(2)} nats per token · ${pseudo}perplexity ${formatPerplexity(loss.perplexity)} · over ${loss.count} predicted tokens`
       : 'Surprisal: nothing to predict (a single token)';
     const theme = readTheme();
     const byToken = tokens.length === predictions.length;
