@@ -1,4 +1,32 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
+import { FIXTURES } from './paths';
+
+/**
+ * fused-mha.onnx with an attention_bias (as relative positions or ALiBi give) on its last layer's
+ * MultiHeadAttention: a constant [1, 4, t, t] of fixed pseudo-random values in −1.5..1.5.
+ */
+export function fusedMhaWithBias(t: number): { bytes: Uint8Array; bias: Float32Array } {
+  const model = onnx.ModelProto.decode(new Uint8Array(fs.readFileSync(path.join(FIXTURES, 'fused-mha.onnx'))));
+  const g = model.graph as onnx.GraphProto;
+  let x = 5;
+  const bias = Float32Array.from(
+    { length: 4 * t * t },
+    () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 3,
+  );
+  g.initializer.push(
+    onnx.TensorProto.create({
+      name: 'bias_const',
+      dims: [1, 4, t, t],
+      dataType: onnx.TensorProto.DataType.FLOAT,
+      rawData: new Uint8Array(bias.buffer),
+    }),
+  );
+  const last = g.node.filter((m) => m.opType === 'MultiHeadAttention').pop();
+  if (last) last.input = [...(last.input ?? []).slice(0, 3), '', '', 'bias_const'];
+  return { bytes: onnx.ModelProto.encode(model).finish(), bias };
+}
 
 /**
  * The unfused twin of a graph whose attention is com.microsoft.MultiHeadAttention with separate

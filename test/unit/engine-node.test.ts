@@ -15,6 +15,7 @@ import { predictionsFrom } from '../../src/common/predictions';
 import { queryKeyRow } from '../../src/common/query-key';
 import { mergedDecoder } from '../support/merged-decoder';
 import { BUNDLED_MODEL_DIR, FIXTURES, ROOT, maxAbsDiff, readReference } from '../support/paths';
+import { fusedMhaWithBias } from '../support/unfused-mha';
 
 setUpRuntime();
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -643,27 +644,11 @@ test('MultiHeadAttention with an attention_bias (relative positions, ALiBi): the
   const ref = readReference('fused-mha');
   const ids = ref.input_ids[0];
   const T = ids.length;
-  const model = onnx.ModelProto.decode(new Uint8Array(fs.readFileSync(path.join(FIXTURES, 'fused-mha.onnx'))));
-  const g = model.graph as onnx.GraphProto;
-  // The last layer gets a per-head bias over [query, key]: its scores are still the reference's, so
-  // its attention must be softmax(ln p + bias).
-  let x = 5;
-  const bias = Float32Array.from(
-    { length: 4 * T * T },
-    () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 3,
-  );
-  g.initializer.push(
-    onnx.TensorProto.create({
-      name: 'bias_const',
-      dims: [1, 4, T, T],
-      dataType: onnx.TensorProto.DataType.FLOAT,
-      rawData: new Uint8Array(bias.buffer),
-    }),
-  );
-  const last = g.node.filter((m) => m.opType === 'MultiHeadAttention').pop()!;
-  // A constant: the engine must pass it through a node to fetch it.
-  last.input = [...last.input!.slice(0, 3), '', '', 'bias_const'];
-  const graph = exposeAttention(onnx.ModelProto.encode(model).finish());
+  // The last layer gets a per-head bias over [query, key] (a constant, which the engine must pass
+  // through a node to fetch): its scores are still the reference's, so its attention must be
+  // softmax(ln p + bias).
+  const { bytes, bias } = fusedMhaWithBias(T);
+  const graph = exposeAttention(bytes);
   const session = await AttentionSession.create(graph, [], 'wasm');
   const out = await session.run(ids);
   const qk = await session.runQueryKey(ids, 1);
