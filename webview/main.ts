@@ -3,7 +3,6 @@
  * (panel-layout.ts), the views (views/) and the engine (engine-client.ts, in a worker) do the rest.
  */
 import { summarise, topK } from '../src/common/analysis';
-import { allHeadScoresSliced, type HeadScoreRow } from '../src/common/head-scores';
 import { INITIAL_STATE, restoreState, TAB, type PanelState } from '../src/common/panel-state';
 import {
   SUMMARY_MIN_K,
@@ -16,7 +15,7 @@ import {
 import { unreachable } from '../src/common/validate';
 import { parseHostMessage } from '../src/common/protocol-validation';
 import { readConfig } from './config';
-import { textIds, wordOf, wordStore, wordTokens } from '../src/common/word-level';
+import { wordOf, wordStore, wordTokens } from '../src/common/word-level';
 import { shownPredictions, tokenSurprisal, wordSurprisal } from '../src/common/surprisal';
 import { EngineClient, type EngineResult } from './engine-client';
 import { EngineBrokenError } from './engine-worker-start';
@@ -30,6 +29,7 @@ import { PageTimeline } from './timeline';
 import { focusAfter, focusAfterKey, focusAfterLeave, type Focus } from './views/focus';
 import { InterventionState } from './intervention-state';
 import { CompareResults } from './compare-results';
+import { HeadScoring } from './head-scoring';
 import { describeIntervention, tokensOfUnits, unitsOfTokens } from '../src/common/intervention-display';
 import { visibleToken } from '../src/common/token-display';
 
@@ -125,41 +125,13 @@ function changeState(change: Partial<PanelState>): void {
   render();
 }
 
-/**
- * The current result's head scores, computed once, when first asked for: in slices, the page
- * answering in between, with the progress in the Heads tab (a BERT-base-sized model's 144 heads at
- * 1,024 tokens are about a second).
- */
-let scored:
-  { result: ShownResult; heads: Promise<HeadScoreRow[]>; done?: HeadScoreRow[]; progress: number } | undefined;
-function headScoresOf(r: ShownResult): Promise<HeadScoreRow[]> {
-  if (scored?.result !== r) {
-    const t0 = performance.now();
-    // At word level a repeated word is the same word whatever its tokens' ids.
-    const ids = r.wordMap ? textIds(r.tokens) : r.tokens.map((t) => t.id);
-    const entry: NonNullable<typeof scored> = { result: r, heads: Promise.resolve([]), progress: 0 };
-    // Kept before the first slice runs: a redraw during a pause asks for the scores again.
-    scored = entry;
-    entry.heads = allHeadScoresSliced(r.store, ids, async (done) => {
-      entry.progress = done;
-      if (result === r && saved.tab === TAB.heads) render();
-      await nextTask();
-    }).then((heads) => {
-      entry.done = heads;
-      timeline.span('head scores', performance.now() - t0);
-      if (result === r && saved.tab === TAB.heads) render();
-      return heads;
-    });
-  }
-  return scored.heads;
-}
-
-/** The scores if ready, else what the Heads tab says meanwhile (and the scoring is started). */
-function headScoresNow(r: ShownResult): HeadScoreRow[] | string {
-  void headScoresOf(r);
-  const s = scored!;
-  return s.done ?? `Scoring every head on the analysed text… ${Math.round(s.progress * 100)}%`;
-}
+const scoring = new HeadScoring<ShownResult>(
+  (r) => {
+    if (result === r && saved.tab === TAB.heads) render();
+  },
+  () => nextTask(),
+  (ms) => timeline.span('head scores', ms),
+);
 
 function render(): void {
   if (!result) return;
@@ -167,7 +139,7 @@ function render(): void {
   layout.render({
     result,
     compare: () => comparing.shown(saved.view)!,
-    heads: () => headScoresNow(result!),
+    heads: () => scoring.now(result!),
     state: saved,
     focus,
     stale,
@@ -450,7 +422,7 @@ function onHostMessage(m: HostToWebview): void {
       return;
     case 'scoreHeads':
       if (result?.requestId === m.requestId)
-        void headScoresOf(result).then((heads) => post({ type: 'headScores', requestId: m.requestId, heads }));
+        void scoring.of(result).then((heads) => post({ type: 'headScores', requestId: m.requestId, heads }));
       return;
     case 'export':
       void answerExport(m.requestId, m.format);

@@ -120,7 +120,7 @@ export async function analyseIds(
 }
 
 /**
- * Each analysed token masked in turn, in the window its prediction is read from, until the time
+ * Each analysed token masked in turn, in the window where it has most context, until the time
  * budget is spent: its log-probability and the candidates there; with an intervention, also the
  * plain masked run, for what the intervention changed.
  */
@@ -152,7 +152,7 @@ async function maskedRuns(
       none();
       continue;
     }
-    const w = plan.windows[rowSource(plan, i).window];
+    const w = centralWindow(plan, i);
     const positions = [...w.lead, ...range(w.start, w.end), ...w.trail];
     const at = w.lead.length + (i - w.start);
     const runIds = positions.map((g) => (g === i ? m.maskId : ids[g]));
@@ -207,6 +207,21 @@ function gatherRows<T>(plan: WindowPlan, perWindow: T[][], unfollowed: (row: T) 
     out.push(followed ? p : unfollowed(p));
   }
   return out;
+}
+
+/**
+ * The window in which token `i` has the most context on its closer side: a model that attends both
+ * ways reads both, so a masked token is predicted where it sits furthest from the window's edges.
+ */
+function centralWindow(plan: WindowPlan, i: number): PlannedWindow {
+  let best = plan.windows[0];
+  let room = -1;
+  for (const w of plan.windows) {
+    if (i < w.start || i >= w.end) continue;
+    const r = Math.min(i - w.start, w.end - 1 - i);
+    if (r > room) [best, room] = [w, r];
+  }
+  return best;
 }
 
 /** The window token `i`'s row is read from, and whether the token after it is in that window too. */
