@@ -230,4 +230,20 @@ test('what an intervention changed, per token or word, and the loss before and a
   assert.ok(Math.abs(change.after - Math.LN2) < 1e-12);
   assert.ok(Math.abs(change.before - (Math.LN2 - (2.5 / 3) * Math.LN2)) < 1e-12);
   assert.ok(Math.abs(change.meanKl - 1.85 / 4) < 1e-12);
+  // A masked model's effects are each token's own (no shift); a token not masked (a special, or past
+  // the time) has no distribution compared and stays out of the mean KL.
+  const masked = [
+    { deltaSurprisal: null, kl: 0 },
+    { deltaSurprisal: 1, kl: 0.5 },
+    { deltaSurprisal: -0.5, kl: 0.25 },
+    { deltaSurprisal: null, kl: 0 },
+  ];
+  assert.deepEqual(
+    unitEffects(masked, undefined, undefined, 'masked').map((e) => e.delta),
+    [null, 1, -0.5, null],
+  );
+  const maskedAfter = [null, Math.log(0.5), Math.log(0.5), null].map((logprob) => ({ logprob, top: [] }));
+  const maskedChange = lossChange(maskedAfter, masked, 'masked') ?? assert.fail('a loss');
+  assert.ok(Math.abs(maskedChange.before - (Math.LN2 - 0.25 * Math.LN2)) < 1e-12);
+  assert.ok(Math.abs(maskedChange.meanKl - 0.375) < 1e-12);
 });
