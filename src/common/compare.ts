@@ -4,6 +4,7 @@
  * Pure, for the panel and the tests.
  */
 import type { AttentionStore } from './attention-store';
+import { commonEnds } from './common-ends';
 import type { HeadChoice } from './protocol';
 
 /** Largest middle part (tokens × tokens) aligned by longest common subsequence; beyond it only the ends match. */
@@ -14,15 +15,7 @@ const LCS_CELLS = 4_000_000;
  * and between them the longest common subsequence (what an edit left in place).
  */
 export function alignTokens(before: readonly number[], now: readonly number[]): [number, number][] {
-  let start = 0;
-  while (start < before.length && start < now.length && before[start] === now[start]) start++;
-  let end = 0;
-  while (
-    end < before.length - start &&
-    end < now.length - start &&
-    before[before.length - 1 - end] === now[now.length - 1 - end]
-  )
-    end++;
+  const { head: start, tail: end } = commonEnds(before, now);
   const pairs: [number, number][] = Array.from({ length: start }, (_, i) => [i, i]);
   const a = before.slice(start, before.length - end);
   const b = now.slice(start, now.length - end);
@@ -64,17 +57,13 @@ export function headDifference(
   if (pairs.length === 0) return 0;
   let total = 0;
   let rows = 0;
-  const a = new Float64Array(pairs.length);
-  const b = new Float64Array(pairs.length);
-  eachPairedRow(before, now, pairs, layer, head, (_, rowA, rowB) => {
+  eachPairedRow(before, now, pairs, layer, head, (_, a, b) => {
     let sa = 0;
     let sb = 0;
-    pairs.forEach(([ka, kb], k) => {
-      a[k] = rowA[ka];
-      b[k] = rowB[kb];
+    for (let k = 0; k < pairs.length; k++) {
       sa += a[k];
       sb += b[k];
-    });
+    }
     // A row with nothing on the shared keys (a causal row that sees only inserted tokens) says nothing.
     if (sa <= 0 || sb <= 0) return;
     let tv = 0;
@@ -85,16 +74,29 @@ export function headDifference(
   return rows ? total / rows : 0;
 }
 
-/** Each shared query's two rows (before, now), in the order of `pairs`. */
+/**
+ * Each shared query's two rows (before, now) on the shared keys: `a[k]` and `b[k]` are the weights
+ * on the k-th pair's keys (arrays reused from one query to the next).
+ */
 function eachPairedRow(
   before: AttentionStore,
   now: AttentionStore,
   pairs: readonly [number, number][],
   layer: number,
   head: HeadChoice,
-  visit: (i: number, before: Float32Array, now: Float32Array) => void,
+  visit: (i: number, a: Float32Array, b: Float32Array) => void,
 ): void {
-  pairs.forEach(([qa, qb], i) => visit(i, before.denseRow(layer, head, qa), now.denseRow(layer, head, qb)));
+  const a = new Float32Array(pairs.length);
+  const b = new Float32Array(pairs.length);
+  pairs.forEach(([qa, qb], i) => {
+    const rowA = before.denseRow(layer, head, qa);
+    const rowB = now.denseRow(layer, head, qb);
+    pairs.forEach(([ka, kb], k) => {
+      a[k] = rowA[ka];
+      b[k] = rowB[kb];
+    });
+    visit(i, a, b);
+  });
 }
 
 /** Every head's difference, [layer × heads + head]; the two results must have the same layers and heads. */
@@ -131,12 +133,10 @@ export function pairedMatrices(
 ): { before: Float32Array; now: Float32Array; difference: Float32Array } {
   const p = pairs.length;
   const out = { before: new Float32Array(p * p), now: new Float32Array(p * p), difference: new Float32Array(p * p) };
-  eachPairedRow(before, now, pairs, layer, head, (i, rowA, rowB) => {
-    pairs.forEach(([ka, kb], k) => {
-      out.before[i * p + k] = rowA[ka];
-      out.now[i * p + k] = rowB[kb];
-      out.difference[i * p + k] = rowB[kb] - rowA[ka];
-    });
+  eachPairedRow(before, now, pairs, layer, head, (i, a, b) => {
+    out.before.set(a, i * p);
+    out.now.set(b, i * p);
+    for (let k = 0; k < p; k++) out.difference[i * p + k] = b[k] - a[k];
   });
   return out;
 }

@@ -1,3 +1,5 @@
+import { commonEnds } from '../common/common-ends';
+
 /**
  * A normalised text that remembers, for each of its characters, which characters of the original
  * text it came from — what Hugging Face's Rust tokenizers call a NormalizedString. The JS tokenizer
@@ -61,15 +63,7 @@ export class AlignedText {
       const output = [...f(input.join(''))];
       // What the rewrite left as it was at either end keeps its own origin (a mark NFC could
       // not compose stays the mark's); the rewritten middle comes from the middle of the input.
-      let head = 0;
-      while (head < input.length && head < output.length && input[head] === output[head]) head++;
-      let tail = 0;
-      while (
-        tail < input.length - head &&
-        tail < output.length - head &&
-        input[input.length - 1 - tail] === output[output.length - 1 - tail]
-      )
-        tail++;
+      const { head, tail } = commonEnds(input, output);
       for (let k = 0; k < head; k++) out.push(output[k], this.from[i + k], this.to[i + k]);
       const a =
         i + head < j - tail
