@@ -26,8 +26,8 @@ import * as path from 'node:path';
 import { isCausal } from './common/analysis';
 import { AttentionStore } from './common/attention-store';
 import { allHeadScores } from './common/head-scores';
-import { headChanges, tokenEffects } from './common/intervention-effects';
-import { predictionsFrom } from './common/predictions';
+import { headChanges, meanKl, tokenEffects } from './common/intervention-effects';
+import { predictionsFrom, type Prediction } from './common/predictions';
 import { queryKeyRow } from './common/query-key';
 import { rollout } from './common/rollout';
 import { analyseIds } from './engine/analyse';
@@ -184,7 +184,7 @@ async function effectsOf(
   return {
     effects: {
       perToken,
-      meanKl: perToken.reduce((s, e) => s + e.kl, 0) / perToken.length,
+      meanKl: meanKl(perToken, false),
       changedHeads: headChanges(
         plainAttention.layers,
         intervened.layers,
@@ -194,6 +194,14 @@ async function effectsOf(
       ).slice(0, 10),
     },
   };
+}
+
+/** Predictions as printed: each candidate with its text (null without a tokenizer). */
+function withText(predictions: Prediction[], tokenizer: TextTokenizer | undefined): object[] {
+  return predictions.map((p) => ({
+    logprob: p.logprob,
+    top: p.top.map((c) => ({ id: c.id, text: tokenizer ? tokenizer.idToText(c.id) : null, p: c.p })),
+  }));
 }
 
 /**
@@ -218,20 +226,12 @@ async function maskedPredictions(
     masked: { maskId, skip: ids.map((_, i) => specials.has(i)), budgetMs: Infinity },
     intervention,
   });
-  const perToken = a.effects?.perToken;
-  const masked = perToken?.filter((e) => e.deltaSurprisal !== null) ?? [];
+  const perToken = a.effects?.perToken ?? [];
   return {
     kind: 'masked',
-    predictions: (a.predictions ?? []).map((p) => ({
-      logprob: p.logprob,
-      top: p.top.map((c) => ({ id: c.id, text: tokenizer?.idToText(c.id) ?? null, p: c.p })),
-    })),
+    predictions: withText(a.predictions ?? [], tokenizer),
     ...(a.effects && {
-      effects: {
-        perToken,
-        meanKl: masked.reduce((s, e) => s + e.kl, 0) / Math.max(1, masked.length),
-        changedHeads: a.effects.heads.slice(0, 10),
-      },
+      effects: { perToken, meanKl: meanKl(perToken, true), changedHeads: a.effects.heads.slice(0, 10) },
     }),
   };
 }
@@ -332,14 +332,10 @@ async function main(argv: string[]): Promise<number> {
   } else if (args.command === 'predict') {
     const ids = tokens.map((x) => x.id);
     const { logits, vocabulary } = await session.runLogits(ids, args.intervention);
-    const text = (id: number): string | null => (tokenizer ? tokenizer.idToText(id) : null);
     result = {
       tokens,
       kind: 'next-token',
-      predictions: predictionsFrom(logits, vocabulary, ids).map((p) => ({
-        logprob: p.logprob,
-        top: p.top.map((c) => ({ id: c.id, text: text(c.id), p: c.p })),
-      })),
+      predictions: withText(predictionsFrom(logits, vocabulary, ids), tokenizer),
       ...(args.intervention && (await effectsOf(session, ids, logits, vocabulary, out, args.intervention))),
     };
   } else if (args.at) {

@@ -3,7 +3,7 @@
  * tokens a choice of words hides, what the run changed per unit, and the loss before and after.
  * Pure, for the panel and the tests.
  */
-import type { TokenEffect } from './intervention-effects';
+import { meanKl, type TokenEffect } from './intervention-effects';
 import type { PredictionInfo, PredictionKind } from './protocol';
 import { predictedAt, sequenceLoss } from './surprisal';
 
@@ -105,8 +105,5 @@ export function lossChange(
   const deltas = perToken.map((e) => e.deltaSurprisal).filter((d): d is number => d !== null);
   if (!loss || deltas.length === 0) return null;
   const meanDeltaNats = (deltas.reduce((s, d) => s + d, 0) / deltas.length) * Math.LN2;
-  // A masked model's tokens that were not masked (specials, past the time) have no distribution to compare.
-  const compared = kind === 'masked' ? perToken.filter((e) => e.deltaSurprisal !== null) : perToken;
-  const meanKl = compared.reduce((s, e) => s + e.kl, 0) / compared.length;
-  return { before: loss.loss - meanDeltaNats, after: loss.loss, meanKl };
+  return { before: loss.loss - meanDeltaNats, after: loss.loss, meanKl: meanKl(perToken, kind === 'masked') };
 }

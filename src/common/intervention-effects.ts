@@ -63,6 +63,16 @@ export function tokenEffects(
 }
 
 /**
+ * The mean KL divergence over the tokens whose distributions were compared: every row of a causal
+ * model; a masked model's masked tokens only (a special, or a token past the time for masking, has
+ * no Δ and no distribution).
+ */
+export function meanKl(perToken: readonly TokenEffect[], masked: boolean): number {
+  const compared = masked ? perToken.filter((e) => e.deltaSurprisal !== null) : perToken;
+  return compared.length ? compared.reduce((s, e) => s + e.kl, 0) / compared.length : 0;
+}
+
+/**
  * Every head's change between two runs' attention (per layer [heads, T, T]), largest first;
  * `skip` (the heads the intervention knocked out) is left out: their change is the intervention.
  */

@@ -51,20 +51,13 @@ export function insertInterventions(graph: onnx.GraphProto, attention: Attention
     floatInput(HEAD_MASK_INPUT, ['attention_explorer_layers', 'attention_explorer_heads']),
     floatInput(KEY_BIAS_INPUT, ['attention_explorer_t', 'attention_explorer_t']),
   );
-  const headShape = 'attention_explorer/head_factor_shape';
-  graph.initializer.push(
-    onnx.TensorProto.create({
-      name: headShape,
-      dataType: onnx.TensorProto.DataType.INT64,
-      dims: [3],
-      int64Data: [-1, 1, 1],
-    }),
-  );
   const int64s = (name: string, values: number[], dims = [values.length]): void => {
     graph.initializer.push(
       onnx.TensorProto.create({ name, dataType: onnx.TensorProto.DataType.INT64, dims, int64Data: values }),
     );
   };
+  const headShape = 'attention_explorer/head_factor_shape';
+  int64s(headShape, [-1, 1, 1]);
   int64s(FUSED_BIAS_AXES, [0, 1]);
   int64s(FUSED_HEAD_SHAPE, [-1, 1]);
   int64s(FUSED_SPLIT_PREFIX, [0, 0]);
@@ -87,9 +80,7 @@ export function insertInterventions(graph: onnx.GraphProto, attention: Attention
     ];
     softmax.input = [p('scores'), ...softmaxInputs.slice(1)];
     const after = [
-      node('Gather', [HEAD_MASK_INPUT, p('layer')], p('head_factor_row'), [
-        onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }),
-      ]),
+      headFactorRow(p),
       node('Reshape', [p('head_factor_row'), headShape], p('head_factor_float')),
       node('CastLike', [p('head_factor_float'), probs], p('head_factor')),
       node('Mul', [probs, p('head_factor')], p('probs')),
@@ -110,6 +101,13 @@ function node(opType: string, input: string[], output: string, attribute: onnx.I
   return onnx.NodeProto.create({ opType, input, output: [output], name: output, attribute });
 }
 
+const AXIS_0 = onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 });
+
+/** The layer's row of the head factors ([heads], or [1] in the plain pass), as `p('head_factor_row')`. */
+function headFactorRow(p: (s: string) => string): onnx.NodeProto {
+  return node('Gather', [HEAD_MASK_INPUT, p('layer')], p('head_factor_row'), [AXIS_0]);
+}
+
 /** Where each fused operator takes an additive bias on its scores ([1|B, 1|H, S, T]). */
 const BIAS_INPUT: Record<string, number> = {
   'com.microsoft.Attention': 5,
@@ -119,8 +117,8 @@ const BIAS_INPUT: Record<string, number> = {
 };
 
 /**
- * The key bias into the operator's bias input (added to one it already has; for ONNX's Attention,
- * whose mask may be boolean, kept where the mask allows), and the head factor on its output.
+ * The key bias into the operator's bias input (added to one it already has; refused for ONNX's
+ * Attention when it has a mask, which may be boolean), and the head factor on its output.
  */
 function interveneAroundFused(
   graph: onnx.GraphProto,
@@ -135,17 +133,17 @@ function interveneAroundFused(
   const inputs = [...(op.input ?? [])];
   while (inputs.length <= biasAt) inputs.push('');
   const existing = inputs[biasAt];
-  const before = [
-    node('Unsqueeze', [KEY_BIAS_INPUT, FUSED_BIAS_AXES], p('key_bias_4d')),
-    node('CastLike', [p('key_bias_4d'), inputs[0]], p('key_bias')),
-  ];
-  let bias = p('key_bias');
   // ONNX's Attention takes a boolean mask or an additive one in the same input, and which cannot
   // always be read off the graph.
   if (existing && src.op === 'ai.onnx.Attention')
     throw new InterventionError(
       `hiding tokens in a fused ${src.op} operator that already has a mask input is not supported yet`,
     );
+  const before = [
+    node('Unsqueeze', [KEY_BIAS_INPUT, FUSED_BIAS_AXES], p('key_bias_4d')),
+    node('CastLike', [p('key_bias_4d'), inputs[0]], p('key_bias')),
+  ];
+  let bias = p('key_bias');
   if (existing) {
     before.push(node('Add', [existing, p('key_bias')], p('biased')));
     bias = p('biased');
@@ -156,13 +154,9 @@ function interveneAroundFused(
   // factor's row, so the plain pass's single factor broadcasts), multiplied, and joined again.
   const output = op.output?.[0] ?? '';
   const after = [
-    node('Gather', [HEAD_MASK_INPUT, p('layer')], p('head_factor_row'), [
-      onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }),
-    ]),
+    headFactorRow(p),
     node('Shape', [p('head_factor_row')], p('head_count')),
-    node('Concat', [FUSED_SPLIT_PREFIX, p('head_count'), FUSED_SPLIT_SUFFIX], p('split_shape'), [
-      onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }),
-    ]),
+    node('Concat', [FUSED_SPLIT_PREFIX, p('head_count'), FUSED_SPLIT_SUFFIX], p('split_shape'), [AXIS_0]),
     node('Reshape', [output, p('split_shape')], p('per_head')),
     node('Reshape', [p('head_factor_row'), FUSED_HEAD_SHAPE], p('head_factor_float')),
     node('CastLike', [p('head_factor_float'), output], p('head_factor')),

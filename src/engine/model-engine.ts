@@ -72,7 +72,13 @@ function predictionsNote(
   name: string,
   graph: { logits: string | null; originalOutputs: string[] },
   asked: boolean,
-  r: { withLogits: boolean; bothWays: boolean; maskId: number | null; masked?: { done: number; of: number } },
+  r: {
+    withLogits: boolean;
+    bothWays: boolean;
+    maskId: number | null;
+    masked?: { done: number; of: number };
+    budgetMs: number;
+  },
 ): string | null {
   if (!asked) return null;
   if (!r.withLogits) return `No predictions: ${noLogitsReason(graph)}.`;
@@ -81,7 +87,7 @@ function predictionsNote(
   if (r.bothWays && !r.masked)
     return `No predictions: ${name} attends both ways, so its logits are not next-token predictions.`;
   if (r.masked && r.masked.done < r.masked.of)
-    return `Surprisal for the first ${r.masked.done} of ${r.masked.of} tokens: ${name} attends both ways, so each token is masked in a run of its own, and the panel stops after ${MASKED_BUDGET_MS / 1000} s.`;
+    return `Surprisal for the first ${r.masked.done} of ${r.masked.of} tokens: ${name} attends both ways, so each token is masked in a run of its own, and the panel stops after ${r.budgetMs / 1000} s.`;
   return null;
 }
 
@@ -189,6 +195,7 @@ export class ModelEngine {
     const bothWays = withLogits && this.causal === false;
     const maskId = tokenizer.maskId;
     const predictions = withLogits && (!bothWays || maskId !== null);
+    const budgetMs = options.maskedBudgetMs ?? MASKED_BUDGET_MS;
     const a = await analyseIds(
       session,
       fit.tokens.map((x) => x.id),
@@ -202,7 +209,7 @@ export class ModelEngine {
             ? {
                 maskId,
                 skip: fit.tokens.map((x) => x.special === true),
-                budgetMs: options.maskedBudgetMs ?? MASKED_BUDGET_MS,
+                budgetMs,
               }
             : undefined,
         intervention: options.intervention,
@@ -245,6 +252,7 @@ export class ModelEngine {
         bothWays: bothWays || unmasked,
         maskId,
         masked: a.masked,
+        budgetMs,
       }),
       intervention: options.intervention && a.effects ? { ...options.intervention, effects: a.effects } : null,
     };

@@ -47,24 +47,21 @@ export interface TextTokenizer {
   readonly maskId: number | null;
 }
 
+/** The parts of tokenizer_config.json this module reads: the normalizer replay's, and the mask token. */
+type TokenizerConfig = ReplayConfig & { mask_token?: unknown };
+
 /**
  * The mask token: the one tokenizer_config.json names (`mask_token`, a string or an added token),
  * else a special added token spelled as BERT's or RoBERTa's.
  */
-function maskTokenId(json: TokenizerJson, configJsonText: string | undefined): number | null {
-  let named: string | undefined;
-  try {
-    const config = configJsonText ? (JSON.parse(configJsonText) as { mask_token?: unknown }) : {};
-    const m = config.mask_token;
-    named =
-      typeof m === 'string'
-        ? m
-        : m && typeof m === 'object' && typeof (m as { content?: unknown }).content === 'string'
-          ? (m as { content: string }).content
-          : undefined;
-  } catch {
-    named = undefined;
-  }
+function maskTokenId(json: TokenizerJson, config: TokenizerConfig): number | null {
+  const m = config.mask_token;
+  const named =
+    typeof m === 'string'
+      ? m
+      : m && typeof m === 'object' && typeof (m as { content?: unknown }).content === 'string'
+        ? (m as { content: string }).content
+        : undefined;
   const added = json.added_tokens ?? [];
   const found = named
     ? added.find((t) => t.content === named)
@@ -146,7 +143,7 @@ function buildTokenizer(json: TokenizerJson, config: object): { tok: Tokenizer; 
 
 export function loadTokenizer(jsonText: string, configJsonText?: string): TextTokenizer {
   const json = parseTokenizerJson(jsonText);
-  const config: ReplayConfig = configJsonText ? (JSON.parse(configJsonText) as ReplayConfig) : {};
+  const config: TokenizerConfig = configJsonText ? (JSON.parse(configJsonText) as TokenizerConfig) : {};
   const { tok, skipped } = buildTokenizer(json, config);
   const special = new Set((json.added_tokens ?? []).filter((t) => t.special).map((t) => t.id));
   const byteLevel = mentions(json.pre_tokenizer, 'ByteLevel') || mentions(json.decoder, 'ByteLevel');
@@ -251,5 +248,5 @@ export function loadTokenizer(jsonText: string, configJsonText?: string): TextTo
     return { tokens, offsetsNote: note };
   };
 
-  return { byteLevel, encode, idToText, maskId: maskTokenId(json, configJsonText) };
+  return { byteLevel, encode, idToText, maskId: maskTokenId(json, config) };
 }
