@@ -102,7 +102,8 @@ export class AttentionPanel implements vscode.Disposable {
    * page is written once the model file's hash is known (its prepared graph is cached under it).
    */
   load(model: ModelFiles, backend: BackendSetting, notice: string | null = null): void {
-    const kept = this.keepResult();
+    // (A page that empties the panel's cache would drop the kept result at once: none is kept for it.)
+    const kept = AttentionPanel.clearCacheOnNextLoad ? Promise.resolve() : this.keepResult();
     this.ready = false;
     this.model = model;
     const load = ++this.loads;
