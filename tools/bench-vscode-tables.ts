@@ -49,6 +49,7 @@ export function stageTable(title: string, m: Measured, host: { at: number; text:
     ['graph parsed + surgery', 'surgery', 'surgery'],
     ['session created (incl. WebAssembly compile on first use)', 'session', 'session'],
     ['warm-up run', 'warm-up', 'warm-up'],
+    ["last result read from the panel's cache (a restored page)", 'restored', "result read from the panel's cache"],
     ['request received by the page', 'request'],
     ['tokenized', 'tokenized', 'tokenize'],
     ['model run (incl. read-back)', 'run', 'run'],

@@ -3,14 +3,16 @@
  * and a new window (VS Code keeps a webview's origin, and with it its storage, across them). It
  * holds the runtime's WebAssembly and the graphs after surgery, keyed by content (the extension's
  * runtime files' identity; the model file's SHA-256), so that a later load moves no model bytes
- * through VS Code at all. Bounded: the newest few of each kind are kept. Without CacheStorage
- * (an environment that lacks it), nothing is cached and nothing fails.
+ * through VS Code at all; and the last result shown, for a reloaded page. Bounded: the newest
+ * few of each kind are kept. Without CacheStorage (an environment that lacks it), nothing is
+ * cached and nothing fails.
  */
 const CACHE_NAME = 'attention-explorer-v1';
 const BASE = 'https://attention-explorer.cache/';
-export type CacheKind = 'prepared' | 'runtime' | 'result';
+/** 'result': the one kept for the next page's Compare tab; 'restore': the one a reloaded page shows. */
+export type CacheKind = 'prepared' | 'runtime' | 'result' | 'restore';
 /** How many entries of each kind are kept (the newest). */
-const KEEP: Record<CacheKind, number> = { prepared: 3, runtime: 2, result: 1 };
+const KEEP: Record<CacheKind, number> = { prepared: 3, runtime: 2, result: 1, restore: 1 };
 
 /**
  * Entries are stored in parts of this size, under a manifest: Chromium's Cache.put fails on one

@@ -30,6 +30,7 @@ import { focusAfter, focusAfterKey, focusAfterLeave, type Focus } from './views/
 import { InterventionState } from './intervention-state';
 import { CompareResults } from './compare-results';
 import { HeadScoring } from './head-scoring';
+import { ResultRestore } from './result-restore';
 import { describeIntervention, tokensOfUnits, unitsOfTokens } from '../src/common/intervention-display';
 import { visibleToken } from '../src/common/token-display';
 
@@ -65,6 +66,7 @@ let focus: Focus | null = null;
 let stale = false;
 const intervention = new InterventionState();
 const comparing = new CompareResults();
+const restorer = new ResultRestore(config.modelHash);
 /** Why the host reloaded this page (shown with the first result, then dropped). */
 let pageNotice = config.notice;
 
@@ -308,7 +310,7 @@ const nextTask = (): Promise<void> => new Promise((resolve) => setTimeout(resolv
  * the summaries for the host. Drawing is not split further: every yield on a main thread shared
  * with a busy workbench (code-server) cost a re-run ~25 ms (measured).
  */
-async function show(m: AnalyseRequest, analysed: EngineResult, received: number): Promise<void> {
+async function show(m: AnalyseRequest, analysed: EngineResult, received: number, restored = false): Promise<void> {
   const backendNote = [pageNotice, analysed.backendNote].filter(Boolean).join(' ') || null;
   const r: ShownResult = { ...analysed, backendNote, requestId: m.requestId, topK: m.settings.topK, source: m.source };
   pageNotice = null;
@@ -339,14 +341,38 @@ async function show(m: AnalyseRequest, analysed: EngineResult, received: number)
   // Every stage, for the benchmark and the tests (the page's own clock).
   const total = performance.now() - received;
   document.body.dataset.drawMs = drawMs.toFixed(1);
-  document.body.dataset.timings = JSON.stringify({ ...r.timings, draw: drawMs, summarise: summariseMs, total });
-  timeline.span('tokenize', r.timings.tokenize ?? NaN);
-  timeline.span('run', r.timings.run ?? NaN);
+  // A restored result's tokenize and run times are those of the page before: not this page's.
+  const ran = restored ? {} : r.timings;
+  document.body.dataset.timings = JSON.stringify({ ...ran, draw: drawMs, summarise: summariseMs, total });
+  if (!restored) {
+    timeline.span('tokenize', r.timings.tokenize ?? NaN);
+    timeline.span('run', r.timings.run ?? NaN);
+  }
   timeline.span('draw', drawMs);
   timeline.span('summarise', summariseMs);
   timeline.mark('result', true);
   timeline.collectResources();
   document.body.dataset.resultId = String(m.requestId);
+  if (!restored) void restorer.keepSoon(analysed, m);
+}
+
+/**
+ * A page VS Code restored (a window reload): its last result from the panel's cache at once,
+ * while the engine loads for the next request; else its request runs again.
+ */
+async function restoreOrRun(request: AnalyseRequest): Promise<void> {
+  const t0 = performance.now();
+  // Manage Model Cache asked for an empty cache: nothing kept is shown.
+  const kept = config.clearCache ? null : await restorer.read(request).catch(() => null);
+  // The host sent a request in the meantime: it is newer, and runs instead.
+  if (queue.busy || result) return;
+  if (!kept) {
+    queue.submit(request);
+    return;
+  }
+  timeline.span("result read from the panel's cache", performance.now() - t0);
+  timeline.mark('restored', true);
+  await show(request, kept, t0, true);
 }
 
 function failed(m: AnalyseRequest, e: Error): void {
@@ -466,7 +492,7 @@ engine
   )
   .catch(() => undefined)
   .finally(() => progress.load(null));
-if (saved.request && !restarted) queue.submit(saved.request);
+if (saved.request && !restarted) void restoreOrRun(saved.request);
 // The panel closing ends the worker with the page; said here too, so that nothing keeps running.
 window.addEventListener('pagehide', () => engine.stop(new Error('the panel was closed')));
 post({ type: 'ready' });

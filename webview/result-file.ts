@@ -1,14 +1,24 @@
 /**
- * A result kept as one file in the panel's cache, so that the next page — after Choose Model
- * reloads the panel — can compare its first result with the last one of the model before.
+ * A result kept as one file in the panel's cache: so that the next page — after Choose Model
+ * reloads the panel — can compare its first result with the last one of the model before, and so
+ * that a page restored after a window reload shows its last result at once (`restore`).
  * Layout: "AERS" · u32 version · u32 JSON length · JSON · padding to 4 bytes · the windows'
  * float32 attention, layer after layer (little-endian).
  */
 import { windowSize, type AttentionWindow } from '../src/common/attention-store';
-import type { ModelInfo, TokenInfo } from '../src/common/protocol';
+import type { AnalyseRequest, ModelInfo, TokenInfo } from '../src/common/protocol';
+import type { EngineResult } from '../src/engine/model-engine';
 
 const MAGIC = [0x41, 0x45, 0x52, 0x53]; // "AERS"
-const VERSION = 1;
+const VERSION = 2;
+
+/** What a restored page needs beyond the attention: what the result answered, and the rest of it. */
+export interface RestoreHeader {
+  /** The graph file's SHA-256 the result was made with. */
+  modelHash: string;
+  request: AnalyseRequest;
+  rest: Omit<EngineResult, 'tokens' | 'store' | 'model' | 'tokenizerId'>;
+}
 
 export interface KeptResult {
   tokens: TokenInfo[];
@@ -17,6 +27,7 @@ export interface KeptResult {
   tokenizerId: string;
   heads: number;
   windows: readonly AttentionWindow[];
+  restore?: RestoreHeader;
 }
 
 interface Header extends Omit<KeptResult, 'windows'> {
@@ -35,6 +46,7 @@ export function encodeResult(r: KeptResult): ArrayBuffer {
     source: r.source,
     tokenizerId: r.tokenizerId,
     heads: r.heads,
+    restore: r.restore,
     windows: r.windows.map((w) => ({
       start: w.start,
       length: w.length,
