@@ -198,7 +198,7 @@ export async function benchVsCode(model?: { folder: string; title: string }): Pr
     // The restored page shows its last result before its engine has loaded: the table waits for
     // the engine too (ready for the next request), for at most a minute.
     let reloadTimeline = await readTimeline(page);
-    for (let i = 0; i < 300 && !(reloadTimeline.marks['warm-up'] >= reloadedAt); i++) {
+    for (let i = 0; i < 300 && !(reloadTimeline.marks['engine ready'] >= reloadedAt); i++) {
       await new Promise((r) => setTimeout(r, 200));
       reloadTimeline = await readTimeline(page);
     }

@@ -58,6 +58,8 @@ interface Running {
   cachedGraph: boolean;
   /** The graph was sent again from the model file after the cached one was refused. */
   rebuilt: boolean;
+  /** A request waits for this load (the worker is told: it skips its warm-up run). */
+  requestWaiting: boolean;
   loaded: Promise<{ backend: Backend; note: string | null }>;
   jobs: Map<number, Job>;
   fail: (e: Error) => void;
@@ -82,14 +84,29 @@ export class EngineClient {
     this.inputs.hostFiles.receive(m);
   }
 
-  /** Starts (or keeps) the worker for a backend setting, and loads the model into it. */
-  prepare(setting: BackendSetting, logits = false): Promise<{ backend: Backend; note: string | null }> {
-    if (this.running?.setting === setting && this.running.logits === logits) return this.running.loaded;
-    this.stop(
-      new Error(this.running?.setting === setting ? 'the predictions setting changed' : 'the backend setting changed'),
-    );
-    const running = this.start(setting, logits);
-    this.running = running;
+  /**
+   * Starts (or keeps) the worker for a backend setting, and loads the model into it. `forRequest`:
+   * a request waits for it, so the load makes no warm-up run of its own.
+   */
+  prepare(
+    setting: BackendSetting,
+    logits = false,
+    forRequest = false,
+  ): Promise<{ backend: Backend; note: string | null }> {
+    if (this.running?.setting !== setting || this.running.logits !== logits) {
+      this.stop(
+        new Error(
+          this.running?.setting === setting ? 'the predictions setting changed' : 'the backend setting changed',
+        ),
+      );
+      this.running = this.start(setting, logits);
+    }
+    const running = this.running;
+    if (forRequest && !running.requestWaiting) {
+      running.requestWaiting = true;
+      // Else said once the worker has started.
+      if (running.worker) this.send(running, { type: 'requestWaiting' });
+    }
     return running.loaded;
   }
 
@@ -170,6 +187,7 @@ export class EngineClient {
       jobs,
       cachedGraph: false,
       rebuilt: false,
+      requestWaiting: false,
       sendModel: async (fromModelFile) => {
         const [p, g] = await Promise.all([plan, fromModelFile ? inputs.graph(true, logits) : firstGraph]);
         running.cachedGraph = g.prepared;
@@ -203,6 +221,7 @@ export class EngineClient {
         const worker = await workerReady;
         if (this.running !== running) return worker.terminate();
         running.worker = worker;
+        if (running.requestWaiting) this.send(running, { type: 'requestWaiting' });
         worker.addEventListener('error', (e) => {
           e.preventDefault();
           if (this.running === running)
@@ -258,6 +277,7 @@ export class EngineClient {
         void this.sendExternal(running, m.files);
         return;
       case 'loaded':
+        this.timeline.mark('engine ready');
         loaded({ backend: m.backend, note: m.note });
         return;
       case 'result': {

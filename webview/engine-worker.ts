@@ -47,6 +47,8 @@ function serveEngine(): void {
   }
   /** Runs happen one after another: a session cannot run twice at once. */
   let queue: Promise<unknown> = Promise.resolve();
+  /** The page has a request waiting for the model: the load skips its warm-up run (the request's run compiles). */
+  let requestWaiting = false;
 
   /** A layer's buffer, alone: transferred as is when the array spans it, copied otherwise. */
   const own = (a: Float32Array): Float32Array =>
@@ -152,11 +154,15 @@ function serveEngine(): void {
           runtime,
           logits: m.logits,
           interventions: true,
+          warmUp: () => !requestWaiting,
         });
         loading = load;
         load.then((s) => post({ type: 'loaded', backend: s.backend, note: s.backendNote }), fail(null));
         return;
       }
+      case 'requestWaiting':
+        requestWaiting = true;
+        return;
       case 'files':
         filesArrived?.(m.files.map((f) => ({ path: f.path, data: new Uint8Array(f.data) })));
         filesArrived = undefined;

@@ -31,6 +31,7 @@ import { InterventionState } from './intervention-state';
 import { CompareResults } from './compare-results';
 import { HeadScoring } from './head-scoring';
 import { ResultRestore } from './result-restore';
+import { practiceResult } from './first-display';
 import { describeIntervention, tokensOfUnits, unitsOfTokens } from '../src/common/intervention-display';
 import { visibleToken } from '../src/common/token-display';
 
@@ -280,7 +281,7 @@ async function analyse(m: AnalyseRequest): Promise<void> {
   if (!result) layout.notices.replaceChildren();
   try {
     // Its error is the analysis's.
-    await engine.prepare(m.settings.backend, m.settings.predictions).catch(() => undefined);
+    await engine.prepare(m.settings.backend, m.settings.predictions, true).catch(() => undefined);
     progress.load(null);
     // A newer request arrived while the model loaded: it runs instead of this one.
     if (queue.overtaken()) return;
@@ -493,6 +494,8 @@ engine
   .catch(() => undefined)
   .finally(() => progress.load(null));
 if (saved.request && !restarted) void restoreOrRun(saved.request);
+// While the model loads, the views draw a made-up result unseen: the first real one draws faster.
+void layout.practise(practiceResult(), INITIAL_STATE.view, nextTask);
 // The panel closing ends the worker with the page; said here too, so that nothing keeps running.
 window.addEventListener('pagehide', () => engine.stop(new Error('the panel was closed')));
 post({ type: 'ready' });

@@ -143,7 +143,7 @@ export class PanelLayout {
   /** Before any result: the model's name and how to get one. */
   showEmpty(modelName: string): void {
     this.header.textContent = modelName;
-    this.body.hidden = true;
+    this.body.classList.add('waiting');
     const how =
       'Select code or prose in the editor and run “Attention Explorer: Show Attention for Selection” (Ctrl+Alt+A).';
     this.notices.replaceChildren(notice('info', how));
@@ -160,6 +160,28 @@ export class PanelLayout {
     this.surprisal.set(result.tokens, result.surprisal ?? (p && tokenSurprisal(p, kind)), p, kind);
   }
 
+  /**
+   * Before any result, draws `practice` (first-display.ts) into the unseen layout, a part a task
+   * (`between` yields), so that the first real result's display runs compiled code on made
+   * canvases. Stops as soon as a real result is shown.
+   */
+  async practise(practice: EngineResult, view: AttentionView, between: () => Promise<void>): Promise<void> {
+    const focus = { index: 1, side: 'query' as const, pinned: false };
+    const shown = { tokens: practice.tokens, store: practice.store, view, focus: null };
+    const steps = [
+      () => this.setTokens(practice),
+      () => this.controls.set(practice.model.layers, practice.model.heads, view, false, false, false),
+      () => this.strip.render(practice.store, view, focus),
+      () => this.headView.render({ ...shown, colourByHead: false }),
+      () => this.headView.render({ ...shown, focus, colourByHead: false }),
+    ];
+    for (const step of steps) {
+      await between();
+      if (!this.body.classList.contains('waiting')) return;
+      step();
+    }
+  }
+
   /** The header line and the notices above the result. */
   renderHeader(s: Pick<Shown, 'result' | 'stale'>): void {
     this.header.textContent = runSummary(s.result);
@@ -169,7 +191,7 @@ export class PanelLayout {
 
   render(s: Shown): void {
     const { result, state, focus, intervention } = s;
-    this.body.hidden = false;
+    this.body.classList.remove('waiting');
     this.renderHeader(s);
     this.choosing = intervention.editing;
     const { layers, heads } = result.model;

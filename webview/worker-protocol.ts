@@ -72,7 +72,9 @@ export type PageToWorker =
       intervention: InterventionChoice | null;
     }
   /** One layer's query and key vectors for one window's token ids (the query·key view). */
-  | { type: 'queryKey'; id: number; ids: number[]; layer: number };
+  | { type: 'queryKey'; id: number; ids: number[]; layer: number }
+  /** A request waits for the model to load: it runs first, without a warm-up run before it. */
+  | { type: 'requestWaiting' };
 
 export type WorkerToPage =
   | { type: 'stage'; stage: EngineStage; ms: number }
@@ -162,6 +164,7 @@ const pageValidators: Validators<PageToWorker> = {
     isBool(v.predictions) &&
     (v.intervention === null || isInterventionChoice(v.intervention)),
   queryKey: (v) => isInt(v.id) && isIntList(v.ids) && (v.ids as number[]).length > 0 && isInt(v.layer),
+  requestWaiting: () => true,
 };
 
 function isQueryKeyLayer(v: unknown): boolean {

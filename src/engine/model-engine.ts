@@ -140,6 +140,12 @@ export class ModelEngine {
       logits?: boolean;
       /** Prepare for interventions where the graph allows them (SurgeryOptions.interventions). */
       interventions?: boolean;
+      /**
+       * Asked once the session exists: false skips the warm-up run, when a request is already
+       * waiting to run (its run compiles the kernels instead; measured, the warm-up cost a first
+       * result 0.4–0.5 s in VS Code) and nothing needs to be known before it (`logits` off).
+       */
+      warmUp?: () => boolean;
     } = {},
   ): Promise<AttentionSession> {
     const note = options.note ?? null;
@@ -161,13 +167,16 @@ export class ModelEngine {
     t = performance.now();
     const session = await AttentionSession.create(graph, external, setting, undefined, note);
     this.onStage('session', since(t));
-    t = performance.now();
-    const warm = await session.run(Array.from({ length: 8 }, (_, i) => i + 1)).catch(() => undefined);
-    // Known before a text runs: a model that attends both ways predicts each token masked.
-    this.causal = warm
-      ? isCausal(new AttentionStore([{ start: 0, length: 8, layers: warm.layers }], warm.layers.length, warm.heads))
-      : null;
-    this.onStage('warm-up', since(t));
+    // Whether a model attends both ways must be known before a text with predictions runs (it
+    // predicts each token masked): the warm-up says, unless a waiting request's run comes first.
+    if (options.logits || (options.warmUp?.() ?? true)) {
+      t = performance.now();
+      const warm = await session.run(Array.from({ length: 8 }, (_, i) => i + 1)).catch(() => undefined);
+      this.causal = warm
+        ? isCausal(new AttentionStore([{ start: 0, length: 8, layers: warm.layers }], warm.layers.length, warm.heads))
+        : null;
+      this.onStage('warm-up', since(t));
+    }
     this.session = session;
     return session;
   }

@@ -74,7 +74,7 @@ e2e(
     assert.equal(marks.request, undefined, 'the restored page ran its request again');
     await shot('14-restored-after-reload');
     // Behind the shown result, the engine loads from the panel's cache (no surgery, no model bytes).
-    for (let i = 0; i < 300 && !marks['warm-up']; i++) {
+    for (let i = 0; i < 300 && !marks['engine ready']; i++) {
       await new Promise((r) => setTimeout(r, 200));
       marks = await panelMarks();
     }

@@ -193,8 +193,17 @@ test('requests sent while the model loads: the newest runs when it is ready, the
     path: path.join(shots, 'panel-loading.png'),
     clip: { x: 0, y: 0, width: 1100, height: 120 },
   });
+  // The views practise on a made-up result meanwhile (first-display.ts), unseen: nothing of it shows.
+  assert.equal(await page.locator('.result').isVisible(), false);
+  assert.equal(await page.locator('.token-strip .token').first().isVisible(), false);
   const r = await waitForMessage(page, 'result', 3);
   assert.equal(r.tokens[0].text, 'def');
+  const strip = await page.locator('.token-strip').innerText();
+  assert.ok(strip.startsWith('def') && !strip.includes('!"#$'), strip);
+  // A request was waiting for the load: its run came first, with no warm-up run before it.
+  const marks = (await timeline(page)).marks;
+  assert.ok(marks['engine ready'] && marks.session, JSON.stringify(marks));
+  assert.equal(marks['warm-up'], undefined);
   const sent = await sentByWebview(page);
   const superseded = sent
     .filter((m) => m.type === 'superseded')

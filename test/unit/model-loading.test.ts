@@ -123,6 +123,32 @@ test('the engine loads a model from bytes, stage by stage, and gives the same at
   await engine.release();
 });
 
+test('with a request already waiting the load skips its warm-up run, unless predictions need to know first whether the model attends both ways', async () => {
+  const stages: EngineStage[] = [];
+  const plain = new ModelEngine((s) => stages.push(s));
+  plain.loadText({ tokenizer: bertTokenizerJson(['cat', 'sat']), tokenizerConfig: null, config: null });
+  await plain.loadModel({ name: 'bert', graph: fixture('bert.onnx'), external: async () => [] }, 'wasm', {
+    warmUp: () => false,
+  });
+  assert.deepEqual(stages, ['tokenizer', 'surgery', 'session']);
+  const r = await plain.analyse('the cat sat', 512);
+  assert.equal(r.tokens.length, 5);
+  assert.equal(r.model.causal, false);
+  await plain.release();
+
+  // With predictions, the warm-up says the masked model attends both ways: each token is masked.
+  stages.length = 0;
+  const mlm = new ModelEngine((s) => stages.push(s));
+  mlm.loadText({ tokenizer: bertTokenizerJson(['cat', 'sat'], { mask: true }), tokenizerConfig: null, config: null });
+  await mlm.loadModel({ name: 'bert-mlm', graph: bertWithMlmHead(), external: async () => [] }, 'wasm', {
+    logits: true,
+    warmUp: () => false,
+  });
+  assert.deepEqual(stages, ['tokenizer', 'surgery', 'session', 'warm-up']);
+  assert.equal((await mlm.analyse('the cat sat', 512, { predictions: true })).predictionKind, 'masked');
+  await mlm.release();
+});
+
 test('external data is asked for by the names the graph gives, once the graph is parsed', async () => {
   const engine = new ModelEngine();
   const asked: string[][] = [];
