@@ -26,12 +26,20 @@ const canonical = (x: unknown): string =>
       : v,
   );
 
+/**
+ * What a kept result answers: the request but its id (each key press has a new one; the same text
+ * with the same settings on the same graph gives the same result).
+ */
+const answers = (request: AnalyseRequest): string => canonical({ ...request, requestId: 0 });
+
 /** The part of the panel's cache this uses (a Map will do, under Node). */
 export type RestoreCache = Pick<ByteCache, 'get' | 'put' | 'delete'>;
 
 export class ResultRestore {
   private timer?: ReturnType<typeof setTimeout>;
   private replaced?: () => void;
+  /** What the result this page last kept answers: the same again is not written again (re-runs). */
+  private kept?: string;
 
   /** `modelHash`: the graph file's SHA-256 (null: unknown, and nothing is kept or restored). */
   constructor(
@@ -60,6 +68,9 @@ export class ResultRestore {
   }
 
   private async write(r: EngineResult, request: AnalyseRequest, modelHash: string): Promise<void> {
+    const key = answers(request);
+    if (key === this.kept) return;
+    this.kept = undefined;
     // A result too large to keep: the one kept before no longer answers what the panel shows.
     if (keptBytes(r.store.windows) > MAX_BYTES) {
       await (await this.openCache())?.delete('restore', KEY);
@@ -75,7 +86,7 @@ export class ResultRestore {
       windows: store.windows,
       restore: { modelHash, request, rest },
     });
-    await (await this.openCache())?.put('restore', KEY, file);
+    if (await (await this.openCache())?.put('restore', KEY, file)) this.kept = key;
   }
 
   /** The result kept for `request` with this graph, or null (none kept, another request or graph, unreadable). */
@@ -84,8 +95,7 @@ export class ResultRestore {
     const file = await (await this.openCache())?.get('restore', KEY);
     const kept = file ? decodeResult(file) : null;
     const restore = kept?.restore;
-    if (!kept || restore?.modelHash !== this.modelHash || canonical(restore.request) !== canonical(request))
-      return null;
+    if (!kept || restore?.modelHash !== this.modelHash || answers(restore.request) !== answers(request)) return null;
     const store = new AttentionStore(kept.windows, kept.model.layers, kept.heads);
     return { ...restore.rest, tokens: kept.tokens, model: kept.model, tokenizerId: kept.tokenizerId, store };
   }

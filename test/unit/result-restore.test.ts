@@ -95,6 +95,10 @@ test('of results drawn in quick succession only the last is kept; a newer one to
   assert.equal(writes, 1);
   assert.equal(await restore.read(a), null);
   assert.ok(await restore.read(b));
+  // The same text again (a re-run: a new request id) is not written again, and its id reads it back.
+  await restore.keepSoon(second, { ...b, requestId: 9 });
+  assert.equal(writes, 1);
+  assert.ok(await restore.read({ ...b, requestId: 9 }));
 
   // 33 MiB of attention: more than is kept.
   const huge = {
