@@ -125,7 +125,8 @@ export async function benchVsCode(model?: { folder: string; title: string }): Pr
       // The panel writes the prepared graph to its cache after the surgery; a large one takes a while.
       for (let i = 0; i < 600; i++) {
         const marks = (await readTimeline(page)).marks;
-        if (marks['prepared graph cached'] || marks['prepared graph not cached']) {
+        const runtimeDone = marks['runtime cached'] || marks['runtime not cached'];
+        if (runtimeDone && (marks['prepared graph cached'] || marks['prepared graph not cached'])) {
           console.log('');
           console.log(
             marks['prepared graph cached']

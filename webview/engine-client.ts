@@ -232,8 +232,8 @@ export class EngineClient {
         );
         // Each part goes to the worker as soon as it is here: the runtime starts while the graph
         // is still arriving, and the graph does not wait for the tokenizer.
-        const sendRuntime = firstWasm.then((w) =>
-          this.send(running, { type: 'runtime', wasm: w, threads: engineThreads() }, [w]),
+        const sendRuntime = firstWasm.then(({ bytes, cacheAs }) =>
+          this.send(running, { type: 'runtime', wasm: bytes, threads: engineThreads(), cacheAs }, [bytes]),
         );
         const sendText = text.then(([tokenizer, tokenizerConfig, config]) => {
           if (tokenizer === null) throw new Error('could not load the tokenizer');
@@ -268,6 +268,9 @@ export class EngineClient {
       }
       case 'prepared':
         this.timeline.mark(m.cached ? 'prepared graph cached' : 'prepared graph not cached');
+        return;
+      case 'runtimeCached':
+        this.timeline.mark(m.cached ? 'runtime cached' : 'runtime not cached');
         return;
       case 'preparedRejected':
         // Another version's, or cut short: dropped, and the graph is prepared again from the model.

@@ -17,6 +17,8 @@ interface WorkerScope {
 }
 const scope = self as unknown as WorkerScope;
 const post = (m: WorkerToPage, transfer: Transferable[] = []): void => scope.postMessage(m, transfer);
+/** How long after the model's load the runtime's binary is written to the cache (after the first run). */
+const RUNTIME_CACHE_DELAY_MS = 1000;
 
 /** The engine's side of the page's messages (not run in onnxruntime's own thread workers). */
 function serveEngine(): void {
@@ -27,6 +29,9 @@ function serveEngine(): void {
   let loading: Promise<unknown> = Promise.reject(new Error('the model was not sent to the engine'));
   loading.catch(() => undefined);
   let textError: unknown;
+  /** Settles when the first model load has (loaded or failed). */
+  let firstLoadSettled: () => void = () => undefined;
+  const firstLoad = new Promise<void>((resolve) => (firstLoadSettled = resolve));
   let threads = 1;
   /** The runtime's start: begun as soon as its binary arrives, while the graph may still be on its way. */
   let runtimeArrived: () => void = () => undefined;
@@ -45,6 +50,18 @@ function serveEngine(): void {
       post({ type: 'needFiles', files });
     });
   }
+  /**
+   * Keeps the runtime's binary in the panel's cache for the next page: a while after the model has
+   * loaded, so that the copy (14 MB) delays neither the load nor the first run.
+   */
+  function cacheRuntime(key: string, wasm: ArrayBuffer): void {
+    void firstLoad
+      .then(() => new Promise((r) => setTimeout(r, RUNTIME_CACHE_DELAY_MS)))
+      .then(() => ByteCache.open())
+      .then((c) => c?.put('runtime', key, wasm))
+      .then((ok) => post({ type: 'runtimeCached', cached: ok === true }));
+  }
+
   /** Runs happen one after another: a session cannot run twice at once. */
   let queue: Promise<unknown> = Promise.resolve();
   /** The page has a request waiting for the model: the load skips its warm-up run (the request's run compiles). */
@@ -126,6 +143,7 @@ function serveEngine(): void {
         setUpRuntime({ wasmBinary: m.wasm, threads: m.threads });
         threads = m.threads;
         runtimeArrived();
+        if (m.cacheAs) cacheRuntime(m.cacheAs, m.wasm);
         return;
       case 'model': {
         let graph: Uint8Array | ReturnType<typeof decodePreparedGraph> = new Uint8Array(m.graph);
@@ -157,7 +175,9 @@ function serveEngine(): void {
           warmUp: () => !requestWaiting,
         });
         loading = load;
-        load.then((s) => post({ type: 'loaded', backend: s.backend, note: s.backendNote }), fail(null));
+        load
+          .then((s) => post({ type: 'loaded', backend: s.backend, note: s.backendNote }), fail(null))
+          .finally(firstLoadSettled);
         return;
       }
       case 'requestWaiting':

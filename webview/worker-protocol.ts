@@ -44,8 +44,12 @@ export type InterventionResult = NonNullable<EngineResult['intervention']>;
 export type PageToWorker =
   | { type: 'text'; tokenizer: string; tokenizerConfig: string | null; config: string | null }
   /** The runtime's WebAssembly binary, fetched by the page (fetches inside a webview worker are unreliable). */
-  /** `threads`: onnxruntime's thread count (1 unless the page is cross-origin isolated). */
-  | { type: 'runtime'; wasm: ArrayBuffer; threads: number }
+  /**
+   * `threads`: onnxruntime's thread count (1 unless the page is cross-origin isolated); `cacheAs`:
+   * the key the worker keeps the binary under in the panel's cache once the model has loaded (null:
+   * it came from there).
+   */
+  | { type: 'runtime'; wasm: ArrayBuffer; threads: number; cacheAs: string | null }
   | {
       type: 'model';
       name: string;
@@ -83,6 +87,8 @@ export type WorkerToPage =
   | { type: 'loaded'; backend: Backend; note: string | null }
   /** The graph after surgery was written to the panel's cache (`cached`), or could not be. */
   | { type: 'prepared'; cached: boolean }
+  /** The runtime's binary was written to the panel's cache (or could not be). */
+  | { type: 'runtimeCached'; cached: boolean }
   /** The cached prepared graph the page sent is not usable (another version, cut short): send the model. */
   | { type: 'preparedRejected'; reason: string }
   | {
@@ -154,7 +160,8 @@ const pageValidators: Validators<PageToWorker> = {
     isStrOrNull(v.sourceHash) &&
     isBackendSetting(v.setting) &&
     isBool(v.logits),
-  runtime: (v) => v.wasm instanceof ArrayBuffer && isInt(v.threads, 1) && (v.threads as number) <= 64,
+  runtime: (v) =>
+    v.wasm instanceof ArrayBuffer && isInt(v.threads, 1) && (v.threads as number) <= 64 && isStrOrNull(v.cacheAs),
   files: (v) =>
     Array.isArray(v.files) && v.files.every((f) => isObj(f) && isStr(f.path) && f.data instanceof ArrayBuffer),
   analyse: (v) =>
@@ -190,6 +197,7 @@ function isQueryKeyLayer(v: unknown): boolean {
 const workerValidators: Validators<WorkerToPage> = {
   stage: (v) => isStage(v.stage) && isNum(v.ms),
   prepared: (v) => isBool(v.cached),
+  runtimeCached: (v) => isBool(v.cached),
   preparedRejected: (v) => isStr(v.reason),
   needFiles: (v) => Array.isArray(v.files) && v.files.every(isStr),
   loaded: (v) => isBackend(v.backend) && isStrOrNull(v.note),

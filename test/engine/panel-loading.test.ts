@@ -79,6 +79,8 @@ test('the engine runs in a worker, and a later page takes the prepared graph and
     (await (await caches.open('attention-explorer-v1')).keys()).some((r) => /\/prepared\/[^/]+$/.test(r.url)),
   );
   await first.page.waitForFunction(() => document.body.dataset.timeline?.includes('"prepared graph cached"'));
+  // The worker keeps the runtime's binary too, a moment after the model has loaded.
+  await first.page.waitForFunction(() => document.body.dataset.timeline?.includes('"runtime cached"'));
   await first.page.close();
 
   const second = await panelIn(context, { modelHash: 'bundled-test-hash' });

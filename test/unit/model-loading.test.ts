@@ -180,9 +180,14 @@ test('the backend is planned before any runtime loads: WebAssembly unless WebGPU
 
 test('page↔worker messages of the wrong shape are refused, each type by its own validator', () => {
   const wasm = new ArrayBuffer(8);
-  assert.ok(parsePageMessage({ type: 'runtime', wasm, threads: 2 }).ok);
-  assert.equal(parsePageMessage({ type: 'runtime', wasm: [1, 2], threads: 1 }).ok, false);
-  assert.equal(parsePageMessage({ type: 'runtime', wasm, threads: 0 }).ok, false);
+  assert.ok(parsePageMessage({ type: 'runtime', wasm, threads: 2, cacheAs: null }).ok);
+  assert.ok(parsePageMessage({ type: 'runtime', wasm, threads: 1, cacheAs: 'wasm/abc' }).ok);
+  assert.equal(parsePageMessage({ type: 'runtime', wasm: [1, 2], threads: 1, cacheAs: null }).ok, false);
+  assert.equal(parsePageMessage({ type: 'runtime', wasm, threads: 0, cacheAs: null }).ok, false);
+  assert.equal(parsePageMessage({ type: 'runtime', wasm, threads: 1 }).ok, false);
+  assert.ok(parsePageMessage({ type: 'requestWaiting' }).ok);
+  assert.ok(parseWorkerMessage({ type: 'runtimeCached', cached: true }).ok);
+  assert.equal(parseWorkerMessage({ type: 'runtimeCached' }).ok, false);
   assert.ok(
     parsePageMessage({
       type: 'model',
