@@ -178,7 +178,15 @@ export async function acceptInFileDialog(value: string, openLabel?: string): Pro
 }
 
 export async function waitForFile(file: string): Promise<Buffer> {
-  for (let i = 0; i < 100 && !fs.existsSync(file); i++) await page.waitForTimeout(100);
+  // The extension host's write makes the file before it fills it (a test once read an empty SVG):
+  // it is taken once it has bytes and its size has stayed the same for one more poll.
+  let last = -1;
+  for (let i = 0; i < 100; i++) {
+    const size = fs.existsSync(file) ? fs.statSync(file).size : -1;
+    if (size > 0 && size === last) break;
+    last = size;
+    await page.waitForTimeout(100);
+  }
   assert.ok(fs.existsSync(file), `${file} was not written`);
   return fs.readFileSync(file);
 }
