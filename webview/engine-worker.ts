@@ -29,9 +29,9 @@ function serveEngine(): void {
   let loading: Promise<unknown> = Promise.reject(new Error('the model was not sent to the engine'));
   loading.catch(() => undefined);
   let textError: unknown;
-  /** Settles when the first model load has (loaded or failed). */
-  let firstLoadSettled: () => void = () => undefined;
-  const firstLoad = new Promise<void>((resolve) => (firstLoadSettled = resolve));
+  /** Resolves once a model has loaded (a failed load leaves nothing to cache: the page drops what it cached). */
+  let modelLoaded: () => void = () => undefined;
+  const loadedOnce = new Promise<void>((resolve) => (modelLoaded = resolve));
   let threads = 1;
   /** The runtime's start: begun as soon as its binary arrives, while the graph may still be on its way. */
   let runtimeArrived: () => void = () => undefined;
@@ -55,7 +55,7 @@ function serveEngine(): void {
    * loaded, so that the copy (14 MB) delays neither the load nor the first run.
    */
   function cacheRuntime(key: string, wasm: ArrayBuffer): void {
-    void firstLoad
+    void loadedOnce
       .then(() => new Promise((r) => setTimeout(r, RUNTIME_CACHE_DELAY_MS)))
       .then(() => ByteCache.open())
       .then((c) => c?.put('runtime', key, wasm))
@@ -175,9 +175,10 @@ function serveEngine(): void {
           warmUp: () => !requestWaiting,
         });
         loading = load;
-        load
-          .then((s) => post({ type: 'loaded', backend: s.backend, note: s.backendNote }), fail(null))
-          .finally(firstLoadSettled);
+        load.then((s) => {
+          post({ type: 'loaded', backend: s.backend, note: s.backendNote });
+          modelLoaded();
+        }, fail(null));
         return;
       }
       case 'requestWaiting':

@@ -1,8 +1,8 @@
 /**
  * A made-up result of a few tokens that the page draws, unseen, while its model loads: a page's
  * first display otherwise runs its drawing code for the first time (not yet compiled) and makes
- * its canvases then, 5–20 times slower than any later display (measured in Chromium: 89 ms against
- * 5–12 ms; 240–310 ms in code-server, where it was the panel's longest task).
+ * its canvases then, 5–20 times slower than any later display (measured in Chromium: 71–108 ms
+ * against 5–12 ms; 102–343 ms in code-server, where it was the panel's longest task).
  */
 import { AttentionStore } from '../src/common/attention-store';
 import type { TokenInfo } from '../src/common/protocol';
