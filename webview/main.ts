@@ -71,6 +71,18 @@ const restorer = new ResultRestore(config.modelHash);
 /** Why the host reloaded this page (shown with the first result, then dropped). */
 let pageNotice = config.notice;
 
+// Create the session ahead of the first request, before the layout is built, so that its files
+// are asked for first; errors surface when a request runs. A page the host reloaded to recover
+// gets its request from the host, on the backend it names.
+const restarted = config.notice !== null;
+engine
+  .prepare(
+    restarted ? config.backend : (saved.request?.settings.backend ?? config.backend),
+    saved.request?.settings.predictions ?? false,
+  )
+  .catch(() => undefined)
+  .finally(() => progress.load(null));
+
 const layout = new PanelLayout(document.getElementById('app')!, progress.element, {
   view: (view) => setView(view),
   colourByHead: (on) => changeState({ colourByHead: on }),
@@ -312,6 +324,7 @@ const nextTask = (): Promise<void> => new Promise((resolve) => setTimeout(resolv
  * with a busy workbench (code-server) cost a re-run ~25 ms (measured).
  */
 async function show(m: AnalyseRequest, analysed: EngineResult, received: number, restored = false): Promise<void> {
+  await layout.attach(nextTask);
   const backendNote = [pageNotice, analysed.backendNote].filter(Boolean).join(' ') || null;
   const r: ShownResult = { ...analysed, backendNote, requestId: m.requestId, topK: m.settings.topK, source: m.source };
   pageNotice = null;
@@ -483,16 +496,6 @@ document.addEventListener('keydown', (e) => {
   setFocus(next);
   if (next) layout.reveal(next.index);
 });
-// Create the session ahead of the first request; errors surface when a request runs.
-// A page the host reloaded to recover gets its request from the host, on the backend it names.
-const restarted = config.notice !== null;
-engine
-  .prepare(
-    restarted ? config.backend : (saved.request?.settings.backend ?? config.backend),
-    saved.request?.settings.predictions ?? false,
-  )
-  .catch(() => undefined)
-  .finally(() => progress.load(null));
 if (saved.request && !restarted) void restoreOrRun(saved.request);
 // While the model loads, the views draw a made-up result unseen: the first real one draws faster.
 void layout.practise(practiceResult(), INITIAL_STATE.view, nextTask);

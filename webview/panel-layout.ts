@@ -91,6 +91,8 @@ export class PanelLayout {
   private readonly compareView: CompareView;
   /** Clicks choose what to intervene on (the Intervene switch is on). */
   private choosing = false;
+  /** The result's parts being put into the page (attach). */
+  private attached: Promise<void> | undefined;
 
   constructor(app: HTMLElement, progress: HTMLElement, on: LayoutEvents) {
     const focus = (index: number, side: Focus['side'], click: boolean): void => on.focus(index, side, click);
@@ -129,15 +131,27 @@ export class PanelLayout {
       tabPanel(this.compareView.element),
     );
     this.tabs.addEventListener('vsc-tabs-select', (e) => on.tab(e.detail.selectedIndex));
-    this.body.append(
-      this.controls.element,
-      this.intervention.element,
-      this.details.element,
-      this.strip.element,
-      this.surprisal.element,
-      this.tabs,
-    );
     app.append(this.header, this.notices, progress, this.body);
+  }
+
+  /**
+   * Puts the result's parts into the page, a group a task (`between` yields): each UI component
+   * renders itself when it enters the page, and all of them in the page's first task made it one
+   * long task. Resolves once all are in; nothing is drawn before.
+   */
+  attach(between: () => Promise<void>): Promise<void> {
+    this.attached ??= (async () => {
+      const groups: HTMLElement[][] = [
+        [this.controls.element, this.intervention.element, this.details.element],
+        [this.strip.element, this.surprisal.element],
+        [this.tabs],
+      ];
+      for (const group of groups) {
+        await between();
+        this.body.append(...group);
+      }
+    })();
+    return this.attached;
   }
 
   /** Before any result: the model's name and how to get one. */
@@ -168,6 +182,7 @@ export class PanelLayout {
   async practise(practice: EngineResult, view: AttentionView, between: () => Promise<void>): Promise<void> {
     const focus = { index: 1, side: 'query' as const, pinned: false };
     const shown = { tokens: practice.tokens, store: practice.store, view, focus: null };
+    await this.attach(between);
     const steps = [
       () => this.setTokens(practice),
       () => this.controls.set(practice.model.layers, practice.model.heads, view, false, false, false),
